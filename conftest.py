@@ -1,0 +1,128 @@
+"""Fixtures shared by every test suite in the repository.
+
+``backend`` runs a test twice: on SQLite with the in-process bus, and on
+PostgreSQL with Kafka (the servers that ``deploy/local/stack.sh`` starts; their
+addresses come from ``YIWANG_TEST_POSTGRES_URL`` and ``YIWANG_TEST_KAFKA``).
+Each test gets fresh databases and its own topic namespace. Without those
+variables the real-stack variant is skipped, unless ``YIWANG_TEST_REQUIRE_STACK=1``
+(set by ``make test``) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+from yiwang_platform.bus import EventBus
+from yiwang_platform.bus.inprocess import InProcessBus
+from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
+from yiwang_platform.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+POSTGRES_URL = os.environ.get("YIWANG_TEST_POSTGRES_URL", "")
+KAFKA = os.environ.get("YIWANG_TEST_KAFKA", "")
+REDIS_URL = os.environ.get("YIWANG_TEST_REDIS_URL", "")
+REQUIRE_STACK = os.environ.get("YIWANG_TEST_REQUIRE_STACK") == "1"
+
+
+def need_stack(*names: str) -> None:
+    """Skip (or, under ``make test``, fail) when a real server is not configured."""
+    missing = [
+        n
+        for n, v in (("postgres", POSTGRES_URL), ("kafka", KAFKA), ("redis", REDIS_URL))
+        if n in names and not v
+    ]
+    if missing:
+        message = f"real {', '.join(missing)} not configured (start deploy/local/stack.sh)"
+        if REQUIRE_STACK:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@dataclass
+class Backend:
+    name: str
+    tmp: Path
+    bus_kind: str
+    database_kind: str
+    namespace: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}.")
+    shared_bus: InProcessBus | None = None
+    created_databases: list[str] = field(default_factory=list)
+
+    async def database_url(self, service: str) -> str:
+        if self.database_kind == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / (service + '.db')}"
+        name = f"{self.namespace.rstrip('.')}_{service.replace('-', '_')}"
+        if name not in self.created_databases:
+            conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+            self.created_databases.append(name)
+        base = POSTGRES_URL.rsplit("/", 1)[0]
+        return f"{base}/{name}"
+
+    async def settings(self, cls: type[S], **overrides: Any) -> S:
+        service = cls.model_fields["service_name"].default
+        values: dict[str, Any] = {
+            "database_url": await self.database_url(service),
+            "bus": self.bus_kind,
+            "kafka_bootstrap": KAFKA or "127.0.0.1:9092",
+            "kafka_namespace": self.namespace,
+            "topic_partitions": 3,
+            "var_dir": self.tmp,
+            "outbox_poll_interval": 0.1,
+            "log_json": False,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def bus(self) -> EventBus | None:
+        """The bus to hand to an app: the shared in-process one, or None (the app opens Kafka)."""
+        return self.shared_bus
+
+    async def drop(self) -> None:
+        if not self.created_databases:
+            return
+        conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
+        try:
+            for name in self.created_databases:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(params=["sqlite-inprocess", "postgres-kafka"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "postgres-kafka":
+        need_stack("postgres", "kafka")
+        b = Backend(request.param, tmp_path, bus_kind="kafka", database_kind="postgres")
+    else:
+        b = Backend(request.param, tmp_path, bus_kind="inprocess", database_kind="sqlite")
+        b.shared_bus = InProcessBus()
+    try:
+        yield b
+    finally:
+        await b.drop()
+
+
+@pytest.fixture
+def signer() -> InternalTokenSigner:
+    return InternalTokenSigner.generate()
+
+
+@pytest.fixture
+def verifier(signer: InternalTokenSigner) -> InternalTokenVerifier:
+    return InternalTokenVerifier(signer.jwks())

@@ -1,0 +1,1 @@
+"""Shared plumbing for every Yiwang service. No domain rules live here."""

@@ -1,0 +1,138 @@
+"""RFC 9457 problem+json errors with a stable ``code`` and a Chinese ``title``
+(English when the client asks for it with ``Accept-Language``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from yiwang_platform.masking import mask
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Titles for the codes the platform itself raises; services pass their own.
+_TITLES: dict[str, tuple[str, str]] = {
+    "bad_request": ("请求有误", "Bad request"),
+    "validation_failed": ("请求参数校验失败", "Request validation failed"),
+    "unauthenticated": ("未认证或凭证无效", "Not authenticated"),
+    "forbidden": ("无权访问", "Forbidden"),
+    "not_found": ("资源不存在", "Not found"),
+    "method_not_allowed": ("不支持的请求方法", "Method not allowed"),
+    "conflict": ("资源冲突", "Conflict"),
+    "too_many_requests": ("请求过于频繁", "Too many requests"),
+    "upstream_unavailable": ("后端服务暂不可用", "Upstream service unavailable"),
+    "internal_error": ("系统内部错误", "Internal error"),
+}
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "validation_failed",
+    429: "too_many_requests",
+    502: "upstream_unavailable",
+    503: "upstream_unavailable",
+}
+
+
+class ProblemError(Exception):
+    """Raise from domain code for a client error with a stable code."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        title_en: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.title_en = title_en
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+def _wants_english(request: Request) -> bool:
+    return request.headers.get("accept-language", "").lower().startswith("en")
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    code: str,
+    title: str | None = None,
+    detail: str | None = None,
+    title_en: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    zh, en = _TITLES.get(code, (title or code, title_en or title or code))
+    chosen = (title_en or en) if _wants_english(request) else (title or zh)
+    body: dict[str, Any] = {
+        "type": f"urn:yiwang:problem:{code}",
+        "title": chosen,
+        "status": status,
+        "code": code,
+        "instance": request.url.path,
+    }
+    if detail:
+        body["detail"] = mask(detail)
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            request,
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            exc.title_en,
+            exc.headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(
+            exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error"
+        )
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(request, exc.status_code, code, detail=detail, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": mask(str(e.get("msg", ""))),
+                "type": e.get("type"),
+            }
+            for e in exc.errors()
+        ]
+        return problem_response(request, 422, "validation_failed", errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, 500, "internal_error")

@@ -1,0 +1,84 @@
+"""Alembic helpers shared by every service's ``migrations/env.py``.
+
+Standalone mode runs ``upgrade`` at start; the distributed run calls
+``python -m <service>.migrate`` (or the Kubernetes Job) as a separate step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Literal
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from yiwang_platform.db import UtcDateTime, create_engine
+from yiwang_platform.settings import ServiceSettings
+
+
+def alembic_config(script_location: Path, database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+async def upgrade(engine: AsyncEngine, script_location: Path) -> None:
+    """Bring the database behind ``engine`` to the newest revision."""
+    cfg = alembic_config(script_location, engine.url.render_as_string(hide_password=False))
+
+    def _run(connection: Connection) -> None:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    # Migrations store plain timestamps; UTC handling is the model's business.
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_env(target_metadata: MetaData) -> None:
+    """Body of a service's ``env.py``: online migrations on a passed or a new connection."""
+
+    def _migrate(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            render_item=_render_item,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _migrate(connection)
+        return
+
+    async def _standalone() -> None:
+        engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "")
+        async with engine.begin() as conn:
+            await conn.run_sync(_migrate)
+        await engine.dispose()
+
+    asyncio.run(_standalone())
+
+
+async def migrate_cli(settings: ServiceSettings, script_location: Path) -> None:
+    """Entry point of ``python -m <service>.migrate``."""
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    try:
+        await upgrade(engine, script_location)
+    finally:
+        await engine.dispose()

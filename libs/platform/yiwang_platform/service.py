@@ -1,0 +1,211 @@
+"""Builds a service's FastAPI app with its database, migrations, outbox relay,
+consumers, health, metrics, problem+json errors and internal-token checks.
+
+Each service's ``main.create_app`` calls ``build_app`` with its own pieces;
+the standalone launcher passes a shared in-process bus and the gateway's keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from yiwang_platform import tracing
+from yiwang_platform.bus import EventBus, create_bus
+from yiwang_platform.consumer import EventConsumer, Handler, dlq_topic
+from yiwang_platform.db import create_engine, is_sqlite, ping, session_factory
+from yiwang_platform.errors import ProblemError, install_problem_handlers
+from yiwang_platform.events import EventData, EventSchemas
+from yiwang_platform.internal_token import (
+    InternalPrincipal,
+    InternalTokenVerifier,
+    InvalidInternalToken,
+    load_jwks,
+)
+from yiwang_platform.logs import configure_logging
+from yiwang_platform.migrations import upgrade
+from yiwang_platform.observability import health_router, install_tracing_and_metrics
+from yiwang_platform.outbox import Outbox, OutboxRelay
+from yiwang_platform.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    name: str  # audience of its internal tokens and its consumer group
+    title: str
+    settings: ServiceSettings
+    metadata: MetaData
+    migrations: Path
+    routers: Sequence[APIRouter]
+    publishes: Sequence[type[EventData]] = ()
+    handlers: dict[str, tuple[str, Handler]] = field(default_factory=dict)
+    version: str = "0.1.0"
+
+
+class Runtime:
+    """Everything a request or a handler of one service needs."""
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        bus: EventBus | None = None,
+        verifier: InternalTokenVerifier | None = None,
+        schemas: EventSchemas | None = None,
+    ) -> None:
+        s = spec.settings
+        self.spec = spec
+        self.settings = s
+        self.engine: AsyncEngine = create_engine(s.resolved_database_url())
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        self.owns_bus = bus is None
+        self.bus = bus or create_bus(s)
+        self.verifier = verifier or InternalTokenVerifier(
+            load_jwks(s.internal_token_public_keys), s.internal_token_issuer
+        )
+        self.schemas = schemas or EventSchemas.load(s.contracts_dir)
+        self.outbox = Outbox(spec.metadata.tables["outbox"], source=f"/yiwang/{spec.name}")
+        self.outbox.bind(self.sessions)
+        self.relay = OutboxRelay(
+            self.outbox, self.sessions, self.bus, s.outbox_batch_size, s.outbox_poll_interval
+        )
+        self.consumer = (
+            EventConsumer(
+                spec.name,
+                spec.handlers,
+                self.sessions,
+                self.bus,
+                self.schemas,
+                spec.metadata.tables["inbox"],
+                s.consumer_batch_size,
+                s.consumer_max_attempts,
+            )
+            if spec.handlers
+            else None
+        )
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def topics(self) -> list[str]:
+        published = {e.topic for e in self.spec.publishes}
+        consumed = {topic for topic, _ in self.spec.handlers.values()}
+        return sorted(published | consumed | {dlq_topic(t) for t in consumed})
+
+    async def start(self) -> None:
+        s = self.settings
+        url = s.resolved_database_url()
+        if is_sqlite(url):
+            s.var_dir.mkdir(parents=True, exist_ok=True)
+        if s.migrate_on_start:
+            await upgrade(self.engine, self.spec.migrations)
+        if self.owns_bus:
+            try:
+                await self.bus.start()
+                await self.bus.ensure_topics(self.topics())
+            except Exception as exc:  # the relay and consumers retry until the broker is back
+                log.warning("event bus not reachable at start: %s", type(exc).__name__)
+        else:
+            await self.bus.ensure_topics(self.topics())
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay"))
+        if self.consumer is not None:
+            self._tasks.append(
+                asyncio.create_task(self.consumer.run(), name=f"{self.spec.name}-consumer")
+            )
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop consumers after their current batch is committed, then flush the outbox."""
+        if self.consumer is not None:
+            self.consumer.stop()
+        self.relay.stop()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.relay.drain(timeout=grace)
+        if self.owns_bus:
+            with contextlib.suppress(Exception):
+                await self.bus.stop()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(ping(self.engine), 3)
+            checks["database"] = "ok"
+        except Exception:
+            checks["database"] = "unavailable"
+        checks["bus"] = "ok" if await self.bus.ready() else "unavailable"
+        return checks
+
+
+def build_app(
+    spec: ServiceSpec,
+    bus: EventBus | None = None,
+    verifier: InternalTokenVerifier | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    if configure_logs:
+        configure_logging(spec.name, spec.settings.log_level, spec.settings.log_json)
+        tracing.configure(spec.name)
+    runtime = Runtime(spec, bus=bus, verifier=verifier)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title, version=spec.version, lifespan=lifespan)
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    install_tracing_and_metrics(app, spec.name)
+    app.include_router(health_router(runtime.readiness))
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+# ---- dependencies shared by every service's routes -------------------------------------
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_runtime(request).sessions() as session:
+        yield session
+
+
+def get_principal(request: Request) -> InternalPrincipal:
+    """The caller, as vouched for by the gateway's internal token; 401 otherwise."""
+    runtime = get_runtime(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ProblemError(401, "unauthenticated", "未认证或凭证无效", "internal token missing")
+    try:
+        return runtime.verifier.verify(token, audience=runtime.spec.name)
+    except InvalidInternalToken as exc:
+        raise ProblemError(
+            401, "unauthenticated", "未认证或凭证无效", f"internal token rejected: {exc}"
+        ) from exc
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+PrincipalDep = Annotated[InternalPrincipal, Depends(get_principal)]

@@ -1,0 +1,61 @@
+"""Settings common to every service, read from the environment (prefix ``YIWANG_``).
+
+Every setting has a default that is safe for the standalone run: SQLite files
+under ``./var``, the in-process bus and in-memory stand-ins for Redis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; each service subclasses it and sets its own ``service_name``."""
+
+    model_config = SettingsConfigDict(env_prefix="YIWANG_", extra="ignore")
+
+    service_name: str = "service"
+    environment: Literal["standalone", "distributed"] = "standalone"
+
+    # Database: SQLite by default, PostgreSQL (asyncpg) by URL.
+    database_url: str = ""
+    var_dir: Path = Path("var")
+    migrate_on_start: bool = True
+
+    # Event bus: "inprocess" for standalone, "kafka" for the distributed run.
+    bus: Literal["inprocess", "kafka"] = "inprocess"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_client_id: str = ""
+    topic_partitions: int = 6
+    # Prefix for topic and consumer-group names, to run several isolated platforms on one cluster.
+    kafka_namespace: str = ""
+
+    # Outbox relay and consumers.
+    outbox_batch_size: int = 200
+    outbox_poll_interval: float = 0.5
+    consumer_batch_size: int = 200
+    consumer_max_attempts: int = 3
+
+    # Internal token (minted by the gateway, verified by services).
+    internal_token_public_keys: str = Field(
+        default="",
+        description="JWKS JSON or path to a JWKS file with the gateway's public keys",
+    )
+    internal_token_issuer: str = "yiwang-gateway"
+
+    redis_url: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+    contracts_dir: Path | None = None
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / (self.service_name + '.db')}"
+
+    def resolved_client_id(self) -> str:
+        return self.kafka_client_id or f"yiwang-{self.service_name}"

@@ -1,0 +1,49 @@
+"""Helpers for tests of a service app: run its lifespan and call it with a signed
+internal token, as the gateway would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from yiwang_platform.internal_token import InternalTokenSigner
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def client(
+    app: FastAPI, signer: InternalTokenSigner | None, audience: str, **claims: Any
+) -> httpx.AsyncClient:
+    headers = {}
+    if signer is not None:
+        subject = claims.pop("subject", "test-user")
+        ptype = claims.pop("principal_type", "staff")
+        headers["Authorization"] = "Bearer " + signer.mint(
+            audience, subject, ptype, ttl=600, **claims
+        )
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers, timeout=30
+    )
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1
+) -> None:
+    """Wait until ``check`` is true; fail the test after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if await check():
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

@@ -1,0 +1,1 @@
+"""Matters service: the catalogue of government service matters (事项)."""

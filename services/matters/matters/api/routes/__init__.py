@@ -1,0 +1,3 @@
+from matters.api.routes import matters
+
+ROUTERS = [matters.router]

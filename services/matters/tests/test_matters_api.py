@@ -1,0 +1,101 @@
+"""The matters API on both backends: publishing writes the matter and its event together."""
+
+from __future__ import annotations
+
+from matters.main import create_app
+from matters.models import Matter, outbox
+from matters.settings import Settings
+from sqlalchemy import func, select
+from yiwang_platform.testing import client, eventually, running
+
+BIRTH_CERTIFICATE = {
+    "code": "11000000000001",
+    "name": "出生医学证明签发",
+    "kind": "行政确认",
+    "department": "市卫生健康委员会",
+    "promised_days": 5,
+}
+
+
+async def test_publish_versions_list_and_event(backend, signer, verifier):
+    app = create_app(
+        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+    )
+    async with running(app), client(app, signer, "matters") as api:
+        first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
+        second = await api.post(
+            "/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "promised_days": 3}
+        )
+        assert (first.status_code, first.json()["version"]) == (201, 1)
+        assert (second.status_code, second.json()["version"]) == (201, 2)
+
+        listed = (await api.get("/api/v1/matters/matters")).json()
+        assert [(m["code"], m["version"], m["promised_days"]) for m in listed["items"]] == [
+            ("11000000000001", 2, 3)
+        ]
+
+        runtime = app.state.runtime
+
+        async def relayed() -> bool:
+            async with runtime.sessions() as s:
+                pending = await s.scalar(
+                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+                )
+            return pending == 0
+
+        await eventually(relayed)
+        assert runtime.relay.published == 2
+
+
+async def test_idempotency_key_replays_and_rejects_a_different_body(backend, signer, verifier):
+    app = create_app(
+        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+    )
+    async with running(app), client(app, signer, "matters") as api:
+        headers = {"Idempotency-Key": "publish-1"}
+        first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE, headers=headers)
+        again = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE, headers=headers)
+        other = await api.post(
+            "/api/v1/matters/matters",
+            json={**BIRTH_CERTIFICATE, "name": "另一个事项"},
+            headers=headers,
+        )
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json()
+        assert other.status_code == 409
+        assert other.json()["code"] == "idempotency_key_reused"
+        async with app.state.runtime.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(Matter)) == 1
+            assert await s.scalar(select(func.count()).select_from(outbox)) == 1
+
+
+async def test_bad_input_is_a_problem_not_a_500(backend, signer, verifier):
+    app = create_app(
+        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+    )
+    async with running(app), client(app, signer, "matters") as api:
+        bad = await api.post("/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "kind": "随便"})
+        assert bad.status_code == 422
+        assert bad.headers["content-type"] == "application/problem+json"
+        assert bad.json()["code"] == "validation_failed"
+        missing = await api.get("/api/v1/matters/matters/NOPE0000")
+        assert (missing.status_code, missing.json()["code"]) == (404, "matter_not_found")
+        english = await api.get(
+            "/api/v1/matters/matters/NOPE0000", headers={"Accept-Language": "en"}
+        )
+        assert english.json()["title"] == "Matter not found"
+
+
+async def test_requests_without_a_valid_internal_token_are_refused(backend, signer, verifier):
+    app = create_app(
+        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+    )
+    async with running(app):
+        async with client(app, None, "matters") as anonymous:
+            assert (await anonymous.get("/api/v1/matters/matters")).status_code == 401
+        async with client(app, signer, "intake") as wrong_audience:
+            assert (await wrong_audience.get("/api/v1/matters/matters")).status_code == 401
+        async with client(app, signer, "matters") as api:
+            ready = await api.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["checks"] == {"database": "ok", "bus": "ok"}
