@@ -1,4 +1,5 @@
-"""Regenerate (or, with ``--check``, verify) the contracts from the code:
+"""Regenerate (or, with ``--check``, verify) the contracts from the code
+(``python tools/contracts.py [--check] [service ...]``):
 ``contracts/openapi/<service>.json`` for the six apps and
 ``contracts/events/<event type>.json`` for every event a service publishes."""
 
@@ -28,27 +29,30 @@ def _dump(doc: Any) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def expected() -> dict[Path, str]:
+def expected(only: list[str]) -> dict[Path, str]:
     files: dict[Path, str] = {}
     for service, package in SERVICES.items():
+        if only and service not in only:
+            continue
         main = importlib.import_module(f"{package}.main")
         files[CONTRACTS / "openapi" / f"{service}.json"] = _dump(main.openapi_document())
         events = importlib.import_module(f"{package}.events")
-        for data_class in events.PUBLISHES:
+        # PUBLISHES: events the service emits; EXTERNAL: contracts it defines for outside producers.
+        for data_class in [*events.PUBLISHES, *getattr(events, "EXTERNAL", [])]:
             files[CONTRACTS / "events" / f"{data_class.event_type}.json"] = _dump(
                 data_class.contract_schema()
             )
     return files
 
 
-def main(check: bool) -> int:
+def main(check: bool, only: list[str]) -> int:
     (CONTRACTS / "events").mkdir(parents=True, exist_ok=True)
-    files = expected()
+    files = expected(only)
     stale: list[str] = []
     for folder in (CONTRACTS / "openapi", CONTRACTS / "events"):
         folder.mkdir(parents=True, exist_ok=True)
         for existing in folder.glob("*.json"):
-            if existing not in files:
+            if existing not in files and not only:
                 stale.append(f"{existing.relative_to(ROOT)} (no longer produced by the code)")
                 if not check:
                     existing.unlink()
@@ -65,4 +69,5 @@ def main(check: bool) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main("--check" in sys.argv))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    sys.exit(main("--check" in sys.argv, args))

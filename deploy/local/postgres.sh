@@ -182,6 +182,21 @@ wait_ready() {
     die "server not ready after ${PG_START_TIMEOUT}s (log: $PG_LOG)"
 }
 
+# Lock files left by a killed server whose pid is gone (or is still an unreaped
+# zombie) would make the new postmaster refuse to start.
+remove_stale_locks() {
+    local f pid
+    for f in "$PG_DATA/postmaster.pid" "$PG_SOCKDIR/.s.PGSQL.$PG_PORT.lock"; do
+        [[ -f "$f" ]] || continue
+        pid="$(read_pidfile "$f")"
+        if [[ -n "$pid" ]] && pid_alive "$pid"; then
+            die "$f belongs to running process $pid; refusing to start"
+        fi
+        log "removing stale lock file $f (pid ${pid:-?} is not running)"
+        rm -f "$f"
+    done
+}
+
 psql_super() {
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U "$PG_SUPERUSER" "$@"
 }
@@ -233,12 +248,7 @@ cmd_start() {
     init_cluster
     write_config
 
-    # A postmaster.pid left by a killed server whose pid is gone (or is still an
-    # unreaped zombie) would make the new postmaster refuse to start.
-    if [[ -f "$PG_DATA/postmaster.pid" ]]; then
-        log "removing stale postmaster.pid (pid $(read_pidfile "$PG_DATA/postmaster.pid") is not running)"
-        rm -f "$PG_DATA/postmaster.pid"
-    fi
+    remove_stale_locks
 
     rotate_log "$PG_LOG"
     if [[ -n "$RUN_AS" ]]; then

@@ -47,6 +47,9 @@ class ServiceSettings(BaseSettings):
     )
     internal_token_issuer: str = "yiwang-gateway"
 
+    # Base64 of 64 bytes for encrypting personal identifiers and their blind index.
+    pii_key: str = ""
+
     redis_url: str = ""
     log_level: str = "INFO"
     log_json: bool = True
