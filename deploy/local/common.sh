@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the local infrastructure scripts in deploy/local.
 # Sourced, not executed. Expects the caller to have enabled `set -euo pipefail`.
 
@@ -78,13 +79,12 @@ wait_for_exit() {
 
 # Print the pids of the direct children of a process (reads /proc, no procps needed).
 child_pids() {
-    local parent="$1" stat line rest
+    local parent="$1" stat line fields
     for stat in /proc/[0-9]*/stat; do
         line="$(cat "$stat" 2>/dev/null)" || continue
-        rest="${line##*) }"
-        # rest = "<state> <ppid> ..."
-        set -- $rest
-        if [[ "${2:-}" == "$parent" ]]; then
+        # Fields after the parenthesised command name: "<state> <ppid> ..."
+        read -r -a fields <<<"${line##*) }"
+        if [[ "${fields[1]:-}" == "$parent" ]]; then
             line="${stat#/proc/}"
             printf '%s\n' "${line%/stat}"
         fi
@@ -137,6 +137,17 @@ apt_install() {
         fi
     fi
     rm -f "$out"
+}
+
+# Serialise state-changing commands of one service (e.g. parallel test runners
+# calling `start` at the same time). The lock is released when the script exits.
+acquire_lock() {
+    local lockfile="$YIWANG_LOCAL/.${SERVICE_NAME:-local}.lock"
+    exec 9>"$lockfile"
+    if ! flock -n 9; then
+        log "waiting for another ${SERVICE_NAME:-local} command to finish"
+        flock -w "${LOCK_TIMEOUT:-600}" 9 || die "timed out waiting for $lockfile"
+    fi
 }
 
 usage_exit() {

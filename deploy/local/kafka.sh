@@ -253,6 +253,10 @@ cmd_status() {
 }
 
 case "${1:-}" in
+    start | stop | restart | kill) acquire_lock ;;
+esac
+
+case "${1:-}" in
     start) cmd_start ;;
     stop) cmd_stop ;;
     restart) cmd_stop && cmd_start ;;

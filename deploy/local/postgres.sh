@@ -63,9 +63,10 @@ as_owner() {
 find_bindir() {
     local d
     PG_BIN=""
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+    # Pick the newest installed major version.
+    while IFS= read -r d; do
         [[ -x "$d/initdb" && -x "$d/pg_ctl" ]] && PG_BIN="$d"
-    done
+    done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V)
     [[ -n "$PG_BIN" ]]
 }
 
@@ -324,6 +325,10 @@ cmd_status() {
     log "stopped"
     return 3
 }
+
+case "${1:-}" in
+    start | stop | restart | kill) acquire_lock ;;
+esac
 
 case "${1:-}" in
     start) cmd_start ;;

@@ -1,0 +1,1 @@
+"""Standalone launcher: every service and the gateway in one process."""

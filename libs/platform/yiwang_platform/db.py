@@ -12,11 +12,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
-
-
-class Base(DeclarativeBase):
-    """Declarative base; each service keeps its own subclass so metadata stays per service."""
 
 
 def is_sqlite(url: str) -> bool:

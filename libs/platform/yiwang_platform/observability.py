@@ -51,7 +51,10 @@ def install_tracing_and_metrics(app: FastAPI, service: str) -> None:
         return response
 
 
-def health_router(readiness: ReadinessCheck) -> APIRouter:
+def health_router(
+    readiness: ReadinessCheck, services: Callable[[], Awaitable[dict[str, str]]] | None = None
+) -> APIRouter:
+    """``/healthz``, ``/readyz`` and ``/metrics``; ``services`` adds peers' readiness (the gateway)."""
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", summary="Liveness")
@@ -61,10 +64,14 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
     @router.get("/readyz", summary="Readiness: database and event bus reachable")
     async def readyz() -> JSONResponse:
         checks = await readiness()
+        body: dict[str, object] = {"checks": checks}
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
-        )
+        if services is not None:
+            peers = await services()
+            body["services"] = peers
+            ok = ok and all(v == "ok" for v in peers.values())
+        body["status"] = "ok" if ok else "unavailable"
+        return JSONResponse(body, 200 if ok else 503)
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,6 +51,10 @@ class ServiceSpec:
     publishes: Sequence[type[EventData]] = ()
     handlers: dict[str, tuple[str, Handler]] = field(default_factory=dict)
     version: str = "0.1.0"
+    # Extra start/stop work of the service, run inside the platform's lifespan.
+    lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None
+    # False when the service serves its own /healthz, /readyz and /metrics (the gateway).
+    health_routes: bool = True
 
 
 class Runtime:
@@ -164,7 +168,11 @@ def build_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
-            yield
+            if spec.lifespan is None:
+                yield
+            else:
+                async with spec.lifespan(_app):
+                    yield
         finally:
             await runtime.stop()
 
@@ -172,7 +180,8 @@ def build_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
     install_tracing_and_metrics(app, spec.name)
-    app.include_router(health_router(runtime.readiness))
+    if spec.health_routes:
+        app.include_router(health_router(runtime.readiness))
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
-from yiwang_platform.db import Base, UtcDateTime
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from yiwang_platform.db import UtcDateTime
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.outbox import inbox_table, outbox_table
 
 
-class MattersBase(Base):
-    __abstract__ = True
+class MattersBase(DeclarativeBase):
+    """This service's own metadata: services never share tables."""
 
 
 metadata = MattersBase.metadata

@@ -1,0 +1,124 @@
+"""App factory of the gateway (``uvicorn gateway.main:app``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from gateway.access_log import AccessRecorder
+from gateway.api.routes import ROUTERS
+from gateway.events import PUBLISHES
+from gateway.identity import ApiKeyAuthenticator
+from gateway.models import metadata
+from gateway.proxy import Forwarder
+from gateway.settings import SERVICES, Settings
+from gateway.upstreams import HttpUpstream, Upstream, UpstreamUnavailable
+from yiwang_platform.bus import EventBus
+from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.observability import health_router
+from yiwang_platform.service import ServiceSpec, build_app
+
+NAME = "gateway"
+
+
+def migrations_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    packaged = here / "migrations"
+    return packaged if packaged.is_dir() else here.parent / "migrations"
+
+
+def load_signer(settings: Settings) -> InternalTokenSigner:
+    value = settings.internal_token_private_key.strip()
+    if not value:
+        raise RuntimeError("YIWANG_INTERNAL_TOKEN_PRIVATE_KEY is not set")
+    pem = value if value.startswith("-----BEGIN") else Path(value).read_text()
+    return InternalTokenSigner.from_pem(pem, settings.internal_token_kid, settings.internal_token_issuer)
+
+
+async def _service_readiness(upstreams: dict[str, Upstream]) -> dict[str, str]:
+    async def one(name: str, upstream: Upstream) -> tuple[str, str]:
+        try:
+            answer = await asyncio.wait_for(upstream.send("GET", "/readyz", "", [], b""), 3)
+        except (UpstreamUnavailable, TimeoutError):
+            return name, "unreachable"
+        if answer.status == 200:
+            return name, "ok"
+        try:
+            return name, str(json.loads(answer.body).get("status", "unavailable"))
+        except ValueError:
+            return name, "unavailable"
+
+    results = await asyncio.gather(*(one(n, u) for n, u in upstreams.items()))
+    return dict(results)
+
+
+def create_app(
+    settings: Settings | None = None,
+    bus: EventBus | None = None,
+    signer: InternalTokenSigner | None = None,
+    upstreams: dict[str, Upstream] | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    settings = settings or Settings()
+    token_signer = signer  # resolved at start so that importing the app needs no key
+    routes = upstreams or {
+        name: HttpUpstream(url, settings.upstream_timeout) for name, url in settings.upstream_urls().items()
+    }
+    missing = set(SERVICES) - set(routes)
+    if missing:
+        raise ValueError(f"no upstream for {sorted(missing)}")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = app.state.runtime
+        recorder = AccessRecorder(runtime.sessions, runtime.outbox, settings.access_batch_size)
+        app.state.forwarder = Forwarder(
+            routes,
+            token_signer or load_signer(settings),
+            recorder,
+            settings.internal_token_ttl,
+            settings.max_body_bytes,
+        )
+        for upstream in routes.values():
+            await upstream.start()
+        recorder.start()
+        try:
+            yield
+        finally:
+            await recorder.stop()
+            for upstream in routes.values():
+                await upstream.close()
+
+    spec = ServiceSpec(
+        name=NAME,
+        title="Yiwang gateway",
+        settings=settings,
+        metadata=metadata,
+        migrations=migrations_dir(),
+        routers=ROUTERS,
+        publishes=PUBLISHES,
+        lifespan=lifespan,
+        health_routes=False,
+    )
+    app = build_app(spec, bus=bus, configure_logs=configure_logs)
+    app.state.authenticator = ApiKeyAuthenticator.from_setting(settings.api_keys)
+    runtime = app.state.runtime
+    # Own health routes: /readyz also reports each service (200 only when all are ready).
+    app.router.routes[:0] = health_router(runtime.readiness, lambda: _service_readiness(routes)).routes
+    return app
+
+
+def openapi_document() -> dict[str, object]:
+    """The OpenAPI document as published in ``contracts/openapi/gateway.json``."""
+    return create_app(configure_logs=False).openapi()
+
+
+def __getattr__(name: str) -> FastAPI:
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

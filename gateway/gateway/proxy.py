@@ -1,0 +1,112 @@
+"""Forwarding a request to a service with an internal token in place of the caller's credentials."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import Request, Response
+
+from gateway.access_log import Access, AccessRecorder
+from gateway.identity import Principal
+from gateway.upstreams import Upstream, UpstreamUnavailable
+from yiwang_platform.errors import ProblemError, problem_response
+from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.tracing import current_trace_id, current_traceparent
+
+# Never forwarded: hop-by-hop headers and the caller's own credentials.
+_DROP_REQUEST = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "authorization",
+    "x-api-key",
+    "cookie",
+    "traceparent",
+    "tracestate",
+}
+_DROP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
+
+
+class Forwarder:
+    def __init__(
+        self,
+        upstreams: dict[str, Upstream],
+        signer: InternalTokenSigner,
+        recorder: AccessRecorder,
+        token_ttl: int,
+        max_body_bytes: int,
+    ) -> None:
+        self.upstreams = upstreams
+        self.signer = signer
+        self.recorder = recorder
+        self.token_ttl = token_ttl
+        self.max_body_bytes = max_body_bytes
+
+    async def forward(self, request: Request, service: str, principal: Principal) -> Response:
+        upstream = self.upstreams.get(service)
+        if upstream is None:
+            raise ProblemError(404, "not_found", "资源不存在", f"no service named {service}")
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise ProblemError(413, "payload_too_large", "请求体过大", title_en="Payload too large")
+        body = await request.body()
+        if len(body) > self.max_body_bytes:
+            raise ProblemError(413, "payload_too_large", "请求体过大", title_en="Payload too large")
+
+        token = self.signer.mint(
+            audience=service,
+            subject=principal.subject,
+            principal_type=principal.principal_type,
+            ttl=self.token_ttl,
+            roles=list(principal.roles),
+            kid_of_caller=principal.key_id,
+        )
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST]
+        headers.append(("authorization", f"Bearer {token}"))
+        traceparent = current_traceparent()
+        if traceparent:
+            headers.append(("traceparent", traceparent))
+        if request.client:
+            headers.append(("x-forwarded-for", request.client.host))
+
+        started = time.perf_counter()
+        try:
+            answer = await upstream.send(
+                request.method, request.url.path, request.url.query, headers, body
+            )
+            response: Response = Response(
+                content=answer.body,
+                status_code=answer.status,
+                headers={k: v for k, v in answer.headers if k.lower() not in _DROP_RESPONSE},
+            )
+        except UpstreamUnavailable:
+            response = problem_response(
+                request, 503, "upstream_unavailable", detail=f"{service} did not answer",
+                headers={"Retry-After": "2"},
+            )
+        await self.recorder.record(
+            Access(
+                id=str(uuid.uuid4()),
+                at=datetime.now(UTC),
+                principal_type=principal.principal_type,
+                principal_subject=principal.subject,
+                key_id=principal.key_id,
+                service=service,
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                duration_ms=int((time.perf_counter() - started) * 1000),
+                trace_id=current_trace_id(),
+            )
+        )
+        return response

@@ -1,0 +1,108 @@
+"""The gateway in front of a real service app: authentication, routing with an
+internal token, access records and their events, readiness of the services."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from sqlalchemy import func, select
+
+import matters.main
+import matters.settings
+from gateway.identity import hash_api_key
+from gateway.main import create_app
+from gateway.models import AccessRecord, outbox
+from gateway.settings import SERVICES, Settings
+from gateway.upstreams import AsgiUpstream, HttpUpstream
+from yiwang_platform.testing import eventually, running
+
+OPERATOR_KEY = "operator-key-for-tests"
+CITIZEN_KEY = "citizen-key-for-tests"
+API_KEYS = json.dumps(
+    [
+        {"sha256": hash_api_key(OPERATOR_KEY), "subject": "op-1", "principal_type": "operator", "roles": ["operator"]},
+        {"sha256": hash_api_key(CITIZEN_KEY), "subject": "c-1", "principal_type": "citizen", "roles": []},
+    ]
+)
+MATTER = {"code": "11000000000002", "name": "户口登记", "kind": "行政确认", "department": "市公安局", "promised_days": 3}
+
+
+async def _apps(backend, signer, verifier, down: set[str] = frozenset()):
+    service = matters.main.create_app(
+        await backend.settings(matters.settings.Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+    )
+    upstreams = {
+        name: AsgiUpstream(service, 5) if name == "matters" and name not in down else HttpUpstream("http://127.0.0.1:9", 1)
+        for name in SERVICES
+    }
+    front = create_app(
+        await backend.settings(Settings, api_keys=API_KEYS), backend.bus(), signer, upstreams, configure_logs=False
+    )
+    return service, front
+
+
+def _client(app, key: str | None = None) -> httpx.AsyncClient:
+    headers = {"X-Api-Key": key} if key else {}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw", headers=headers)
+
+
+async def test_routes_with_an_internal_token_and_records_every_access(backend, signer, verifier):
+    service, front = await _apps(backend, signer, verifier)
+    async with running(service), running(front), _client(front, OPERATOR_KEY) as api:
+        created = await api.post("/api/v1/matters/matters", json=MATTER)
+        assert created.status_code == 201, created.text
+        listed = await api.get("/api/v1/matters/matters")
+        assert [m["code"] for m in listed.json()["items"]] == ["11000000000002"]
+
+        runtime = front.state.runtime
+
+        async def recorded() -> bool:
+            async with runtime.sessions() as s:
+                return await s.scalar(select(func.count()).select_from(AccessRecord)) == 2
+
+        await eventually(recorded)
+
+        async def relayed() -> bool:
+            async with runtime.sessions() as s:
+                n = await s.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_not(None)))
+            return n == 2
+
+        await eventually(relayed)
+        records = (await api.get("/api/v1/gateway/access-records")).json()["items"]
+        assert sorted((r["method"], r["service"], r["status"], r["principal_subject"]) for r in records) == [
+            ("GET", "matters", 200, "op-1"),
+            ("POST", "matters", 201, "op-1"),
+        ]
+
+
+async def test_refuses_callers_without_a_known_key(backend, signer, verifier):
+    service, front = await _apps(backend, signer, verifier)
+    async with running(service), running(front):
+        async with _client(front) as anonymous:
+            response = await anonymous.get("/api/v1/matters/matters")
+            assert response.status_code == 401
+            assert response.json()["code"] == "unauthenticated"
+        async with _client(front, "not-a-key") as stranger:
+            assert (await stranger.get("/api/v1/matters/matters")).status_code == 401
+        async with _client(front, CITIZEN_KEY) as citizen:
+            forbidden = await citizen.get("/api/v1/gateway/access-records")
+            assert (forbidden.status_code, forbidden.json()["code"]) == (403, "forbidden")
+            unknown = await citizen.get("/api/v1/nowhere/things")
+            assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+
+
+async def test_readiness_names_each_service_and_fails_while_one_is_down(backend, signer, verifier):
+    service, front = await _apps(backend, signer, verifier)
+    async with running(service), running(front), _client(front) as api:
+        assert (await api.get("/healthz")).status_code == 200
+        ready = await api.get("/readyz")
+        # Only matters is up in this test; the others point at a closed port.
+        assert ready.status_code == 503
+        services = ready.json()["services"]
+        assert set(services) == {"matters", "intake", "license", "exchange", "supervision"}
+        assert services["matters"] == "ok"
+        assert services["intake"] == "unreachable"
+        async with _client(front, OPERATOR_KEY) as caller:
+            down = await caller.get("/api/v1/intake/applications")
+            assert (down.status_code, down.json()["code"]) == (503, "upstream_unavailable")

@@ -1,0 +1,38 @@
+"""Request and response bodies of the intake API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Channel = Literal["online", "window"]
+FormKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+FormValue = Annotated[str, StringConstraints(max_length=2000)] | int | bool | None
+Form = dict[FormKey, FormValue]
+
+
+class ApplicationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matter_code: str = Field(pattern=r"^[0-9A-Z]{4,40}$", description="事项编码")
+    channel: Channel = Field(default="online", description="online 网上办理 / window 窗口受理")
+    form: Form = Field(default_factory=dict, max_length=50, description="表单字段（最多 50 项）")
+
+
+class CaseRead(BaseModel):
+    case_id: str
+    matter_code: str
+    matter_version: int
+    matter_name: str
+    department: str
+    promised_days: int
+    channel: Channel
+    status: str
+    form: Form
+    submitted_at: datetime
+    due_date: date = Field(description="承诺办结日期（按工作日计算）")
+    rating: int | None = None
+    grade: Literal["good", "bad"] | None = None
+    rated_at: datetime | None = None

@@ -1,0 +1,3 @@
+from yiwang_standalone.main import main
+
+main()

@@ -1,0 +1,92 @@
+"""Every service in one process on one port: SQLite files, the in-process bus, and
+the gateway reaching each service's ASGI app directly (``make run``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+import data_exchange.main
+import data_exchange.settings
+import gateway.main
+import gateway.settings
+import intake.main
+import intake.settings
+import license.main
+import license.settings
+import matters.main
+import matters.settings
+import supervision.main
+import supervision.settings
+from gateway.upstreams import AsgiUpstream, Upstream
+from yiwang_platform import tracing
+from yiwang_platform.bus.inprocess import InProcessBus
+from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
+from yiwang_platform.logs import configure_logging
+from yiwang_standalone.dev_keys import ensure_dev_keys
+
+
+def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
+    configure_logging("yiwang", os.environ.get("YIWANG_LOG_LEVEL", "INFO"), as_json=True)
+    tracing.configure("yiwang-standalone")
+    bus = InProcessBus()
+    signer = InternalTokenSigner.generate()
+    verifier = InternalTokenVerifier(signer.jwks())
+    # Explicit values so that YIWANG_* variables meant for the distributed run do not leak in.
+    common = {"var_dir": var_dir, "bus": "inprocess", "environment": "standalone", "database_url": ""}
+
+    services: dict[str, FastAPI] = {
+        "matters": matters.main.create_app(matters.settings.Settings(**common), bus, verifier, False),
+        "intake": intake.main.create_app(intake.settings.Settings(**common), bus, verifier, False),
+        "license": license.main.create_app(license.settings.Settings(**common), bus, verifier, False),
+        "exchange": data_exchange.main.create_app(
+            data_exchange.settings.Settings(**common), bus, verifier, False
+        ),
+        "supervision": supervision.main.create_app(
+            supervision.settings.Settings(**common), bus, verifier, False
+        ),
+    }
+    hashes_file, keys = ensure_dev_keys(var_dir)
+    gateway_settings = gateway.settings.Settings(**common, api_keys=str(hashes_file))
+    upstreams: dict[str, Upstream] = {
+        name: AsgiUpstream(app, gateway_settings.upstream_timeout) for name, app in services.items()
+    }
+    front = gateway.main.create_app(gateway_settings, bus, signer, upstreams, configure_logs=False)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for app in (*services.values(), front):
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    return Starlette(routes=[Mount("/", app=front)], lifespan=lifespan), keys
+
+
+def main() -> None:
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    host = os.environ.get("HOST", "127.0.0.1")
+    var_dir = Path(os.environ.get("YIWANG_VAR_DIR", "var"))
+    app, keys = build(var_dir)
+    print(
+        f"Yiwang standalone on http://{host}:{port}\n"
+        f"  readiness: http://{host}:{port}/readyz\n"
+        f"  API docs:  http://{host}:{port}/docs (gateway) and /docs/<service> for "
+        "matters, intake, license, exchange, supervision\n"
+        f"  development API keys (send as X-Api-Key): {var_dir / 'dev-api-keys.json'} "
+        f"({', '.join(keys)})",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=20)
+
+
+if __name__ == "__main__":
+    main()
