@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
-from yiwang_platform.db import Base, UtcDateTime
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from yiwang_platform.db import UtcDateTime
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.outbox import inbox_table, outbox_table
 
 
-class IntakeBase(Base):
-    __abstract__ = True
+class IntakeBase(DeclarativeBase):
+    """This service's own metadata: services never share tables."""
 
 
 metadata = IntakeBase.metadata

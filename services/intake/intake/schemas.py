@@ -28,11 +28,11 @@ class CaseRead(BaseModel):
     matter_name: str
     department: str
     promised_days: int
-    channel: Channel
+    channel: str
     status: str
     form: Form
     submitted_at: datetime
     due_date: date = Field(description="承诺办结日期（按工作日计算）")
     rating: int | None = None
-    grade: Literal["good", "bad"] | None = None
+    grade: str | None = Field(default=None, description="good 好评 / bad 差评")
     rated_at: datetime | None = None

@@ -1,0 +1,1 @@
+"""License service: electronic licenses (电子证照), sealed by the issuing department."""

@@ -1,0 +1,62 @@
+# Yiwang: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PY := $(UV) run --frozen
+
+.PHONY: help install run up down test test-unit test-stack lint contracts contracts-check bench stack-start stack-stop
+
+help:
+	@echo "make run        standalone: every service in one process on :8000 (PORT to override)"
+	@echo "make test       lint, contracts and all tests on real Kafka, PostgreSQL and Redis"
+	@echo "make up / down  distributed: real Kafka, PostgreSQL, Redis and one process per service"
+	@echo "make contracts  regenerate contracts/openapi and contracts/events from the code"
+	@echo "make bench      event-pipeline benchmark on the real stack"
+
+# Python 3.11 and the locked dependencies, with uv installed from the Python package index if missing.
+install:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(UV) sync --frozen --quiet
+
+run: install
+	@$(PY) python -m yiwang_standalone
+
+stack-start:
+	@bash deploy/local/stack.sh start
+
+stack-stop:
+	@bash deploy/local/stack.sh stop
+
+up: install stack-start
+	@$(PY) python tools/distributed.py up
+
+# Stops the service processes and the servers that `make up` started.
+down:
+	@if [ -d .venv ]; then $(PY) python tools/distributed.py down; fi
+	@bash deploy/local/stack.sh stop
+
+lint: install
+	@$(PY) ruff check .
+	@$(PY) ruff format --check .
+	@$(PY) mypy
+
+contracts: install
+	@$(PY) python tools/contracts.py
+
+contracts-check: install
+	@$(PY) python tools/contracts.py --check
+
+# Everything, on the real stack; stops the servers it started, pass or fail.
+test: install lint
+	@started=$$(bash deploy/local/stack.sh status >/dev/null 2>&1 && echo no || echo yes); \
+	bash deploy/local/stack.sh start || exit 1; \
+	eval "$$(bash deploy/local/stack.sh env)"; \
+	export YIWANG_TEST_POSTGRES_URL="$$YIWANG_POSTGRES_URL" YIWANG_TEST_KAFKA="$$YIWANG_KAFKA_BOOTSTRAP" \
+	       YIWANG_TEST_REDIS_URL="$$YIWANG_REDIS_URL" YIWANG_TEST_REQUIRE_STACK=1; \
+	$(PY) pytest -m "not fault" && $(PY) pytest -m fault; rc=$$?; \
+	if [ "$$started" = yes ]; then bash deploy/local/stack.sh stop; fi; \
+	exit $$rc
+
+bench: install stack-start
+	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/event_pipeline.py

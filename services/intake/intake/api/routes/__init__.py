@@ -1,0 +1,3 @@
+from intake.api.routes import applications
+
+ROUTERS = [applications.router]

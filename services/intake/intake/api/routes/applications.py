@@ -1,0 +1,109 @@
+"""/api/v1/intake/applications: submit applications and follow one's own cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
+
+from intake import applications
+from intake.api.dependencies import CipherDep
+from intake.models import Case, idempotency
+from intake.schemas import ApplicationCreate, CaseRead
+
+router = APIRouter(prefix="/api/v1/intake/applications", tags=["applications"])
+
+
+def _cursor_of(case: Case) -> str:
+    return encode_cursor(f"{case.submitted_at.isoformat()}|{case.id}")
+
+
+def _invalid_cursor() -> ProblemError:
+    return ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    value = decode_cursor(cursor)
+    if value is None:
+        return None
+    at, _, case_id = value.partition("|")
+    try:
+        submitted_at = datetime.fromisoformat(at)
+    except ValueError as exc:
+        raise _invalid_cursor() from exc
+    if submitted_at.tzinfo is None or not case_id:
+        raise _invalid_cursor()
+    return submitted_at, case_id
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseRead,
+    summary="Submit an application; the caller is the applicant",
+)
+async def submit_application(
+    body: ApplicationCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    # Idempotency keys are scoped by the blind index, so no identifier is stored in clear.
+    applicant_index = cipher.blind_index(principal.subject)
+    digest = request_hash(body.model_dump())
+    try:
+        async with session.begin():
+            stored = await replay(session, idempotency, applicant_index, idempotency_key, digest)
+            if stored is not None:
+                return JSONResponse(stored[1], status_code=stored[0])
+            case = await applications.submit(
+                session, runtime.outbox, cipher, principal.subject, body
+            )
+            result = applications.to_read(case, cipher).model_dump(mode="json")
+            await remember(
+                session, idempotency, applicant_index, idempotency_key, digest, 201, result
+            )
+    except IntegrityError as exc:
+        # Only a concurrent request with the same Idempotency-Key can collide here.
+        raise ProblemError(
+            409, "conflict", "资源冲突", "a request with this Idempotency-Key is in progress"
+        ) from exc
+    return JSONResponse(result, status_code=201)
+
+
+@router.get("", response_model=Page[CaseRead], summary="The caller's own cases, newest first")
+async def list_applications(
+    session: SessionDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[CaseRead]:
+    cases = await applications.list_for_applicant(
+        session, cipher.blind_index(principal.subject), _parse_cursor(cursor), limit
+    )
+    next_cursor = _cursor_of(cases[-1]) if len(cases) == limit else None
+    return Page[CaseRead](
+        items=[applications.to_read(c, cipher) for c in cases], next_cursor=next_cursor
+    )
+
+
+@router.get("/{case_id}", response_model=CaseRead, summary="One of the caller's own cases")
+async def get_application(
+    case_id: str, session: SessionDep, principal: PrincipalDep, cipher: CipherDep
+) -> CaseRead:
+    case = await applications.get_for_applicant(
+        session, cipher.blind_index(principal.subject), case_id
+    )
+    if case is None:
+        raise ProblemError(404, "case_not_found", "办件不存在", title_en="Case not found")
+    return applications.to_read(case, cipher)

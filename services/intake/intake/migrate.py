@@ -1,0 +1,11 @@
+"""Run the intake migrations as a separate step (distributed mode, Kubernetes Job)."""
+
+import asyncio
+
+from yiwang_platform.migrations import migrate_cli
+
+from intake.main import migrations_dir
+from intake.settings import Settings
+
+if __name__ == "__main__":
+    asyncio.run(migrate_cli(Settings(), migrations_dir()))

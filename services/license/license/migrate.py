@@ -1,0 +1,11 @@
+"""Run the license migrations as a separate step (distributed mode, Kubernetes Job)."""
+
+import asyncio
+
+from yiwang_platform.migrations import migrate_cli
+
+from license.main import migrations_dir
+from license.settings import Settings
+
+if __name__ == "__main__":
+    asyncio.run(migrate_cli(Settings(), migrations_dir()))

@@ -1,0 +1,48 @@
+"""Tables owned by the license service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+from yiwang_platform.db import Base, UtcDateTime
+from yiwang_platform.idempotency import idempotency_table
+from yiwang_platform.outbox import inbox_table, outbox_table
+
+
+class LicenseBase(Base):
+    __abstract__ = True
+
+
+metadata = LicenseBase.metadata
+
+
+class License(LicenseBase):
+    """An issued electronic license (电子证照) with the issuer's seal."""
+
+    __tablename__ = "licenses"
+    __table_args__ = (
+        Index("ix_licenses_holder_issued", "holder_index", "issued_at"),
+        Index("ix_licenses_issued", "issued_at"),
+    )
+
+    license_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    license_type: Mapped[str] = mapped_column(String(60))
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    # The holder's ID number or credit code: encrypted, found by its blind index.
+    holder_index: Mapped[str] = mapped_column(String(64))
+    holder_id_encrypted: Mapped[str] = mapped_column(Text)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    issuer: Mapped[str] = mapped_column(String(200))
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    signature: Mapped[str] = mapped_column(String(100))
+    seal_key_id: Mapped[str] = mapped_column(String(32))
+
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+idempotency = idempotency_table(metadata)

@@ -1,0 +1,266 @@
+"""The distributed run on this machine: each service its own uvicorn process on its
+own port, on the real Kafka, PostgreSQL and Redis of ``deploy/local/stack.sh``.
+
+``make up`` / ``make down`` call ``up`` / ``down``; the fault tests and the
+benchmark use ``ServiceProcess`` to start, kill and restart single services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from yiwang_platform.internal_token import InternalTokenSigner
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = Path(os.environ.get("YIWANG_LOCAL", ROOT / ".local"))
+
+# service folder name -> (Python package, port)
+SERVICES: dict[str, tuple[str, int]] = {
+    "matters": ("matters", 8001),
+    "intake": ("intake", 8002),
+    "license": ("license", 8003),
+    "data-exchange": ("data_exchange", 8004),
+    "supervision": ("supervision", 8005),
+    "gateway": ("gateway", 8000),
+}
+
+
+def stack_env() -> dict[str, str]:
+    """Addresses of the servers that deploy/local/stack.sh runs."""
+    out = subprocess.run(
+        ["bash", str(ROOT / "deploy/local/stack.sh"), "env"], check=True, capture_output=True, text=True
+    ).stdout
+    values: dict[str, str] = {}
+    for line in out.splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, _, value = line.removeprefix("export ").partition("=")
+            values[key] = value.strip("'\"")
+    return values
+
+
+@dataclass
+class Keys:
+    """Keys of one local platform: internal-token signer, PII key, API keys."""
+
+    folder: Path
+
+    def ensure(self) -> Keys:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        pem = self.folder / "internal-token.pem"
+        if not pem.exists():
+            signer = InternalTokenSigner.generate()
+            _write_private(pem, signer.private_pem())
+            (self.folder / "internal-token.kid").write_text(signer.kid)
+        signer = self.signer()
+        (self.folder / "jwks.json").write_text(json.dumps(signer.jwks()))
+        pii = self.folder / "pii.key"
+        if not pii.exists():
+            _write_private(pii, base64.b64encode(os.urandom(64)).decode())
+        from yiwang_standalone.dev_keys import ensure_dev_keys
+
+        ensure_dev_keys(self.folder)
+        return self
+
+    def signer(self) -> InternalTokenSigner:
+        kid = (self.folder / "internal-token.kid").read_text().strip()
+        return InternalTokenSigner.from_pem((self.folder / "internal-token.pem").read_text(), kid)
+
+    def api_keys(self) -> dict[str, str]:
+        return dict(json.loads((self.folder / "dev-api-keys.json").read_text()))
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
+
+
+async def ensure_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@dataclass
+class ServiceProcess:
+    """One service as a uvicorn process, started the way its container starts it."""
+
+    name: str
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def module(self) -> str:
+        return SERVICES[self.name][0]
+
+    def migrate(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", f"{self.module}.migrate"], env=self.env, check=True, cwd=ROOT
+        )
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", f"{self.module}.main:app",
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--timeout-graceful-shutdown", "20", "--no-access-log",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.url("/readyz"), timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready within {timeout}s; see {self.log_path}")
+
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+
+def service_env(
+    name: str,
+    stack: dict[str, str],
+    keys: Keys,
+    database: str,
+    namespace: str = "",
+    var_dir: Path | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIWANG_")}
+    env.update(
+        YIWANG_ENVIRONMENT="distributed",
+        YIWANG_BUS="kafka",
+        YIWANG_KAFKA_BOOTSTRAP=stack["YIWANG_KAFKA_BOOTSTRAP"],
+        YIWANG_KAFKA_NAMESPACE=namespace,
+        YIWANG_REDIS_URL=stack.get("YIWANG_REDIS_URL", ""),
+        YIWANG_DATABASE_URL=database_url(stack["YIWANG_POSTGRES_URL"], database),
+        YIWANG_MIGRATE_ON_START="false",
+        YIWANG_INTERNAL_TOKEN_PUBLIC_KEYS=str(keys.folder / "jwks.json"),
+        YIWANG_PII_KEY=(keys.folder / "pii.key").read_text().strip(),
+        YIWANG_VAR_DIR=str(var_dir or LOCAL / "var"),
+        YIWANG_CONTRACTS_DIR=str(ROOT / "contracts"),
+        YIWANG_OUTBOX_POLL_INTERVAL="0.2",
+    )
+    if name == "gateway":
+        env.update(
+            YIWANG_INTERNAL_TOKEN_PRIVATE_KEY=str(keys.folder / "internal-token.pem"),
+            YIWANG_INTERNAL_TOKEN_KID=(keys.folder / "internal-token.kid").read_text().strip(),
+            YIWANG_API_KEYS=str(keys.folder / "api-key-hashes.json"),
+        )
+        for service, (_, port) in SERVICES.items():
+            if service != "gateway":
+                upstream = "exchange" if service == "data-exchange" else service
+                env[f"YIWANG_UPSTREAM_{upstream.upper()}"] = f"http://127.0.0.1:{port}"
+    env.update(extra or {})
+    return env
+
+
+RUN = LOCAL / "run"
+
+
+def up() -> None:
+    stack = stack_env()
+    keys = Keys(LOCAL / "keys").ensure()
+    gateway_port = int(os.environ.get("PORT", "8000"))
+    RUN.mkdir(parents=True, exist_ok=True)
+    processes = []
+    for name, (module, port) in SERVICES.items():
+        pid_file = RUN / f"{name}.pid"
+        if pid_file.exists() and _alive(int(pid_file.read_text())):
+            print(f"{name}: already running (pid {pid_file.read_text().strip()})")
+            continue
+        database = f"yiwang_{module}"
+        asyncio.run(ensure_database(stack["YIWANG_POSTGRES_URL"], database))
+        env = service_env(name, stack, keys, database)
+        process = ServiceProcess(name, env, gateway_port if name == "gateway" else port, RUN / f"{name}.log")
+        process.migrate()
+        process.start()
+        assert process.process is not None
+        pid_file.write_text(str(process.process.pid))
+        processes.append(process)
+    for process in processes:
+        process.wait_ready()
+        print(f"{process.name}: ready on {process.url()}")
+    print(
+        f"Yiwang distributed: gateway on http://127.0.0.1:{gateway_port} "
+        f"(API docs at /docs and /docs/<service>); API keys in {keys.folder / 'dev-api-keys.json'}; "
+        f"logs in {RUN}"
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def down() -> None:
+    for name in SERVICES:
+        pid_file = RUN / f"{name}.pid"
+        if not pid_file.exists():
+            continue
+        pid = int(pid_file.read_text())
+        if _alive(pid):
+            os.killpg(pid, signal.SIGTERM)
+            for _ in range(250):
+                if not _alive(pid):
+                    break
+                time.sleep(0.1)
+            else:
+                os.killpg(pid, signal.SIGKILL)
+        pid_file.unlink()
+        print(f"{name}: stopped")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["up", "down"])
+    {"up": up, "down": down}[parser.parse_args().command]()
