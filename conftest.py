@@ -10,7 +10,6 @@ variables the real-stack variant is skipped, unless ``YIWANG_TEST_REQUIRE_STACK=
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,35 +18,17 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
-
-# Import the gateway package before collection: pytest's importlib mode names test
-# modules after their folders, and would otherwise shadow it with the ``gateway/`` folder.
-import gateway  # noqa: F401
 from yiwang_platform.bus import EventBus
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.settings import ServiceSettings
+from yiwang_platform.testing import KAFKA, POSTGRES_URL, need_stack
+
+# Import the gateway package before collection: pytest's importlib mode names test
+# modules after their folders, and would otherwise shadow it with the ``gateway/`` folder.
+import gateway  # noqa: F401
 
 S = TypeVar("S", bound=ServiceSettings)
-
-POSTGRES_URL = os.environ.get("YIWANG_TEST_POSTGRES_URL", "")
-KAFKA = os.environ.get("YIWANG_TEST_KAFKA", "")
-REDIS_URL = os.environ.get("YIWANG_TEST_REDIS_URL", "")
-REQUIRE_STACK = os.environ.get("YIWANG_TEST_REQUIRE_STACK") == "1"
-
-
-def need_stack(*names: str) -> None:
-    """Skip (or, under ``make test``, fail) when a real server is not configured."""
-    missing = [
-        n
-        for n, v in (("postgres", POSTGRES_URL), ("kafka", KAFKA), ("redis", REDIS_URL))
-        if n in names and not v
-    ]
-    if missing:
-        message = f"real {', '.join(missing)} not configured (start deploy/local/stack.sh)"
-        if REQUIRE_STACK:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _asyncpg_dsn(url: str) -> str:

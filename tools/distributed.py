@@ -13,15 +13,19 @@ import base64
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from yiwang_platform.events import CloudEvent
 from yiwang_platform.internal_token import InternalTokenSigner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +45,10 @@ SERVICES: dict[str, tuple[str, int]] = {
 def stack_env() -> dict[str, str]:
     """Addresses of the servers that deploy/local/stack.sh runs."""
     out = subprocess.run(
-        ["bash", str(ROOT / "deploy/local/stack.sh"), "env"], check=True, capture_output=True, text=True
+        ["bash", str(ROOT / "deploy/local/stack.sh"), "env"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     values: dict[str, str] = {}
     for line in out.splitlines():
@@ -126,9 +133,17 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", f"{self.module}.main:app",
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--timeout-graceful-shutdown", "20", "--no-access-log",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"{self.module}.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--timeout-graceful-shutdown",
+                "20",
+                "--no-access-log",
             ],
             env=self.env,
             cwd=ROOT,
@@ -144,7 +159,9 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
+                )
             try:
                 with urllib.request.urlopen(self.url("/readyz"), timeout=2) as response:  # noqa: S310
                     if response.status == 200:
@@ -201,6 +218,111 @@ def service_env(
     return env
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalPlatform:
+    """One isolated platform on the shared servers: own databases, topics and keys."""
+
+    tmp: Path
+    stack: dict[str, str]
+    namespace: str = field(default_factory=lambda: f"f{uuid.uuid4().hex[:10]}.")
+    processes: list[ServiceProcess] = field(default_factory=list)
+    databases: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.keys = Keys(self.tmp / "keys").ensure()
+        self.kafka = self.stack["YIWANG_KAFKA_BOOTSTRAP"]
+        self.postgres = self.stack["YIWANG_POSTGRES_URL"]
+
+    def database(self, service: str) -> str:
+        return f"{self.namespace.rstrip('.')}_{service.replace('-', '_')}"
+
+    async def service(self, name: str, **env: str) -> ServiceProcess:
+        """A migrated, not yet started service process (start it with ``start``)."""
+        database = self.database(name)
+        if database not in self.databases:
+            await ensure_database(self.postgres, database)
+            self.databases.append(database)
+        environment = service_env(
+            name,
+            self.stack,
+            self.keys,
+            database,
+            self.namespace,
+            self.tmp / "var",
+            {f"YIWANG_{k.upper()}": v for k, v in env.items()},
+        )
+        process = ServiceProcess(name, environment, free_port(), self.tmp / f"{name}.log")
+        process.migrate()
+        self.processes.append(process)
+        return process
+
+    def token(
+        self, audience: str, subject: str = "fault-test", principal_type: str = "staff"
+    ) -> str:
+        return self.keys.signer().mint(audience, subject, principal_type, ttl=600)
+
+    async def sql(self, service: str, query: str, *args: Any) -> Any:
+        url = database_url(self.postgres, self.database(service)).replace(
+            "postgresql+asyncpg", "postgresql"
+        )
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval(query, *args)
+        finally:
+            await conn.close()
+
+    async def produce(self, topic: str, events: list[tuple[str, CloudEvent]]) -> None:
+        """Publish events as another service or a county system would."""
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.kafka, enable_idempotence=True, acks="all", linger_ms=10
+        )
+        await producer.start()
+        try:
+            for key, event in events:
+                await producer.send(
+                    self.namespace + topic, event.value(), key=key.encode(), headers=event.headers()
+                )
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    async def read_topic(self, topic: str, expected: int, timeout_ms: int = 20000) -> list[Any]:
+        consumer = AIOKafkaConsumer(
+            self.namespace + topic,
+            bootstrap_servers=self.kafka,
+            auto_offset_reset="earliest",
+            group_id=None,
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        records: list[Any] = []
+        try:
+            deadline = time.monotonic() + timeout_ms / 1000
+            while len(records) < expected and time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=500)
+                for rs in batch.values():
+                    records.extend(rs)
+        finally:
+            await consumer.stop()
+        return records
+
+    async def close(self) -> None:
+        for process in self.processes:
+            process.kill()
+        conn = await asyncpg.connect(self.postgres.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            for name in self.databases:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
 RUN = LOCAL / "run"
 
 
@@ -218,7 +340,9 @@ def up() -> None:
         database = f"yiwang_{module}"
         asyncio.run(ensure_database(stack["YIWANG_POSTGRES_URL"], database))
         env = service_env(name, stack, keys, database)
-        process = ServiceProcess(name, env, gateway_port if name == "gateway" else port, RUN / f"{name}.log")
+        process = ServiceProcess(
+            name, env, gateway_port if name == "gateway" else port, RUN / f"{name}.log"
+        )
         process.migrate()
         process.start()
         assert process.process is not None

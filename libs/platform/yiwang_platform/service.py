@@ -119,7 +119,8 @@ class Runtime:
                 log.warning("event bus not reachable at start: %s", type(exc).__name__)
         else:
             await self.bus.ensure_topics(self.topics())
-        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay"))
+        if s.outbox_relay_enabled:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay"))
         if self.consumer is not None:
             self._tasks.append(
                 asyncio.create_task(self.consumer.run(), name=f"{self.spec.name}-consumer")
@@ -135,8 +136,9 @@ class Runtime:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self.relay.drain(timeout=grace)
+        if self.settings.outbox_relay_enabled:
+            with contextlib.suppress(Exception):
+                await self.relay.drain(timeout=grace)
         if self.owns_bus:
             with contextlib.suppress(Exception):
                 await self.bus.stop()

@@ -34,7 +34,9 @@ class ServiceSettings(BaseSettings):
     # Prefix for topic and consumer-group names, to run several isolated platforms on one cluster.
     kafka_namespace: str = ""
 
-    # Outbox relay and consumers.
+    # Outbox relay and consumers. Disabling the relay leaves committed events in the
+    # outbox (maintenance, and the fault tests that kill a service before it publishes).
+    outbox_relay_enabled: bool = True
     outbox_batch_size: int = 200
     outbox_poll_interval: float = 0.5
     consumer_batch_size: int = 200

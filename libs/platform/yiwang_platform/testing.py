@@ -5,13 +5,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from yiwang_platform.internal_token import InternalTokenSigner
+
+# Addresses of the real servers (``deploy/local/stack.sh``), set by ``make test``.
+POSTGRES_URL = os.environ.get("YIWANG_TEST_POSTGRES_URL", "")
+KAFKA = os.environ.get("YIWANG_TEST_KAFKA", "")
+REDIS_URL = os.environ.get("YIWANG_TEST_REDIS_URL", "")
+REQUIRE_STACK = os.environ.get("YIWANG_TEST_REQUIRE_STACK") == "1"
+
+
+def need_stack(*names: str) -> None:
+    """Skip (or, under ``make test``, fail) when a real server is not configured."""
+    configured = {"postgres": POSTGRES_URL, "kafka": KAFKA, "redis": REDIS_URL}
+    missing = [n for n in names if not configured[n]]
+    if missing:
+        message = f"real {', '.join(missing)} not configured (start deploy/local/stack.sh)"
+        if REQUIRE_STACK:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @contextlib.asynccontextmanager

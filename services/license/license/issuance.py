@@ -38,7 +38,6 @@ async def issue(
     keyring: SealKeyring,
     cipher: PiiCipher,
     data: LicenseIssue,
-    issuer: str,
     issued_by: str,
 ) -> License:
     """Store and seal a license and add its event to the caller's transaction."""
@@ -60,7 +59,7 @@ async def issue(
         holder_id_encrypted=cipher.encrypt(holder_id),
         holder_name=data.holder_name,
         fields=dict(data.fields),
-        issuer=issuer,
+        issuer=keyring.issuer,
         issued_by=issued_by,
         issued_at=issued_at,
         valid_until=data.valid_until.astimezone(UTC) if data.valid_until else None,

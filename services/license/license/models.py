@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
-from yiwang_platform.db import Base, UtcDateTime
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from yiwang_platform.db import UtcDateTime
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.outbox import inbox_table, outbox_table
 
 
-class LicenseBase(Base):
-    __abstract__ = True
+class LicenseBase(DeclarativeBase):
+    """This service's own metadata: services never share tables."""
 
 
 metadata = LicenseBase.metadata

@@ -118,11 +118,15 @@ def _key_file(path: Path) -> bytes:
 
 
 class SealKeyring:
-    """The current seal key (signs) plus retired public keys (still verify)."""
+    """The issuer's current seal key (signs) plus retired public keys (still verify)."""
 
     def __init__(
-        self, signing_key: Ed25519PrivateKey, retired: Iterable[Ed25519PublicKey] = ()
+        self,
+        issuer: str,
+        signing_key: Ed25519PrivateKey,
+        retired: Iterable[Ed25519PublicKey] = (),
     ) -> None:
+        self.issuer = issuer
         self._signing_key = signing_key
         self.key_id = key_id(signing_key.public_key())
         self._public: dict[str, Ed25519PublicKey] = {self.key_id: signing_key.public_key()}
@@ -131,14 +135,19 @@ class SealKeyring:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SealKeyring:
-        if settings.seal_private_key:
-            pem = settings.seal_private_key.encode()
+        configured = settings.seal_private_key.strip()
+        if configured.startswith("-----BEGIN"):
+            pem = configured.encode()
+        elif configured:
+            pem = Path(configured).read_bytes()
         elif settings.environment == "distributed":
             raise RuntimeError("YIWANG_SEAL_PRIVATE_KEY must be set in the distributed run")
         else:
             pem = _key_file(Path(settings.var_dir) / KEY_FILE)
         retired = load_jwks(settings.seal_retired_public_keys)["keys"]
-        return cls(load_private_key(pem), [public_key_from_jwk(k) for k in retired])
+        return cls(
+            settings.seal_issuer, load_private_key(pem), [public_key_from_jwk(k) for k in retired]
+        )
 
     def sign(self, content: Mapping[str, Any]) -> str:
         """Base64 of the Ed25519 signature over the canonical form of ``content``."""

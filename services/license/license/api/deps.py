@@ -1,40 +1,24 @@
-"""Per-app singletons the routes need: the seal keyring and the PII cipher.
-
-Both are made on first use (not at import or app creation), so building the app for
-its OpenAPI document creates no key files.
-"""
+"""The seal keyring and the PII cipher, loaded once when the app starts (see ``main``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import Depends, Request
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import get_runtime
 
 from license.seal import SealKeyring
-from license.settings import Settings
-
-
-def settings_of(request: Request) -> Settings:
-    return cast(Settings, get_runtime(request).settings)
 
 
 def get_keyring(request: Request) -> SealKeyring:
-    state = request.app.state
-    if getattr(state, "seal_keyring", None) is None:
-        state.seal_keyring = SealKeyring.from_settings(settings_of(request))
-    keyring: SealKeyring = state.seal_keyring
+    keyring: SealKeyring = request.app.state.seal_keyring
     return keyring
 
 
 def get_cipher(request: Request) -> PiiCipher:
-    state = request.app.state
-    if getattr(state, "pii_cipher", None) is None:
-        state.pii_cipher = PiiCipher.from_settings(settings_of(request))
-    cipher: PiiCipher = state.pii_cipher
+    cipher: PiiCipher = request.app.state.pii_cipher
     return cipher
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import remember, replay, request_hash
@@ -13,7 +13,7 @@ from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 from license import issuance
-from license.api.deps import CipherDep, KeyringDep, holder_scope, settings_of
+from license.api.deps import CipherDep, KeyringDep, holder_scope
 from license.models import License, idempotency
 from license.schemas import LicenseIssue, LicenseRead, Verification
 from license.seal import timestamp
@@ -45,7 +45,6 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 @router.post("", status_code=201, response_model=LicenseRead, summary="Issue and seal a license")
 async def issue_license(
     body: LicenseIssue,
-    request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -69,7 +68,6 @@ async def issue_license(
             keyring,
             cipher,
             body,
-            issuer=settings_of(request).seal_issuer,
             issued_by=principal.subject,
         )
         result = issuance.to_read(license, cipher).model_dump(mode="json")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from yiwang_platform.service import PrincipalDep
 
-from license.api.deps import KeyringDep, settings_of
+from license.api.deps import KeyringDep
 from license.schemas import SealKey, SealKeys
 
 router = APIRouter(prefix="/api/v1/license/seal-keys", tags=["seal"])
 
 
 @router.get("", response_model=SealKeys, summary="Public keys of the seal (JWKS-like)")
-async def seal_keys(request: Request, keyring: KeyringDep, _principal: PrincipalDep) -> SealKeys:
+async def seal_keys(keyring: KeyringDep, _principal: PrincipalDep) -> SealKeys:
     return SealKeys(
-        issuer=settings_of(request).seal_issuer,
+        issuer=keyring.issuer,
         keys=[SealKey.model_validate(k) for k in keyring.jwks()],
     )

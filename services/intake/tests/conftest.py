@@ -1,0 +1,130 @@
+"""Fixtures of the intake tests: the running app on the test's backend, and helpers
+to put events on its bus and read what reached a topic."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI
+from intake.main import create_app
+from intake.models import MatterVersion
+from intake.settings import Settings
+from sqlalchemy import func, select
+from yiwang_platform.bus.base import Message, OutgoingMessage
+from yiwang_platform.events import CloudEvent
+from yiwang_platform.testing import eventually, running
+
+Publish = Callable[..., Awaitable[CloudEvent]]
+ReadTopic = Callable[[str, int], Awaitable[list[Message]]]
+
+BIRTH_CERTIFICATE = {
+    "code": "11000000000001",
+    "version": 1,
+    "name": "出生医学证明签发",
+    "kind": "行政确认",
+    "department": "市卫生健康委员会",
+    "promised_days": 5,
+    "published_at": "2026-11-02T08:00:00Z",
+}
+
+
+@pytest.fixture
+async def app(backend, verifier) -> AsyncIterator[FastAPI]:
+    settings = await backend.settings(Settings)
+    application = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+    async with running(application):
+        yield application
+
+
+@pytest.fixture
+def publish(app) -> Publish:
+    """Put a CloudEvent on the app's bus as another service would (``event`` re-sends one)."""
+
+    async def _publish(
+        topic: str,
+        event_type: str,
+        key: str,
+        data: dict[str, Any] | None = None,
+        event: CloudEvent | None = None,
+    ) -> CloudEvent:
+        ce = event or CloudEvent(type=event_type, source="/test", data=data or {}, subject=key)
+        message = OutgoingMessage(topic, key.encode(), ce.value(), ce.headers())
+        await app.state.runtime.bus.publish([message])
+        return ce
+
+    return _publish
+
+
+@pytest.fixture
+def publish_matter(app, publish) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Publish a version of the birth-certificate matter (with ``changes``) and wait for it."""
+
+    async def _publish_matter(**changes: Any) -> dict[str, Any]:
+        data = {**BIRTH_CERTIFICATE, **changes}
+        await publish("matters.matter.v1", "gov.matters.matter.published.v1", data["code"], data)
+
+        async def stored() -> bool:
+            async with app.state.runtime.sessions() as s:
+                count = await s.scalar(
+                    select(func.count())
+                    .select_from(MatterVersion)
+                    .where(
+                        MatterVersion.code == data["code"],
+                        MatterVersion.version == data["version"],
+                    )
+                )
+            return count == 1
+
+        await eventually(stored, timeout=30)
+        return data
+
+    return _publish_matter
+
+
+@pytest.fixture
+def read_topic(app, backend) -> ReadTopic:
+    """Every message on a topic once at least ``count`` arrived (fails after 30 s)."""
+
+    async def _read(topic: str, count: int) -> list[Message]:
+        if backend.shared_bus is not None:
+
+            async def arrived() -> bool:
+                return len(backend.shared_bus.messages(topic)) >= count
+
+            await eventually(arrived, timeout=30)
+            return backend.shared_bus.messages(topic)
+        return await _read_kafka(app.state.runtime.settings.kafka_bootstrap, backend, topic, count)
+
+    return _read
+
+
+async def _read_kafka(bootstrap: str, backend, topic: str, count: int) -> list[Message]:
+    consumer = AIOKafkaConsumer(
+        backend.namespace + topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[Message] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        quiet_polls = 0
+        # Keep reading until ``count`` arrived and one more poll brought nothing new.
+        while loop.time() < deadline and (len(found) < count or quiet_polls < 1):
+            batches = await consumer.getmany(timeout_ms=500)
+            records = [r for batch in batches.values() for r in batch]
+            quiet_polls = 0 if records else quiet_polls + 1
+            found += [
+                Message(topic, r.partition, r.offset, r.key, r.value, list(r.headers or []))
+                for r in records
+            ]
+    finally:
+        await consumer.stop()
+    assert len(found) >= count, f"{len(found)} of {count} messages on {topic}"
+    return found
