@@ -1,0 +1,1 @@
+"""Data-exchange service: the shared base libraries (population, legal person, license index)."""

@@ -1,0 +1,58 @@
+"""Tables owned by the data-exchange service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, Index, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from yiwang_platform.db import UtcDateTime
+from yiwang_platform.idempotency import idempotency_table
+from yiwang_platform.outbox import inbox_table, outbox_table
+
+
+class ExchangeBase(DeclarativeBase):
+    """This service's own metadata: services never share tables."""
+
+
+metadata = ExchangeBase.metadata
+
+
+class PopulationRecord(ExchangeBase):
+    """One person in the population library (人口库), as last sent by a county system."""
+
+    __tablename__ = "population_records"
+
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The ID number is stored encrypted and found by its blind index.
+    id_index: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number: Mapped[str] = mapped_column(Text)  # encrypted
+    name: Mapped[str] = mapped_column(Text)  # encrypted
+    sex: Mapped[str] = mapped_column(String(2))
+    ethnicity: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    household_address: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted
+    marital_status: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    source: Mapped[str] = mapped_column(String(60))
+    source_version: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LicenseIndexEntry(ExchangeBase):
+    """The license library (证照库) index: which licenses a holder has, from license events."""
+
+    __tablename__ = "license_index"
+    __table_args__ = (Index("ix_license_index_holder_issued", "holder_index", "issued_at"),)
+
+    license_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    license_type: Mapped[str] = mapped_column(String(60))
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    holder_index: Mapped[str] = mapped_column(String(64))
+    issuer: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+idempotency = idempotency_table(metadata)
