@@ -11,7 +11,7 @@ mkdir -p "$YIWANG_LOCAL"
 YIWANG_LOCAL="$(cd "$YIWANG_LOCAL" && pwd)"
 export YIWANG_LOCAL
 
-# Bounded-wait defaults (seconds); each script may override.
+# Number of log lines shown when a server fails to start.
 LOG_TAIL_LINES="${LOG_TAIL_LINES:-40}"
 
 _prefix() { printf '[%s] ' "${SERVICE_NAME:-local}"; }
@@ -140,7 +140,8 @@ apt_install() {
 }
 
 # Serialise state-changing commands of one service (e.g. parallel test runners
-# calling `start` at the same time). The lock is released when the script exits.
+# calling `start` at the same time). The lock is held on fd 9 and released when
+# the script exits; long-running servers must be launched with `9>&-`.
 acquire_lock() {
     local lockfile="$YIWANG_LOCAL/.${SERVICE_NAME:-local}.lock"
     exec 9>"$lockfile"

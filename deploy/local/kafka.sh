@@ -204,7 +204,7 @@ cmd_start() {
     setsid nohup java $KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$KAFKA_LOG4J" \
         -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONFIG" \
-        </dev/null >>"$KAFKA_LOG" 2>&1 &
+        </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &
     pid=$!
     echo "$pid" >"$KAFKA_PIDFILE"
     log "starting (pid $pid), log: $KAFKA_LOG"

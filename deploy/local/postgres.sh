@@ -258,7 +258,7 @@ cmd_start() {
     local out
     out="$(mktemp)"
     log "starting, log: $PG_LOG"
-    if ! as_owner "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -s -w -t "$PG_START_TIMEOUT" >"$out" 2>&1; then
+    if ! as_owner "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -s -w -t "$PG_START_TIMEOUT" >"$out" 2>&1 9>&-; then
         cat "$out" >&2
         rm -f "$out"
         show_log_tail "$PG_LOG"

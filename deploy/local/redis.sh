@@ -111,7 +111,7 @@ cmd_start() {
     local out
     out="$(mktemp)"
     log "starting, log: $REDIS_LOG"
-    if ! (cd "$REDIS_DATA" && redis-server "$REDIS_CONFIG") </dev/null >"$out" 2>&1; then
+    if ! (cd "$REDIS_DATA" && redis-server "$REDIS_CONFIG") </dev/null >"$out" 2>&1 9>&-; then
         cat "$out" >&2
         rm -f "$out"
         show_log_tail "$REDIS_LOG"

@@ -1,6 +1,10 @@
 """``Idempotency-Key`` for creating POSTs: the first response is stored in the same
 transaction as the created resource and replayed for a retry with the same key;
-the same key with a different body is a 409."""
+the same key with a different body is a 409.
+
+``principal`` scopes keys per caller. It is stored as given, so pass an opaque
+reference — for citizens the blind index of their identifier, never the identifier.
+"""
 
 from __future__ import annotations
 

@@ -34,10 +34,7 @@ class PiiCipher:
             raise RuntimeError("YIWANG_PII_KEY must be set in the distributed run")
         path = Path(settings.var_dir) / "pii.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(base64.b64encode(os.urandom(64)))
+            _create_key_file(path)
         return cls(base64.b64decode(path.read_bytes()))
 
     def blind_index(self, value: str) -> str:
@@ -52,3 +49,21 @@ class PiiCipher:
     def decrypt(self, token: str) -> str:
         raw = base64.b64decode(token)
         return self._aead.decrypt(raw[:12], raw[12:], None).decode()
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key atomically: several processes may start at once and all must
+    end up with the same complete key, whoever wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(base64.b64encode(os.urandom(64)))
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)  # fails if another process got there first; theirs stands
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

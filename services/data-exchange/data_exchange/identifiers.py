@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
 
@@ -10,11 +12,11 @@ class InvalidRecord(ValueError):
     """A record that can never be applied. The message names the field, never its value."""
 
 
-def checked_id_number(id_number: str) -> str:
-    """The ID number in compact form (upper-case X) once its checksum, birth date and
-    region code are valid."""
+def checked_id_number(id_number: str, birth_date: date) -> str:
+    """The ID number in compact form (upper-case X) once its checksum and region code
+    are valid and its embedded birth date is ``birth_date``."""
     try:
-        return ric.validate(id_number)
+        number = ric.validate(id_number)
     except InvalidChecksum as exc:
         raise InvalidRecord("id_number: invalid checksum") from exc
     except InvalidLength as exc:
@@ -23,10 +25,9 @@ def checked_id_number(id_number: str) -> str:
         raise InvalidRecord("id_number: invalid birth date or region code") from exc
     except (ValidationError, KeyError) as exc:
         raise InvalidRecord("id_number: invalid format") from exc
-
-
-def birth_date_of(id_number: str) -> object:
-    return ric.get_birth_date(id_number)
+    if ric.get_birth_date(number) != birth_date:
+        raise InvalidRecord("birth_date: does not match id_number")
+    return number
 
 
 def mask_id_number(value: str) -> str:

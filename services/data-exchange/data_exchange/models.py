@@ -37,6 +37,11 @@ class PopulationRecord(ExchangeBase):
     source_version: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
+    # An update only applies if the row still has the updated_at it was read with
+    # (StaleDataError otherwise): where SELECT ... FOR UPDATE does not lock (SQLite), a
+    # concurrent writer then cannot be overwritten with an older version.
+    __mapper_args__ = {"version_id_col": updated_at, "version_id_generator": False}  # noqa: RUF012
+
 
 class LicenseIndexEntry(ExchangeBase):
     """The license library (证照库) index: which licenses a holder has, from license events."""

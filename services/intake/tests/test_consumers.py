@@ -26,9 +26,7 @@ async def _versions(app, code: str) -> list[tuple[int, int]]:
     return [(r.version, r.promised_days) for r in rows]
 
 
-async def test_an_older_version_arriving_late_does_not_become_current(
-    app, signer, publish_matter
-):
+async def test_an_older_version_arriving_late_does_not_become_current(app, signer, publish_matter):
     await publish_matter(version=2, promised_days=3, name="出生医学证明签发（新）")
     await publish_matter(version=1, promised_days=10)
     assert await _versions(app, "11000000000001") == [(1, 10), (2, 3)]

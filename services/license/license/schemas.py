@@ -19,7 +19,9 @@ class LicenseIssue(BaseModel):
     license_type: str = Field(
         pattern=r"^[A-Z][A-Z0-9-]{1,59}$", description="证照类型编码, e.g. CN-BIZ-LICENSE"
     )
-    holder_kind: HolderKind = Field(description="citizen: 公民身份号码; enterprise: 统一社会信用代码")
+    holder_kind: HolderKind = Field(
+        description="citizen: 公民身份号码; enterprise: 统一社会信用代码"
+    )
     holder_id: str = Field(min_length=1, max_length=40, description="持证主体证件号码")
     holder_name: str = Field(min_length=1, max_length=200)
     fields: dict[FieldName, FieldValue] = Field(

@@ -31,7 +31,10 @@ def find_contracts_dir(explicit: Path | None = None) -> Path:
 
 class EventSchemas:
     def __init__(self, schemas: dict[str, dict[str, Any]]) -> None:
-        self._validators = {t: Draft202012Validator(s) for t, s in schemas.items()}
+        self._validators = {
+            t: Draft202012Validator(s, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            for t, s in schemas.items()
+        }
 
     @classmethod
     def load(cls, contracts_dir: Path | None = None) -> EventSchemas:

@@ -17,6 +17,9 @@ from matters.schemas import MatterCreate, MatterRead
 
 router = APIRouter(prefix="/api/v1/matters/matters", tags=["matters"])
 
+# Principal types that may publish to the catalogue; everyone authenticated may read it.
+PUBLISHERS = {"staff", "operator"}
+
 
 @router.post(
     "", status_code=201, response_model=MatterRead, summary="Publish a new version of a matter"
@@ -28,6 +31,8 @@ async def publish_matter(
     principal: PrincipalDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
+    if principal.principal_type not in PUBLISHERS:
+        raise ProblemError(403, "forbidden", "无权访问", "publishing matters is for catalogue staff")
     digest = request_hash(body.model_dump())
     async with session.begin():
         stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)

@@ -1,0 +1,60 @@
+"""/api/v1/exchange/licenses: the license library index, by holder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, SessionDep
+
+from data_exchange import license_index
+from data_exchange.api.deps import CipherDep
+from data_exchange.models import LicenseIndexEntry
+from data_exchange.schemas import LicenseIndexRead
+
+router = APIRouter(prefix="/api/v1/exchange/licenses", tags=["licenses"])
+
+
+def _cursor_of(entry: LicenseIndexEntry) -> str:
+    return encode_cursor(f"{entry.issued_at.isoformat()}|{entry.license_id}")
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    value = decode_cursor(cursor)
+    if value is None:
+        return None
+    issued_at, _, license_id = value.partition("|")
+    try:
+        return datetime.fromisoformat(issued_at), license_id
+    except ValueError as exc:
+        raise ProblemError(
+            400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor"
+        ) from exc
+
+
+@router.get(
+    "",
+    response_model=Page[LicenseIndexRead],
+    summary="A holder's licenses, newest first (staff: any holder; citizens, enterprises: own)",
+)
+async def list_licenses(
+    session: SessionDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    holder_index: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[LicenseIndexRead]:
+    own = principal.principal_type in ("citizen", "enterprise") and (
+        holder_index == cipher.blind_index(principal.subject)
+    )
+    if principal.principal_type != "staff" and not own:
+        raise ProblemError(403, "forbidden", "无权访问")
+    rows = await license_index.for_holder(session, holder_index, _after(cursor), limit)
+    next_cursor = _cursor_of(rows[-1]) if len(rows) == limit else None
+    return Page[LicenseIndexRead](
+        items=[LicenseIndexRead.model_validate(r) for r in rows], next_cursor=next_cursor
+    )

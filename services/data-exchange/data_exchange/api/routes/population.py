@@ -1,0 +1,109 @@
+"""/api/v1/exchange/population/records: county batches in, masked records out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
+
+from data_exchange import population
+from data_exchange.api.deps import CipherDep, require_type
+from data_exchange.identifiers import mask_id_number, mask_name
+from data_exchange.models import idempotency
+from data_exchange.schemas import (
+    BatchResults,
+    PopulationBatch,
+    PopulationRecordRead,
+    RecordResult,
+)
+
+router = APIRouter(prefix="/api/v1/exchange/population/records", tags=["population"])
+
+
+@router.post(
+    "",
+    response_model=BatchResults,
+    summary="Upsert a batch of county population records (up to 500), each on its own",
+)
+async def upsert_records(
+    body: PopulationBatch,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    require_type(principal, "county", "staff")
+    digest = request_hash(body.model_dump(mode="json"))
+
+    async def apply() -> JSONResponse:
+        async with session.begin():
+            stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
+            if stored is not None:
+                return JSONResponse(stored[1], status_code=stored[0])
+            done = await population.upsert_batch(session, runtime.outbox, cipher, body.records)
+            result = BatchResults(
+                results=[
+                    RecordResult(
+                        index=r.index, status=r.status, record_id=r.record_id, reason=r.reason
+                    )
+                    for r in done
+                ]
+            ).model_dump(mode="json", exclude_none=True)
+            await remember(
+                session, idempotency, principal.subject, idempotency_key, digest, 200, result
+            )
+        return JSONResponse(result, status_code=200)
+
+    # Another writer may have changed one of these people (or stored this idempotency
+    # key) at the same moment; the whole batch rolled back, and a second try sees it.
+    try:
+        return await apply()
+    except (IntegrityError, StaleDataError):
+        pass
+    try:
+        return await apply()
+    except (IntegrityError, StaleDataError) as exc:
+        raise ProblemError(
+            409, "conflict", "资源冲突", detail="concurrent update of the same records; retry"
+        ) from exc
+
+
+@router.get(
+    "",
+    response_model=Page[PopulationRecordRead],
+    summary="Population records with ID numbers and names masked (staff and county systems)",
+)
+async def list_records(
+    session: SessionDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[PopulationRecordRead]:
+    require_type(principal, "staff", "county")
+    rows = await population.in_record_order(session, decode_cursor(cursor), limit)
+    items = [
+        PopulationRecordRead(
+            record_id=r.record_id,
+            id_number=mask_id_number(cipher.decrypt(r.id_number)),
+            name=mask_name(cipher.decrypt(r.name)),
+            sex=r.sex,
+            ethnicity=r.ethnicity,
+            birth_date=r.birth_date,
+            marital_status=r.marital_status,
+            source=r.source,
+            source_version=r.source_version,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+    next_cursor = encode_cursor(rows[-1].record_id) if len(rows) == limit else None
+    return Page[PopulationRecordRead](items=items, next_cursor=next_cursor)

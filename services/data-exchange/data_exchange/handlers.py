@@ -1,0 +1,40 @@
+"""Events data-exchange consumes: county population records and issued licenses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from yiwang_platform.consumer import Handler, RejectEvent
+from yiwang_platform.events import CloudEvent
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
+
+from data_exchange import license_index, population
+from data_exchange.events import LICENSE_ISSUED, LICENSE_TOPIC, CountyPopulationRecord
+from data_exchange.identifiers import InvalidRecord
+
+
+def build_handlers(
+    cipher: Callable[[], PiiCipher], outbox: Outbox
+) -> dict[str, tuple[str, Handler]]:
+    """event type -> (topic, handler). Handlers get only a session and the event, so the
+    cipher and the outbox they write to are bound here."""
+
+    async def on_population_record(session: AsyncSession, event: CloudEvent) -> None:
+        try:
+            record = population.parse(event.data)
+            await population.upsert(session, outbox, cipher(), record)
+        except InvalidRecord as exc:
+            raise RejectEvent(str(exc)) from exc
+
+    async def on_license_issued(session: AsyncSession, event: CloudEvent) -> None:
+        try:
+            await license_index.record_issued(session, event.data)
+        except InvalidRecord as exc:
+            raise RejectEvent(str(exc)) from exc
+
+    return {
+        CountyPopulationRecord.event_type: (CountyPopulationRecord.topic, on_population_record),
+        LICENSE_ISSUED: (LICENSE_TOPIC, on_license_issued),
+    }

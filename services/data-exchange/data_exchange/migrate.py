@@ -1,0 +1,11 @@
+"""Run the data-exchange migrations as a separate step (distributed mode, Kubernetes Job)."""
+
+import asyncio
+
+from yiwang_platform.migrations import migrate_cli
+
+from data_exchange.main import migrations_dir
+from data_exchange.settings import Settings
+
+if __name__ == "__main__":
+    asyncio.run(migrate_cli(Settings(), migrations_dir()))

@@ -1,0 +1,132 @@
+"""The population library (人口库): idempotent upserts of county records, shared by the
+Kafka consumer and the batch endpoint, and listing in record order."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from yiwang_platform.masking import mask
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
+
+from data_exchange.events import CountyPopulationRecord, RecordUpserted
+from data_exchange.identifiers import InvalidRecord, checked_id_number
+from data_exchange.models import PopulationRecord
+
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Upserted:
+    outcome: Outcome
+    record_id: str
+
+
+def describe(exc: ValidationError) -> str:
+    """Why a record does not match the contract: fields and rules, never the values."""
+    parts = [
+        f"{'.'.join(str(p) for p in error['loc']) or '(record)'}: {error['msg']}"
+        for error in exc.errors()
+    ]
+    return mask("; ".join(parts))[:500]
+
+
+def parse(data: Any) -> CountyPopulationRecord:
+    try:
+        return CountyPopulationRecord.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRecord(describe(exc)) from exc
+
+
+async def upsert(
+    session: AsyncSession, outbox: Outbox, cipher: PiiCipher, record: CountyPopulationRecord
+) -> Upserted:
+    """Create or update the subject's record in the caller's transaction.
+
+    A version not newer than the stored one from the same source changes nothing. A
+    record from another source replaces the stored one (the person moved county).
+    Each effective change adds a RecordUpserted event. Raises InvalidRecord.
+    """
+    id_number = checked_id_number(record.id_number, record.birth_date)
+    id_index = cipher.blind_index(id_number)
+    # Locks the row on PostgreSQL so concurrent upserts of one person compare versions in turn.
+    current = await session.scalar(
+        select(PopulationRecord).where(PopulationRecord.id_index == id_index).with_for_update()
+    )
+    if (
+        current is not None
+        and current.source == record.source
+        and record.source_version <= current.source_version
+    ):
+        return Upserted("unchanged", current.record_id)
+
+    outcome: Outcome = "created" if current is None else "updated"
+    row = current or PopulationRecord(record_id=str(uuid.uuid4()), id_index=id_index)
+    row.id_number = cipher.encrypt(id_number)
+    row.name = cipher.encrypt(record.name)
+    row.sex = record.sex
+    row.ethnicity = record.ethnicity
+    row.birth_date = record.birth_date
+    row.household_address = (
+        cipher.encrypt(record.household_address) if record.household_address else None
+    )
+    row.marital_status = record.marital_status
+    row.source = record.source
+    row.source_version = record.source_version
+    row.updated_at = datetime.now(UTC)
+    session.add(row)
+    await session.flush()
+    await outbox.add(
+        session,
+        RecordUpserted(
+            record_id=row.record_id,
+            library="population",
+            source=row.source,
+            source_version=row.source_version,
+            upserted_at=row.updated_at,
+        ),
+        key=row.record_id,
+    )
+    return Upserted(outcome, row.record_id)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    index: int
+    status: Literal["created", "updated", "unchanged", "rejected"]
+    record_id: str | None = None
+    reason: str | None = None
+
+
+async def upsert_batch(
+    session: AsyncSession, outbox: Outbox, cipher: PiiCipher, records: list[dict[str, Any]]
+) -> list[BatchResult]:
+    """Apply every valid record and report the others, in the caller's transaction.
+
+    A record is checked in full before anything of it is written, so a rejected record
+    leaves nothing behind.
+    """
+    results = []
+    for index, data in enumerate(records):
+        try:
+            done = await upsert(session, outbox, cipher, parse(data))
+        except InvalidRecord as exc:
+            results.append(BatchResult(index, "rejected", reason=str(exc)))
+            continue
+        results.append(BatchResult(index, done.outcome, done.record_id))
+    return results
+
+
+async def in_record_order(
+    session: AsyncSession, after: str | None, limit: int
+) -> list[PopulationRecord]:
+    query = select(PopulationRecord).order_by(PopulationRecord.record_id).limit(limit)
+    if after:
+        query = query.where(PopulationRecord.record_id > after)
+    return list((await session.scalars(query)).all())

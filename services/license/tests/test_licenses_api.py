@@ -1,0 +1,318 @@
+"""The license API on both backends: issue and seal, masked reads, holder-scoped
+listing, verification, the published event, and bad input."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from license.main import create_app
+from license.models import License, outbox
+from license.seal import canonical_json
+from license.settings import Settings
+from sqlalchemy import func, select, update
+from stdnum.cn import ric, uscc
+from yiwang_platform.testing import client, running
+
+
+def id_number(birth: date, sequence: int, area: str = "110105") -> str:
+    """A synthetic resident ID number with a correct GB 11643 check digit."""
+    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def credit_code(organisation: str = "MA2H7QXK0") -> str:
+    body = f"91330106{organisation}"
+    return body + uscc.calc_check_digit(body)
+
+
+CITIZEN = id_number(date(1990, 5, 17), 123)
+OTHER_CITIZEN = id_number(date(1985, 11, 2), 246)
+ENTERPRISE = credit_code()
+
+BIRTH_CERTIFICATE = {
+    "license_type": "CN-BIRTH-CERT",
+    "holder_kind": "citizen",
+    "holder_id": CITIZEN,
+    "holder_name": "王小明",
+    "fields": {"出生地点": "杭州市西湖区", "出生时间": "2026-02-27 10:05"},
+}
+
+
+async def make_app(backend, verifier):
+    settings = await backend.settings(Settings, seal_issuer="杭州市卫生健康委员会")
+    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+
+
+def masked(value: str) -> str:
+    return f"{value[:6]}********{value[-1]}"
+
+
+async def test_issue_read_verify_and_publish(backend, signer, verifier, read_topic):
+    app = await make_app(backend, verifier)
+    async with running(app), client(app, signer, "license", subject="staff-0571") as staff:
+        issued = await staff.post(
+            "/api/v1/license/licenses",
+            json={**BIRTH_CERTIFICATE, "valid_until": "2046-02-27T00:00:00+08:00"},
+        )
+        assert issued.status_code == 201
+        body = issued.json()
+        cipher = app.state.pii_cipher
+        keyring = app.state.seal_keyring
+        assert body["holder_id"] == masked(CITIZEN)
+        assert body["holder_index"] == cipher.blind_index(CITIZEN)
+        assert body["issuer"] == "杭州市卫生健康委员会"
+        assert body["fields"] == BIRTH_CERTIFICATE["fields"]
+        assert body["valid_until"] == "2046-02-26T16:00:00Z"
+        assert body["seal_key_id"] == keyring.key_id
+        assert CITIZEN not in issued.text
+
+        license_id = body["license_id"]
+        fetched = await staff.get(f"/api/v1/license/licenses/{license_id}")
+        assert fetched.status_code == 200
+        assert fetched.json() == body
+        verified = await staff.post(f"/api/v1/license/licenses/{license_id}/verify")
+        assert (verified.status_code, verified.json()) == (200, {"valid": True})
+
+        messages = await read_topic("license.license.v1", 1)
+        assert len(messages) == 1
+        message = messages[0]
+        headers = dict(message.headers)
+        assert message.key == license_id.encode()
+        assert headers["ce_type"] == b"gov.license.license.issued.v1"
+        assert headers["ce_source"] == b"/yiwang/license"
+        assert json.loads(message.value) == {
+            "license_id": license_id,
+            "license_type": "CN-BIRTH-CERT",
+            "holder_kind": "citizen",
+            "holder_index": cipher.blind_index(CITIZEN),
+            "issuer": "杭州市卫生健康委员会",
+            "issued_at": body["issued_at"],
+            "valid_until": "2046-02-26T16:00:00Z",
+        }
+        assert CITIZEN.encode() not in message.value
+
+        async with app.state.runtime.sessions() as s:
+            stored = await s.scalar(select(License))
+            assert stored.holder_id_encrypted != CITIZEN
+            assert cipher.decrypt(stored.holder_id_encrypted) == CITIZEN
+            assert stored.issued_by == "staff-0571"
+            payloads = (await s.scalars(select(outbox.c.payload))).all()
+            assert len(payloads) == 1 and CITIZEN not in payloads[0]
+
+
+async def test_the_seal_verifies_offline_with_the_published_key(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    async with running(app), client(app, signer, "license") as staff:
+        body = (await staff.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)).json()
+        keys = (await staff.get("/api/v1/license/seal-keys")).json()
+        assert keys["issuer"] == "杭州市卫生健康委员会"
+        assert [(k["kid"], k["kty"], k["crv"], k["status"]) for k in keys["keys"]] == [
+            (body["seal_key_id"], "OKP", "Ed25519", "active")
+        ]
+        x = keys["keys"][0]["x"]
+        public_key = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(x + "=="))
+        sealed = {
+            k: body[k]
+            for k in (
+                "license_id",
+                "license_type",
+                "holder_index",
+                "holder_name",
+                "fields",
+                "issued_at",
+                "valid_until",
+                "issuer",
+            )
+        }
+        # Raises InvalidSignature when the canonical form or the key does not match.
+        public_key.verify(base64.b64decode(body["signature"]), canonical_json(sealed))
+
+
+async def test_a_tampered_license_fails_verification(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    async with running(app), client(app, signer, "license") as staff:
+        license_id = (await staff.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)).json()[
+            "license_id"
+        ]
+        async with app.state.runtime.sessions() as s, s.begin():
+            await s.execute(
+                update(License)
+                .where(License.license_id == license_id)
+                .values(fields={"出生地点": "杭州市上城区", "出生时间": "2026-02-27 10:05"})
+            )
+        tampered = await staff.post(f"/api/v1/license/licenses/{license_id}/verify")
+        assert tampered.json() == {"valid": False}
+
+        async with app.state.runtime.sessions() as s, s.begin():
+            await s.execute(
+                update(License)
+                .where(License.license_id == license_id)
+                .values(fields=BIRTH_CERTIFICATE["fields"], holder_name="王小名")
+            )
+        renamed = await staff.post(f"/api/v1/license/licenses/{license_id}/verify")
+        assert renamed.json() == {"valid": False}
+
+
+async def test_citizens_see_only_their_own_licenses(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    async with running(app):
+        async with client(app, signer, "license") as staff:
+            mine = [
+                (await staff.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)).json()[
+                    "license_id"
+                ]
+                for _ in range(3)
+            ]
+            theirs = (
+                await staff.post(
+                    "/api/v1/license/licenses",
+                    json={**BIRTH_CERTIFICATE, "holder_id": OTHER_CITIZEN, "holder_name": "李四"},
+                )
+            ).json()["license_id"]
+            everything = (await staff.get("/api/v1/license/licenses")).json()
+            assert sorted(i["license_id"] for i in everything["items"]) == sorted([*mine, theirs])
+
+        # The token subject of a citizen is their ID number, lower-case x or not.
+        async with client(
+            app, signer, "license", principal_type="citizen", subject=CITIZEN.lower()
+        ) as citizen:
+            first = (await citizen.get("/api/v1/license/licenses", params={"limit": 2})).json()
+            assert len(first["items"]) == 2 and first["next_cursor"]
+            rest = (
+                await citizen.get(
+                    "/api/v1/license/licenses",
+                    params={"limit": 2, "cursor": first["next_cursor"]},
+                )
+            ).json()
+            assert (len(rest["items"]), rest["next_cursor"]) == (1, None)
+            listed = [i["license_id"] for i in first["items"] + rest["items"]]
+            assert sorted(listed) == sorted(mine)
+            assert all(i["holder_id"] == masked(CITIZEN) for i in first["items"] + rest["items"])
+
+            other = await citizen.get(f"/api/v1/license/licenses/{theirs}")
+            assert (other.status_code, other.json()["code"]) == (404, "license_not_found")
+            other_verify = await citizen.post(f"/api/v1/license/licenses/{theirs}/verify")
+            assert other_verify.status_code == 404
+            own = await citizen.get(f"/api/v1/license/licenses/{mine[0]}")
+            assert own.status_code == 200
+
+            refused = await citizen.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)
+            assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+
+        async with client(app, signer, "license", principal_type="county") as county:
+            listing = await county.get("/api/v1/license/licenses")
+            assert (listing.status_code, listing.json()["code"]) == (403, "forbidden")
+
+
+async def test_enterprise_license_with_a_credit_code(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    async with running(app):
+        async with client(app, signer, "license") as staff:
+            issued = await staff.post(
+                "/api/v1/license/licenses",
+                json={
+                    "license_type": "CN-BIZ-LICENSE",
+                    "holder_kind": "enterprise",
+                    "holder_id": ENTERPRISE.lower(),
+                    "holder_name": "杭州示例科技有限公司",
+                    "fields": {"法定代表人": "王小明", "注册资本": "100万元"},
+                },
+            )
+            assert issued.status_code == 201
+            assert issued.json()["holder_id"] == masked(ENTERPRISE)
+        async with client(
+            app, signer, "license", principal_type="enterprise", subject=ENTERPRISE
+        ) as enterprise:
+            listed = (await enterprise.get("/api/v1/license/licenses")).json()
+            assert [i["license_id"] for i in listed["items"]] == [issued.json()["license_id"]]
+
+
+async def test_bad_input_is_a_problem_and_never_echoes_the_identifier(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    bad_checksum = CITIZEN[:-1] + ("1" if CITIZEN[-1] != "1" else "2")
+    async with running(app), client(app, signer, "license") as staff:
+        invalid = await staff.post(
+            "/api/v1/license/licenses", json={**BIRTH_CERTIFICATE, "holder_id": bad_checksum}
+        )
+        assert invalid.status_code == 422
+        assert invalid.headers["content-type"] == "application/problem+json"
+        assert invalid.json()["code"] == "holder_id_invalid"
+        assert bad_checksum not in invalid.text
+
+        wrong_kind = await staff.post(
+            "/api/v1/license/licenses",
+            json={**BIRTH_CERTIFICATE, "holder_kind": "enterprise"},
+        )
+        assert (wrong_kind.status_code, wrong_kind.json()["code"]) == (422, "holder_id_invalid")
+        assert CITIZEN not in wrong_kind.text
+
+        too_many = await staff.post(
+            "/api/v1/license/licenses",
+            json={**BIRTH_CERTIFICATE, "fields": {f"项目{i}": "值" for i in range(31)}},
+        )
+        assert (too_many.status_code, too_many.json()["code"]) == (422, "validation_failed")
+        unknown = await staff.post(
+            "/api/v1/license/licenses", json={**BIRTH_CERTIFICATE, "seal": "forged"}
+        )
+        assert (unknown.status_code, unknown.json()["code"]) == (422, "validation_failed")
+        naive = await staff.post(
+            "/api/v1/license/licenses",
+            json={**BIRTH_CERTIFICATE, "valid_until": "2046-02-27T00:00:00"},
+        )
+        assert (naive.status_code, naive.json()["code"]) == (422, "validation_failed")
+        past = await staff.post(
+            "/api/v1/license/licenses",
+            json={**BIRTH_CERTIFICATE, "valid_until": "2020-01-01T00:00:00Z"},
+        )
+        assert (past.status_code, past.json()["code"]) == (422, "valid_until_not_in_future")
+        cursor = await staff.get("/api/v1/license/licenses", params={"cursor": "bm9wZQ"})
+        assert (cursor.status_code, cursor.json()["code"]) == (400, "invalid_cursor")
+        missing = await staff.get(
+            "/api/v1/license/licenses/00000000-0000-4000-8000-000000000000",
+            headers={"Accept-Language": "en"},
+        )
+        assert (missing.status_code, missing.json()["title"]) == (404, "License not found")
+
+        async with app.state.runtime.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(License)) == 0
+            assert await s.scalar(select(func.count()).select_from(outbox)) == 0
+
+
+async def test_idempotency_key_replays_and_rejects_a_different_body(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    async with running(app), client(app, signer, "license") as staff:
+        headers = {"Idempotency-Key": "issue-1"}
+        first = await staff.post(
+            "/api/v1/license/licenses", json=BIRTH_CERTIFICATE, headers=headers
+        )
+        again = await staff.post(
+            "/api/v1/license/licenses", json=BIRTH_CERTIFICATE, headers=headers
+        )
+        other = await staff.post(
+            "/api/v1/license/licenses",
+            json={**BIRTH_CERTIFICATE, "holder_name": "王大明"},
+            headers=headers,
+        )
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json()
+        assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
+        async with app.state.runtime.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(License)) == 1
+            assert await s.scalar(select(func.count()).select_from(outbox)) == 1
+
+
+async def test_requests_without_a_valid_internal_token_are_refused(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    async with running(app):
+        async with client(app, None, "license") as anonymous:
+            assert (await anonymous.get("/api/v1/license/licenses")).status_code == 401
+            assert (await anonymous.get("/api/v1/license/seal-keys")).status_code == 401
+        async with client(app, signer, "exchange") as wrong_audience:
+            assert (await wrong_audience.get("/api/v1/license/licenses")).status_code == 401
+        async with client(app, signer, "license") as api:
+            ready = await api.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["checks"] == {"database": "ok", "bus": "ok"}

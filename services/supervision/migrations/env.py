@@ -1,0 +1,4 @@
+from supervision.models import metadata
+from yiwang_platform.migrations import run_env
+
+run_env(metadata)

@@ -1,0 +1,16 @@
+"""/api/v1/supervision/metrics: counters of licenses, exchange records and accesses."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from yiwang_platform.service import PrincipalDep, SessionDep
+
+from supervision import metrics
+from supervision.schemas import MetricsRead
+
+router = APIRouter(prefix="/api/v1/supervision/metrics", tags=["metrics"])
+
+
+@router.get("", response_model=MetricsRead, summary="Counters by dimension and key")
+async def get_metrics(session: SessionDep, _principal: PrincipalDep) -> MetricsRead:
+    return MetricsRead(counters=await metrics.counters(session))

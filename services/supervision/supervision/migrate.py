@@ -1,0 +1,11 @@
+"""Run the supervision migrations as a separate step (distributed mode, Kubernetes Job)."""
+
+import asyncio
+
+from yiwang_platform.migrations import migrate_cli
+
+from supervision.main import migrations_dir
+from supervision.settings import Settings
+
+if __name__ == "__main__":
+    asyncio.run(migrate_cli(Settings(), migrations_dir()))
