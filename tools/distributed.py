@@ -73,6 +73,10 @@ class Keys:
             (self.folder / "internal-token.kid").write_text(signer.kid)
         signer = self.signer()
         (self.folder / "jwks.json").write_text(json.dumps(signer.jwks()))
+        seal = self.folder / "seal.pem"
+        if not seal.exists():
+            # The issuing department's seal; every license replica must share it.
+            _write_private(seal, InternalTokenSigner.generate().private_pem())
         pii = self.folder / "pii.key"
         if not pii.exists():
             _write_private(pii, base64.b64encode(os.urandom(64)).decode())
@@ -204,6 +208,8 @@ def service_env(
         YIWANG_CONTRACTS_DIR=str(ROOT / "contracts"),
         YIWANG_OUTBOX_POLL_INTERVAL="0.2",
     )
+    if name == "license":
+        env["YIWANG_SEAL_PRIVATE_KEY"] = str(keys.folder / "seal.pem")
     if name == "gateway":
         env.update(
             YIWANG_INTERNAL_TOKEN_PRIVATE_KEY=str(keys.folder / "internal-token.pem"),

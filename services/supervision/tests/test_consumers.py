@@ -67,7 +67,7 @@ async def test_unusable_case_events_are_dead_lettered_and_the_next_applied(
     dead = await read_topic(CASE_TOPIC + ".dlq", 2)
     assert [dict(m.headers)["dlq_reason"] for m in dead] == [
         b"schema: (root): 'promised_days' is a required property",
-        b"rejected: submitted_at is not an RFC 3339 timestamp",
+        b"schema: submitted_at: violates format",
     ]
     assert [json.loads(m.value) for m in dead] == [missing_field, bad_time]
     assert {dict(m.headers)["dlq_consumer"] for m in dead} == {b"supervision"}

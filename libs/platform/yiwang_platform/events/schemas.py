@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 
 class SchemaViolation(ValueError):
@@ -53,5 +53,12 @@ class EventSchemas:
             raise SchemaViolation(f"no schema for event type {event_type}")
         error = next(iter(validator.iter_errors(data)), None)
         if error is not None:
-            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            raise SchemaViolation(f"{where}: {error.message}"[:500])
+            raise SchemaViolation(describe(error))
+
+
+def describe(error: ValidationError) -> str:
+    """Where and which rule failed, never the offending value (it may be personal data)."""
+    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    if error.validator in ("required", "additionalProperties", "dependentRequired"):
+        return f"{where}: {error.message}"[:500]  # these quote property names only
+    return f"{where}: violates {error.validator}"
