@@ -13,7 +13,9 @@ def test_checked_in_contracts_match_the_code():
         p for folder in ("openapi", "events") for p in (contracts.CONTRACTS / folder).glob("*.json")
     }
     assert on_disk == set(expected), "contract files added or missing; run `make contracts`"
-    stale = [str(p.relative_to(contracts.ROOT)) for p, text in expected.items() if p.read_text() != text]
+    stale = [
+        str(p.relative_to(contracts.ROOT)) for p, text in expected.items() if p.read_text() != text
+    ]
     assert stale == [], f"contracts differ from the code; run `make contracts`: {stale}"
 
 

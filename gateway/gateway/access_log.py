@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from yiwang_platform.masking import mask
+from yiwang_platform.outbox import Outbox
 
 from gateway.events import AccessRecorded
 from gateway.models import AccessRecord
-from yiwang_platform.masking import mask
-from yiwang_platform.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,9 @@ class Access:
 
 
 class AccessRecorder:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, batch_size: int) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, batch_size: int
+    ) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.batch_size = batch_size
@@ -105,7 +107,7 @@ class AccessRecorder:
                     AccessRecorded(
                         access_id=a.id,
                         principal_type=a.principal_type,
-                        service=a.service,  # type: ignore[arg-type]
+                        service=a.service,
                         method=a.method,
                         status=a.status,
                         duration_ms=a.duration_ms,

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
-
 from yiwang_platform.errors import ProblemError
 
 PRINCIPAL_TYPES = {"citizen", "enterprise", "staff", "partner", "county", "operator", "supervisor"}
@@ -56,7 +55,9 @@ class ApiKeyAuthenticator:
     def authenticate(self, request: Request) -> Principal:
         key = request.headers.get("x-api-key", "")
         if not key:
-            raise ProblemError(401, "unauthenticated", "未认证或凭证无效", "X-Api-Key header missing")
+            raise ProblemError(
+                401, "unauthenticated", "未认证或凭证无效", "X-Api-Key header missing"
+            )
         digest = hash_api_key(key)
         for known, principal in self._by_hash.items():
             if hmac.compare_digest(known, digest):

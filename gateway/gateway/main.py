@@ -9,6 +9,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
+from yiwang_platform.bus import EventBus
+from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.observability import health_router
+from yiwang_platform.service import ServiceSpec, build_app
 
 from gateway.access_log import AccessRecorder
 from gateway.api.routes import ROUTERS
@@ -18,10 +22,6 @@ from gateway.models import metadata
 from gateway.proxy import Forwarder
 from gateway.settings import SERVICES, Settings
 from gateway.upstreams import HttpUpstream, Upstream, UpstreamUnavailable
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenSigner
-from yiwang_platform.observability import health_router
-from yiwang_platform.service import ServiceSpec, build_app
 
 NAME = "gateway"
 
@@ -37,7 +37,9 @@ def load_signer(settings: Settings) -> InternalTokenSigner:
     if not value:
         raise RuntimeError("YIWANG_INTERNAL_TOKEN_PRIVATE_KEY is not set")
     pem = value if value.startswith("-----BEGIN") else Path(value).read_text()
-    return InternalTokenSigner.from_pem(pem, settings.internal_token_kid, settings.internal_token_issuer)
+    return InternalTokenSigner.from_pem(
+        pem, settings.internal_token_kid, settings.internal_token_issuer
+    )
 
 
 async def _service_readiness(upstreams: dict[str, Upstream]) -> dict[str, str]:
@@ -67,7 +69,8 @@ def create_app(
     settings = settings or Settings()
     token_signer = signer  # resolved at start so that importing the app needs no key
     routes = upstreams or {
-        name: HttpUpstream(url, settings.upstream_timeout) for name, url in settings.upstream_urls().items()
+        name: HttpUpstream(url, settings.upstream_timeout)
+        for name, url in settings.upstream_urls().items()
     }
     missing = set(SERVICES) - set(routes)
     if missing:
@@ -109,7 +112,9 @@ def create_app(
     app.state.authenticator = ApiKeyAuthenticator.from_setting(settings.api_keys)
     runtime = app.state.runtime
     # Own health routes: /readyz also reports each service (200 only when all are ready).
-    app.router.routes[:0] = health_router(runtime.readiness, lambda: _service_readiness(routes)).routes
+    app.router.routes[:0] = health_router(
+        runtime.readiness, lambda: _service_readiness(routes)
+    ).routes
     return app
 
 

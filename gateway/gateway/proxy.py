@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
+from yiwang_platform.errors import ProblemError, problem_response
+from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.tracing import current_trace_id, current_traceparent
 
 from gateway.access_log import Access, AccessRecorder
 from gateway.identity import Principal
 from gateway.upstreams import Upstream, UpstreamUnavailable
-from yiwang_platform.errors import ProblemError, problem_response
-from yiwang_platform.internal_token import InternalTokenSigner
-from yiwang_platform.tracing import current_trace_id, current_traceparent
 
 # Never forwarded: hop-by-hop headers and the caller's own credentials.
 _DROP_REQUEST = {
@@ -34,7 +34,14 @@ _DROP_REQUEST = {
     "traceparent",
     "tracestate",
 }
-_DROP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
+_DROP_RESPONSE = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "server",
+    "date",
+}
 
 
 class Forwarder:
@@ -91,7 +98,10 @@ class Forwarder:
             )
         except UpstreamUnavailable:
             response = problem_response(
-                request, 503, "upstream_unavailable", detail=f"{service} did not answer",
+                request,
+                503,
+                "upstream_unavailable",
+                detail=f"{service} did not answer",
                 headers={"Retry-After": "2"},
             )
         await self.recorder.record(

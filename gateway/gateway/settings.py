@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pydantic import Field
-
 from yiwang_platform.settings import ServiceSettings
 
 # Public path segment -> service (its internal-token audience).
@@ -28,7 +27,9 @@ class Settings(ServiceSettings):
 
     # API keys of callers (JSON, inline or a file path): [{"sha256": ..., "subject": ...,
     # "principal_type": ..., "roles": [...]}]. Only hashes are configured, never keys.
-    api_keys: str = Field(default="", description="JSON list of API-key hashes and their principals")
+    api_keys: str = Field(
+        default="", description="JSON list of API-key hashes and their principals"
+    )
 
     # Access records are written in batches so auditing does not serialise requests.
     access_batch_size: int = 500

@@ -93,4 +93,6 @@ class AsgiUpstream(Upstream):
             response = await self._client.request(method, url, headers=headers, content=body)
         except (httpx.TransportError, TimeoutError) as exc:
             raise UpstreamUnavailable(type(exc).__name__) from exc
-        return UpstreamResponse(response.status_code, list(response.headers.multi_items()), response.content)
+        return UpstreamResponse(
+            response.status_code, list(response.headers.multi_items()), response.content
+        )

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 
 import httpx
-from sqlalchemy import func, select
-
 import matters.main
 import matters.settings
 from gateway.identity import hash_api_key
@@ -15,36 +13,64 @@ from gateway.main import create_app
 from gateway.models import AccessRecord, outbox
 from gateway.settings import SERVICES, Settings
 from gateway.upstreams import AsgiUpstream, HttpUpstream
+from sqlalchemy import func, select
 from yiwang_platform.testing import eventually, running
 
 OPERATOR_KEY = "operator-key-for-tests"
 CITIZEN_KEY = "citizen-key-for-tests"
 API_KEYS = json.dumps(
     [
-        {"sha256": hash_api_key(OPERATOR_KEY), "subject": "op-1", "principal_type": "operator", "roles": ["operator"]},
-        {"sha256": hash_api_key(CITIZEN_KEY), "subject": "c-1", "principal_type": "citizen", "roles": []},
+        {
+            "sha256": hash_api_key(OPERATOR_KEY),
+            "subject": "op-1",
+            "principal_type": "operator",
+            "roles": ["operator"],
+        },
+        {
+            "sha256": hash_api_key(CITIZEN_KEY),
+            "subject": "c-1",
+            "principal_type": "citizen",
+            "roles": [],
+        },
     ]
 )
-MATTER = {"code": "11000000000002", "name": "户口登记", "kind": "行政确认", "department": "市公安局", "promised_days": 3}
+MATTER = {
+    "code": "11000000000002",
+    "name": "户口登记",
+    "kind": "行政确认",
+    "department": "市公安局",
+    "promised_days": 3,
+}
 
 
 async def _apps(backend, signer, verifier, down: set[str] = frozenset()):
     service = matters.main.create_app(
-        await backend.settings(matters.settings.Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+        await backend.settings(matters.settings.Settings),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
     )
     upstreams = {
-        name: AsgiUpstream(service, 5) if name == "matters" and name not in down else HttpUpstream("http://127.0.0.1:9", 1)
+        name: AsgiUpstream(service, 5)
+        if name == "matters" and name not in down
+        else HttpUpstream("http://127.0.0.1:9", 1)
         for name in SERVICES
     }
     front = create_app(
-        await backend.settings(Settings, api_keys=API_KEYS), backend.bus(), signer, upstreams, configure_logs=False
+        await backend.settings(Settings, api_keys=API_KEYS),
+        backend.bus(),
+        signer,
+        upstreams,
+        configure_logs=False,
     )
     return service, front
 
 
 def _client(app, key: str | None = None) -> httpx.AsyncClient:
     headers = {"X-Api-Key": key} if key else {}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw", headers=headers)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw", headers=headers
+    )
 
 
 async def test_routes_with_an_internal_token_and_records_every_access(backend, signer, verifier):
@@ -65,12 +91,18 @@ async def test_routes_with_an_internal_token_and_records_every_access(backend, s
 
         async def relayed() -> bool:
             async with runtime.sessions() as s:
-                n = await s.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_not(None)))
+                n = await s.scalar(
+                    select(func.count())
+                    .select_from(outbox)
+                    .where(outbox.c.published_at.is_not(None))
+                )
             return n == 2
 
         await eventually(relayed)
         records = (await api.get("/api/v1/gateway/access-records")).json()["items"]
-        assert sorted((r["method"], r["service"], r["status"], r["principal_subject"]) for r in records) == [
+        assert sorted(
+            (r["method"], r["service"], r["status"], r["principal_subject"]) for r in records
+        ) == [
             ("GET", "matters", 200, "op-1"),
             ("POST", "matters", 201, "op-1"),
         ]

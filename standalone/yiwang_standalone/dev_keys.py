@@ -11,8 +11,18 @@ from pathlib import Path
 from gateway.identity import hash_api_key
 
 DEV_PRINCIPALS = [
-    {"name": "operator", "subject": "dev-operator", "principal_type": "operator", "roles": ["operator"]},
-    {"name": "staff", "subject": "dev-window-staff", "principal_type": "staff", "roles": ["window"]},
+    {
+        "name": "operator",
+        "subject": "dev-operator",
+        "principal_type": "operator",
+        "roles": ["operator"],
+    },
+    {
+        "name": "staff",
+        "subject": "dev-window-staff",
+        "principal_type": "staff",
+        "roles": ["window"],
+    },
     {"name": "citizen", "subject": "dev-citizen", "principal_type": "citizen", "roles": []},
 ]
 

@@ -8,10 +8,6 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI
-from starlette.applications import Starlette
-from starlette.routing import Mount
-
 import data_exchange.main
 import data_exchange.settings
 import gateway.main
@@ -24,11 +20,15 @@ import matters.main
 import matters.settings
 import supervision.main
 import supervision.settings
+from fastapi import FastAPI
 from gateway.upstreams import AsgiUpstream, Upstream
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from yiwang_platform import tracing
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.logs import configure_logging
+
 from yiwang_standalone.dev_keys import ensure_dev_keys
 
 
@@ -39,12 +39,21 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
     signer = InternalTokenSigner.generate()
     verifier = InternalTokenVerifier(signer.jwks())
     # Explicit values so that YIWANG_* variables meant for the distributed run do not leak in.
-    common = {"var_dir": var_dir, "bus": "inprocess", "environment": "standalone", "database_url": ""}
+    common = {
+        "var_dir": var_dir,
+        "bus": "inprocess",
+        "environment": "standalone",
+        "database_url": "",
+    }
 
     services: dict[str, FastAPI] = {
-        "matters": matters.main.create_app(matters.settings.Settings(**common), bus, verifier, False),
+        "matters": matters.main.create_app(
+            matters.settings.Settings(**common), bus, verifier, False
+        ),
         "intake": intake.main.create_app(intake.settings.Settings(**common), bus, verifier, False),
-        "license": license.main.create_app(license.settings.Settings(**common), bus, verifier, False),
+        "license": license.main.create_app(
+            license.settings.Settings(**common), bus, verifier, False
+        ),
         "exchange": data_exchange.main.create_app(
             data_exchange.settings.Settings(**common), bus, verifier, False
         ),

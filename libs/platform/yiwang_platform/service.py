@@ -120,7 +120,9 @@ class Runtime:
         else:
             await self.bus.ensure_topics(self.topics())
         if s.outbox_relay_enabled:
-            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay"))
+            self._tasks.append(
+                asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay")
+            )
         if self.consumer is not None:
             self._tasks.append(
                 asyncio.create_task(self.consumer.run(), name=f"{self.spec.name}-consumer")

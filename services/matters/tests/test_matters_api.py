@@ -102,7 +102,9 @@ async def test_requests_without_a_valid_internal_token_are_refused(backend, sign
 
 
 async def test_citizens_read_but_do_not_publish(backend, signer, verifier):
-    app = create_app(await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False)
+    app = create_app(
+        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+    )
     async with running(app), client(app, signer, "matters", principal_type="citizen") as citizen:
         refused = await citizen.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")

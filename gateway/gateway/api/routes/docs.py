@@ -7,10 +7,10 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from yiwang_platform.errors import ProblemError
 
 from gateway.settings import SERVICES
 from gateway.upstreams import Upstream, UpstreamUnavailable
-from yiwang_platform.errors import ProblemError
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,7 +23,9 @@ def _known(service: str) -> None:
 @router.get("/docs/{service}")
 async def service_docs(service: str) -> HTMLResponse:
     _known(service)
-    return get_swagger_ui_html(openapi_url=f"/openapi/{service}.json", title=f"Yiwang {service} API")
+    return get_swagger_ui_html(
+        openapi_url=f"/openapi/{service}.json", title=f"Yiwang {service} API"
+    )
 
 
 @router.get("/openapi/{service}.json")
@@ -33,5 +35,7 @@ async def service_openapi(service: str, request: Request) -> JSONResponse:
     try:
         answer = await upstream.send("GET", "/openapi.json", "", [], b"")
     except UpstreamUnavailable as exc:
-        raise ProblemError(503, "upstream_unavailable", "后端服务暂不可用", f"{service} did not answer") from exc
+        raise ProblemError(
+            503, "upstream_unavailable", "后端服务暂不可用", f"{service} did not answer"
+        ) from exc
     return JSONResponse(json.loads(answer.body), status_code=answer.status)

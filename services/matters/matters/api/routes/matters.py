@@ -32,7 +32,9 @@ async def publish_matter(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     if principal.principal_type not in PUBLISHERS:
-        raise ProblemError(403, "forbidden", "无权访问", "publishing matters is for catalogue staff")
+        raise ProblemError(
+            403, "forbidden", "无权访问", "publishing matters is for catalogue staff"
+        )
     digest = request_hash(body.model_dump())
     async with session.begin():
         stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
