@@ -19,7 +19,7 @@ async def test_cases_show_their_deadline_and_card(app, signer, submit_case):
     on_time = await submit_case(submitted_at="2026-10-09T02:00:00Z", promised_days=5)
     app.dependency_overrides[china_today] = lambda: date(2026, 10, 9)
 
-    async with client(app, signer, "supervision") as api:
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
         listed = (await api.get(URL)).json()
         assert listed["next_cursor"] is None
         assert listed["items"][0] == {
@@ -70,7 +70,7 @@ async def test_cases_show_their_deadline_and_card(app, signer, submit_case):
 
 
 async def test_bad_queries_are_problems_not_500s(app, signer):
-    async with client(app, signer, "supervision") as api:
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
         for cursor in ("%%%", "bm90LWEtZGF0ZQ", "MjAyNi0xMC0wOHw"):  # junk, no date, no id
             response = await api.get(URL, params={"cursor": cursor})
             assert response.status_code == 400

@@ -86,7 +86,7 @@ def _access(service: str, status: int) -> dict[str, object]:
 
 
 async def test_gateway_accesses_are_counted_by_service_and_status_class(app, signer, publish):
-    async with client(app, signer, "supervision") as api:
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
         assert (await api.get("/api/v1/supervision/metrics")).json() == {"counters": {}}
 
         first = await publish(ACCESS_TOPIC, ACCESS_RECORDED, "k", _access("intake", 201))
@@ -145,7 +145,7 @@ async def test_issued_licenses_and_exchange_records_are_counted(app, signer, pub
         return app.state.runtime.consumer.applied == 7
 
     await eventually(counted, timeout=30)
-    async with client(app, signer, "supervision") as api:
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
         assert (await api.get("/api/v1/supervision/metrics")).json() == {
             "counters": {
                 "exchange_records_by_library": {"legal_person": 1, "population": 3},

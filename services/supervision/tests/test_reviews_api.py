@@ -24,6 +24,8 @@ async def test_review_a_case_once_and_publish_it(app, signer, submit_case, read_
         second = await api.post(
             URL, json={**body, "rating": 5}, headers={"Idempotency-Key": "review-2"}
         )
+        citizen_listing = await api.get(URL)
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
         listed = (await api.get(URL)).json()
         good = (await api.get(URL, params={"grade": "good"})).json()
         bad = (await api.get(URL, params={"grade": "bad"})).json()
@@ -42,6 +44,7 @@ async def test_review_a_case_once_and_publish_it(app, signer, submit_case, read_
     assert (again.status_code, again.json()) == (201, review)
     assert (second.status_code, second.json()["code"]) == (409, "review_exists")
     assert second.json()["title"] == "该办件已评价"
+    assert (citizen_listing.status_code, citizen_listing.json()["code"]) == (403, "forbidden")
     assert listed == {"items": [review], "next_cursor": None}
     assert good["items"] == []
     assert bad["items"] == [review]
@@ -82,7 +85,7 @@ async def test_review_a_case_once_and_publish_it(app, signer, submit_case, read_
 
 async def test_reviews_page_newest_first(app, signer, submit_case):
     cases = [await submit_case() for _ in range(3)]
-    async with client(app, signer, "supervision") as api:
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
         ids = []
         for rating, case in zip((3, 1, 5), cases, strict=True):
             response = await api.post(URL, json={"case_id": case["case_id"], "rating": rating})
@@ -97,7 +100,7 @@ async def test_reviews_page_newest_first(app, signer, submit_case):
 
 async def test_bad_reviews_are_problems_not_500s(app, signer, submit_case):
     case = await submit_case()
-    async with client(app, signer, "supervision") as api:
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
         stranger = str(uuid.uuid4())
         unknown = await api.post(URL, json={"case_id": stranger, "rating": 4})
         assert unknown.status_code == 422

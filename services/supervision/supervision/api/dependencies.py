@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import get_runtime
+from yiwang_platform.service import PrincipalDep, get_runtime
 
 
 def get_cipher(request: Request) -> PiiCipher:
@@ -19,3 +21,16 @@ def get_cipher(request: Request) -> PiiCipher:
 
 
 CipherDep = Annotated[PiiCipher, Depends(get_cipher)]
+
+
+# Dashboards and lists are for supervisors and operators; citizens only post reviews.
+OVERSEERS = {"supervisor", "operator"}
+
+
+def require_overseer(principal: PrincipalDep) -> InternalPrincipal:
+    if principal.principal_type not in OVERSEERS:
+        raise ProblemError(403, "forbidden", "无权访问", "supervision data is for supervisors")
+    return principal
+
+
+OverseerDep = Annotated[InternalPrincipal, Depends(require_overseer)]

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import PrincipalDep, SessionDep
+from yiwang_platform.service import SessionDep
 
 from supervision import watches
+from supervision.api.dependencies import OverseerDep
 from supervision.deadlines import Card, china_today
 from supervision.models import CaseWatch
 from supervision.schemas import CaseWatchRead
@@ -45,7 +46,7 @@ def _parse_cursor(cursor: str | None) -> tuple[date, str] | None:
 )
 async def list_cases(
     session: SessionDep,
-    _principal: PrincipalDep,
+    _overseer: OverseerDep,
     today: Annotated[date, Depends(china_today)],
     card: Card | None = None,
     cursor: str | None = None,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from yiwang_platform.service import PrincipalDep, SessionDep
+from yiwang_platform.service import SessionDep
 
 from supervision import metrics
+from supervision.api.dependencies import OverseerDep
 from supervision.schemas import MetricsRead
 
 router = APIRouter(prefix="/api/v1/supervision/metrics", tags=["metrics"])
 
 
 @router.get("", response_model=MetricsRead, summary="Counters by dimension and key")
-async def get_metrics(session: SessionDep, _principal: PrincipalDep) -> MetricsRead:
+async def get_metrics(session: SessionDep, _overseer: OverseerDep) -> MetricsRead:
     return MetricsRead(counters=await metrics.counters(session))

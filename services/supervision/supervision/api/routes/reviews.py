@@ -14,7 +14,7 @@ from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 from supervision import reviews
-from supervision.api.dependencies import CipherDep
+from supervision.api.dependencies import CipherDep, OverseerDep
 from supervision.models import Review, idempotency
 from supervision.schemas import Grade, ReviewCreate, ReviewRead
 
@@ -72,7 +72,7 @@ async def submit_review(
 @router.get("", response_model=Page[ReviewRead], summary="Reviews, newest first")
 async def list_reviews(
     session: SessionDep,
-    _principal: PrincipalDep,
+    _overseer: OverseerDep,
     grade: Grade | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
