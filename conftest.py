@@ -18,15 +18,15 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+
+# Import the gateway package before collection: pytest's importlib mode names test
+# modules after their folders, and would otherwise shadow it with the ``gateway/`` folder.
+import gateway  # noqa: F401
 from yiwang_platform.bus import EventBus
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.settings import ServiceSettings
 from yiwang_platform.testing import KAFKA, POSTGRES_URL, need_stack
-
-# Import the gateway package before collection: pytest's importlib mode names test
-# modules after their folders, and would otherwise shadow it with the ``gateway/`` folder.
-import gateway  # noqa: F401
 
 S = TypeVar("S", bound=ServiceSettings)
 

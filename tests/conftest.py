@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from yiwang_platform.events import CloudEvent
-from yiwang_platform.testing import KAFKA, POSTGRES_URL, REDIS_URL, need_stack
 
 from tools.distributed import ROOT, LocalPlatform
+from yiwang_platform.events import CloudEvent
+from yiwang_platform.testing import KAFKA, POSTGRES_URL, REDIS_URL, need_stack
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.internal_token import InternalTokenSigner
 

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from alembic import command
+
 from yiwang_platform.db import create_engine
 from yiwang_platform.migrations import alembic_config, upgrade
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from yiwang_platform.masking import mask
-from yiwang_platform.outbox import Outbox
 
 from gateway.events import AccessRecorded
 from gateway.models import AccessRecord
+from yiwang_platform.masking import mask
+from yiwang_platform.outbox import Outbox
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
+
 from yiwang_platform.errors import ProblemError
 
 PRINCIPAL_TYPES = {"citizen", "enterprise", "staff", "partner", "county", "operator", "supervisor"}

@@ -9,10 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenSigner
-from yiwang_platform.observability import health_router
-from yiwang_platform.service import ServiceSpec, build_app
 
 from gateway.access_log import AccessRecorder
 from gateway.api.routes import ROUTERS
@@ -22,6 +18,10 @@ from gateway.models import metadata
 from gateway.proxy import Forwarder
 from gateway.settings import SERVICES, Settings
 from gateway.upstreams import HttpUpstream, Upstream, UpstreamUnavailable
+from yiwang_platform.bus import EventBus
+from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.observability import health_router
+from yiwang_platform.service import ServiceSpec, build_app
 
 NAME = "gateway"
 

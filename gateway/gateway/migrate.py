@@ -2,10 +2,9 @@
 
 import asyncio
 
-from yiwang_platform.migrations import migrate_cli
-
 from gateway.main import migrations_dir
 from gateway.settings import Settings
+from yiwang_platform.migrations import migrate_cli
 
 if __name__ == "__main__":
     asyncio.run(migrate_cli(Settings(), migrations_dir()))

@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
-from yiwang_platform.errors import ProblemError, problem_response
-from yiwang_platform.internal_token import InternalTokenSigner
-from yiwang_platform.tracing import current_trace_id, current_traceparent
 
 from gateway.access_log import Access, AccessRecorder
 from gateway.identity import Principal
 from gateway.upstreams import Upstream, UpstreamUnavailable
+from yiwang_platform.errors import ProblemError, problem_response
+from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.tracing import current_trace_id, current_traceparent
 
 # Never forwarded: hop-by-hop headers and the caller's own credentials.
 _DROP_REQUEST = {

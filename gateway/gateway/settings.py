@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pydantic import Field
+
 from yiwang_platform.settings import ServiceSettings
 
 # Public path segment -> service (its internal-token audience).

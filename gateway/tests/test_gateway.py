@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import httpx
+from sqlalchemy import func, select
+
 import matters.main
 import matters.settings
 from gateway.identity import hash_api_key
@@ -13,7 +15,6 @@ from gateway.main import create_app
 from gateway.models import AccessRecord, outbox
 from gateway.settings import SERVICES, Settings
 from gateway.upstreams import AsgiUpstream, HttpUpstream
-from sqlalchemy import func, select
 from yiwang_platform.testing import eventually, running
 
 OPERATOR_KEY = "operator-key-for-tests"

@@ -8,6 +8,10 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
 import data_exchange.main
 import data_exchange.settings
 import gateway.main
@@ -20,15 +24,11 @@ import matters.main
 import matters.settings
 import supervision.main
 import supervision.settings
-from fastapi import FastAPI
 from gateway.upstreams import AsgiUpstream, Upstream
-from starlette.applications import Starlette
-from starlette.routing import Mount
 from yiwang_platform import tracing
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.logs import configure_logging
-
 from yiwang_standalone.dev_keys import ensure_dev_keys
 
 

@@ -14,9 +14,9 @@ import time
 
 import httpx
 import pytest
-from yiwang_platform.testing import eventually
 
 from tests.conftest import LocalPlatform, kafka_script, matter_event
+from yiwang_platform.testing import eventually
 
 pytestmark = pytest.mark.fault
 

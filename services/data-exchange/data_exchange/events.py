@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
+
 from yiwang_platform.events import EventData
 
 MaritalStatus = Literal["未婚", "已婚", "离婚", "丧偶"]

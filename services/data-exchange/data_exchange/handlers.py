@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from yiwang_platform.consumer import Handler, RejectEvent
-from yiwang_platform.events import CloudEvent
-from yiwang_platform.outbox import Outbox
-from yiwang_platform.pii import PiiCipher
 
 from data_exchange import license_index, population
 from data_exchange.events import LICENSE_ISSUED, LICENSE_TOPIC, CountyPopulationRecord
 from data_exchange.identifiers import InvalidRecord
+from yiwang_platform.consumer import Handler, RejectEvent
+from yiwang_platform.events import CloudEvent
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
 
 
 def build_handlers(

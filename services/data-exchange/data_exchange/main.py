@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenVerifier
-from yiwang_platform.outbox import Outbox
-from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import ServiceSpec, build_app
 
 from data_exchange.api.routes import ROUTERS
 from data_exchange.events import PUBLISHES
 from data_exchange.handlers import build_handlers
 from data_exchange.models import metadata, outbox
 from data_exchange.settings import Settings
+from yiwang_platform.bus import EventBus
+from yiwang_platform.internal_token import InternalTokenVerifier
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
+from yiwang_platform.service import ServiceSpec, build_app
 
 # The audience of its internal tokens, its consumer group and its route prefix.
 NAME = "exchange"

@@ -11,13 +11,13 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from yiwang_platform.masking import mask
-from yiwang_platform.outbox import Outbox
-from yiwang_platform.pii import PiiCipher
 
 from data_exchange.events import CountyPopulationRecord, RecordUpserted
 from data_exchange.identifiers import InvalidRecord, checked_id_number
 from data_exchange.models import PopulationRecord
+from yiwang_platform.masking import mask
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
 
 Outcome = Literal["created", "updated", "unchanged"]
 

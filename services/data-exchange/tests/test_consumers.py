@@ -7,11 +7,12 @@ import json
 import uuid
 from datetime import date
 
+from sqlalchemy import func, select
+from stdnum.cn import ric
+
 from data_exchange.main import create_app
 from data_exchange.models import LicenseIndexEntry, PopulationRecord, inbox, outbox
 from data_exchange.settings import Settings
-from sqlalchemy import func, select
-from stdnum.cn import ric
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from sqlalchemy import func, select
+from stdnum.cn import ric
+
 from data_exchange.main import create_app
 from data_exchange.models import PopulationRecord, outbox
 from data_exchange.settings import Settings
-from sqlalchemy import func, select
-from stdnum.cn import ric
 from yiwang_platform.testing import client, running
 
 RECORDS = "/api/v1/exchange/population/records"

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.outbox import Outbox
-from yiwang_platform.pii import PiiCipher
 
 from intake import catalogue, deadlines
 from intake.events import CaseSubmitted
 from intake.models import Case
 from intake.schemas import ApplicationCreate, CaseRead
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
 
 
 async def submit(

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from yiwang_platform.consumer import Handler, RejectEvent
-from yiwang_platform.events import CloudEvent
 
 from intake import applications, catalogue
+from yiwang_platform.consumer import Handler, RejectEvent
+from yiwang_platform.events import CloudEvent
 
 
 def _timestamp(data: dict[str, Any], field: str) -> datetime:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenVerifier
-from yiwang_platform.service import ServiceSpec, build_app
 
 from intake.api.routes import ROUTERS
 from intake.events import PUBLISHES
 from intake.handlers import HANDLERS
 from intake.models import metadata
 from intake.settings import Settings
+from yiwang_platform.bus import EventBus
+from yiwang_platform.internal_token import InternalTokenVerifier
+from yiwang_platform.service import ServiceSpec, build_app
 
 NAME = "intake"
 

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
+from sqlalchemy import func, select
+
 from intake.main import create_app
 from intake.models import MatterVersion
 from intake.settings import Settings
-from sqlalchemy import func, select
 from yiwang_platform.bus.base import Message, OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import eventually, running

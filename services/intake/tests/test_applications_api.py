@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import func, select
+
 from intake.deadlines import due_date
 from intake.models import Case, outbox
 from intake.schemas import ApplicationCreate
-from sqlalchemy import func, select
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client, eventually
 

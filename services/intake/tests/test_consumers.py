@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from intake.models import Case, MatterVersion
 from sqlalchemy import func, select
+
+from intake.models import Case, MatterVersion
 from yiwang_platform.testing import client, eventually
 
 MATTERS_TOPIC = "matters.matter.v1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from intake.deadlines import due_date, is_working_day
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
+
 from yiwang_platform.events import EventData
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
-from yiwang_platform.errors import ProblemError
 
 from license.schemas import HolderKind
+from yiwang_platform.errors import ProblemError
 
 
 def normalise_holder_id(kind: HolderKind, value: str) -> str:

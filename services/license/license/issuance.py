@@ -8,15 +8,15 @@ from typing import cast
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.outbox import Outbox
-from yiwang_platform.pii import PiiCipher
 
 from license.events import LicenseIssued
 from license.identifiers import mask_identifier, normalise_holder_id
 from license.models import License
 from license.schemas import HolderKind, LicenseIssue, LicenseRead
 from license.seal import SealKeyring, sealed_content
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
 
 
 def content_of(license: License) -> dict[str, object]:

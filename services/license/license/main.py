@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenVerifier
-from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import ServiceSpec, build_app
 
 from license.api.routes import ROUTERS
 from license.events import PUBLISHES
 from license.models import metadata
 from license.seal import SealKeyring
 from license.settings import Settings
+from yiwang_platform.bus import EventBus
+from yiwang_platform.internal_token import InternalTokenVerifier
+from yiwang_platform.pii import PiiCipher
+from yiwang_platform.service import ServiceSpec, build_app
 
 NAME = "license"
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
 from yiwang_platform.db import UtcDateTime
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.outbox import inbox_table, outbox_table

@@ -22,9 +22,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from yiwang_platform.internal_token import load_jwks
 
 from license.settings import Settings
+from yiwang_platform.internal_token import load_jwks
 
 KEY_FILE = "seal.key"
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+
 from yiwang_platform.bus import Message
 
 TopicReader = Callable[[str, int], Awaitable[list[Message]]]

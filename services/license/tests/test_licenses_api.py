@@ -8,12 +8,13 @@ import json
 from datetime import date
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select, update
+from stdnum.cn import ric, uscc
+
 from license.main import create_app
 from license.models import License, outbox
 from license.seal import canonical_json
 from license.settings import Settings
-from sqlalchemy import func, select, update
-from stdnum.cn import ric, uscc
 from yiwang_platform.testing import client, running
 
 

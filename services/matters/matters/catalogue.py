@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from yiwang_platform.outbox import Outbox
 
 from matters.events import MatterPublished
 from matters.models import Matter
 from matters.schemas import MatterCreate
+from yiwang_platform.outbox import Outbox
 
 
 async def publish(session: AsyncSession, outbox: Outbox, data: MatterCreate) -> Matter:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenVerifier
-from yiwang_platform.service import ServiceSpec, build_app
 
 from matters.api.routes import ROUTERS
 from matters.events import PUBLISHES
 from matters.models import metadata
 from matters.settings import Settings
+from yiwang_platform.bus import EventBus
+from yiwang_platform.internal_token import InternalTokenVerifier
+from yiwang_platform.service import ServiceSpec, build_app
 
 NAME = "matters"
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from matters.main import create_app
 from matters.models import Matter, outbox
 from matters.settings import Settings
-from sqlalchemy import func, select
 from yiwang_platform.testing import client, eventually, running
 
 BIRTH_CERTIFICATE = {

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from yiwang_platform.consumer import Handler, RejectEvent
-from yiwang_platform.events import CloudEvent
 
 from supervision import metrics, watches
+from yiwang_platform.consumer import Handler, RejectEvent
+from yiwang_platform.events import CloudEvent
 
 
 def _timestamp(data: dict[str, Any], field: str) -> datetime:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenVerifier
-from yiwang_platform.service import ServiceSpec, build_app
 
 from supervision.api.routes import ROUTERS
 from supervision.events import PUBLISHES
 from supervision.handlers import HANDLERS
 from supervision.models import metadata
 from supervision.settings import Settings
+from yiwang_platform.bus import EventBus
+from yiwang_platform.internal_token import InternalTokenVerifier
+from yiwang_platform.service import ServiceSpec, build_app
 
 NAME = "supervision"
 

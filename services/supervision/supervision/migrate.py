@@ -2,10 +2,9 @@
 
 import asyncio
 
-from yiwang_platform.migrations import migrate_cli
-
 from supervision.main import migrations_dir
 from supervision.settings import Settings
+from yiwang_platform.migrations import migrate_cli
 
 if __name__ == "__main__":
     asyncio.run(migrate_cli(Settings(), migrations_dir()))

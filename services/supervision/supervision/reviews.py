@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.outbox import Outbox
 
 from supervision.events import ReviewSubmitted
 from supervision.models import CaseWatch, Review
 from supervision.schemas import Grade, ReviewCreate
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.outbox import Outbox
 
 
 def grade_of(rating: int) -> Grade:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
+
 from supervision.main import create_app
 from supervision.models import CaseWatch
 from supervision.settings import Settings

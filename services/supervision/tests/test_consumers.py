@@ -7,6 +7,7 @@ import json
 import uuid
 
 from sqlalchemy import func, select
+
 from supervision.models import CaseWatch
 from yiwang_platform.testing import client, eventually
 

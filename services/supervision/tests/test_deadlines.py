@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from supervision.deadlines import card, due_date, is_working_day, yellow_at
 from supervision.reviews import grade_of
 

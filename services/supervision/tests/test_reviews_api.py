@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select
+
 from supervision.models import Review, idempotency, outbox
 from yiwang_platform.testing import client, eventually
 

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import SessionDep
 
 from gateway.api.deps import CallerDep
 from gateway.models import AccessRecord
 from gateway.schemas import AccessRecordRead
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import SessionDep
 
 router = APIRouter(prefix="/api/v1/gateway", tags=["access records"])
 

@@ -7,10 +7,10 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from yiwang_platform.errors import ProblemError
 
 from gateway.settings import SERVICES
 from gateway.upstreams import Upstream, UpstreamUnavailable
+from yiwang_platform.errors import ProblemError
 
 router = APIRouter(include_in_schema=False)
 

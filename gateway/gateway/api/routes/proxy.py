@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from yiwang_platform.errors import ProblemError
 
 from gateway.api.deps import CallerDep
 from gateway.proxy import Forwarder
 from gateway.settings import SERVICES
+from yiwang_platform.errors import ProblemError
 
 router = APIRouter(tags=["routing"])
 

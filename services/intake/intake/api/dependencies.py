@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import get_runtime
 

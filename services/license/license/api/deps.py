@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+
+from license.seal import SealKeyring
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
-
-from license.seal import SealKeyring
 
 
 def get_keyring(request: Request) -> SealKeyring:

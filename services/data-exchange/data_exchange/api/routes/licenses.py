@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import PrincipalDep, SessionDep
 
 from data_exchange import license_index
 from data_exchange.api.deps import CipherDep
 from data_exchange.models import LicenseIndexEntry
 from data_exchange.schemas import LicenseIndexRead
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exchange/licenses", tags=["licenses"])
 

@@ -8,10 +8,6 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 from data_exchange import population
 from data_exchange.api.deps import CipherDep, require_type
@@ -23,6 +19,10 @@ from data_exchange.schemas import (
     PopulationRecordRead,
     RecordResult,
 )
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exchange/population/records", tags=["population"])
 

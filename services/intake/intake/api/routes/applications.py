@@ -8,15 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 from intake import applications
 from intake.api.dependencies import CipherDep
 from intake.models import Case, idempotency
 from intake.schemas import ApplicationCreate, CaseRead
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/applications", tags=["applications"])
 

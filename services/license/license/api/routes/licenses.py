@@ -7,16 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 from license import issuance
 from license.api.deps import CipherDep, KeyringDep, holder_scope
 from license.models import License, idempotency
 from license.schemas import LicenseIssue, LicenseRead, Verification
 from license.seal import timestamp
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/license/licenses", tags=["licenses"])
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from yiwang_platform.service import PrincipalDep
 
 from license.api.deps import KeyringDep
 from license.schemas import SealKey, SealKeys
+from yiwang_platform.service import PrincipalDep
 
 router = APIRouter(prefix="/api/v1/license/seal-keys", tags=["seal"])
 

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 from matters import catalogue
 from matters.models import idempotency
 from matters.schemas import MatterCreate, MatterRead
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/matters/matters", tags=["matters"])
 

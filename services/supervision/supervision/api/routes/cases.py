@@ -6,15 +6,15 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import SessionDep
 
 from supervision import watches
 from supervision.api.dependencies import OverseerDep
 from supervision.deadlines import Card, china_today
 from supervision.models import CaseWatch
 from supervision.schemas import CaseWatchRead
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/cases", tags=["cases"])
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from yiwang_platform.service import SessionDep
 
 from supervision import metrics
 from supervision.api.dependencies import OverseerDep
 from supervision.schemas import MetricsRead
+from yiwang_platform.service import SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/metrics", tags=["metrics"])
 

@@ -8,15 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 from supervision import reviews
 from supervision.api.dependencies import CipherDep, OverseerDep
 from supervision.models import Review, idempotency
 from supervision.schemas import Grade, ReviewCreate, ReviewRead
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/reviews", tags=["reviews"])
 

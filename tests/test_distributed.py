@@ -1,0 +1,69 @@
+"""The distributed run: six processes on PostgreSQL and Kafka, the gateway reaching
+the services over HTTP (aiohttp), as ``make up`` starts them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from tests.conftest import LocalPlatform
+from yiwang_platform.testing import eventually
+
+SERVICES = ["matters", "intake", "license", "data-exchange", "supervision"]
+
+
+async def test_gateway_routes_over_http_and_reports_every_service(local_platform: LocalPlatform):
+    processes = {name: await local_platform.service(name) for name in SERVICES}
+    upstreams = {
+        f"upstream_{'exchange' if name == 'data-exchange' else name}": p.url()
+        for name, p in processes.items()
+    }
+    gateway = await local_platform.service("gateway", **upstreams)
+    for process in [*processes.values(), gateway]:
+        process.start()
+    for process in [*processes.values(), gateway]:
+        await asyncio.to_thread(process.wait_ready)
+
+    keys = local_platform.keys.api_keys()
+    async with httpx.AsyncClient(base_url=gateway.url(), timeout=10) as api:
+        ready = await api.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["services"] == dict.fromkeys(
+            ["matters", "intake", "license", "exchange", "supervision"], "ok"
+        )
+        operator = {"X-Api-Key": keys["operator"]}
+        matter = {
+            "code": "11000000000009",
+            "name": "社会保障卡申领",
+            "kind": "公共服务",
+            "department": "市人力资源和社会保障局",
+            "promised_days": 10,
+        }
+        created = await api.post("/api/v1/matters/matters", json=matter, headers=operator)
+        assert created.status_code == 201, created.text
+
+        citizen = {"X-Api-Key": keys["citizen"]}
+
+        async def accepted() -> bool:
+            response = await api.post(
+                "/api/v1/intake/applications", json={"matter_code": matter["code"]}, headers=citizen
+            )
+            return response.status_code == 201
+
+        await eventually(accepted, timeout=60)
+
+        async def watched() -> bool:
+            items = (await api.get("/api/v1/supervision/cases", headers=operator)).json()["items"]
+            return [w["matter_code"] for w in items] == [matter["code"]]
+
+        await eventually(watched, timeout=60)
+        docs = await api.get("/openapi/intake.json")
+        assert docs.json()["info"]["title"] == "Yiwang intake"
+
+    # A service going away shows in the gateway's readiness.
+    processes["license"].kill()
+    async with httpx.AsyncClient(base_url=gateway.url(), timeout=10) as api:
+        ready = await api.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["services"]["license"] == "unreachable"
