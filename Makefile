@@ -28,13 +28,16 @@ stack-start:
 stack-stop:
 	@bash deploy/local/stack.sh stop
 
-up: install stack-start
+# Remembers whether it started the servers, so that `make down` stops only what it started.
+up: install
+	@mkdir -p .local/run
+	@bash deploy/local/stack.sh status >/dev/null 2>&1 || touch .local/run/stack-started-by-up
+	@bash deploy/local/stack.sh start
 	@$(PY) python tools/distributed.py up
 
-# Stops the service processes and the servers that `make up` started.
 down:
 	@if [ -d .venv ]; then $(PY) python tools/distributed.py down; fi
-	@bash deploy/local/stack.sh stop
+	@if [ -f .local/run/stack-started-by-up ]; then bash deploy/local/stack.sh stop && rm -f .local/run/stack-started-by-up; fi
 
 lint: install
 	@$(PY) ruff check .
