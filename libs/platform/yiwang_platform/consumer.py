@@ -97,91 +97,127 @@ class EventConsumer:
             batch = await consumer.poll(self.batch_size, timeout=0.5)
             if not batch:
                 continue
-            for message in batch:
-                done = await self._process(message)
-                if not done:  # stopping mid-retry: leave the rest uncommitted for redelivery
-                    return
+            if not await self._process_batch(batch):
+                return  # stopping mid-retry: leave the batch uncommitted for redelivery
             await consumer.commit()
 
-    async def _process(self, message: Message) -> bool:
-        """Apply or dead-letter one message; False only when stopping before it was handled."""
-        try:
-            event = CloudEvent.from_message(message.headers, message.value)
-        except EnvelopeError as exc:
-            return await self._dead_letter(message, f"envelope: {exc}", "?")
-        route = self.handlers.get(event.type)
-        if route is None:
-            return True  # another consumer's event on a shared topic
-        try:
-            self.schemas.validate(event.type, event.data)
-        except SchemaViolation as exc:
-            return await self._dead_letter(message, f"schema: {exc}", event.type)
+    async def _process_batch(self, batch: list[Message]) -> bool:
+        """Apply a polled batch in one transaction and dead-letter what cannot apply.
 
-        ctx = tracing.extract({"traceparent": event.traceparent} if event.traceparent else {})
-        token = otel_context.attach(ctx)
-        try:
-            return await self._apply_with_retries(message, event, route[1])
-        finally:
-            otel_context.detach(token)
+        False only when stopping before the batch was handled."""
+        unusable: list[tuple[Message, str, str]] = []
+        ready: list[tuple[Message, CloudEvent, Handler]] = []
+        for message in batch:
+            try:
+                event = CloudEvent.from_message(message.headers, message.value)
+            except EnvelopeError as exc:
+                unusable.append((message, f"envelope: {exc}", "?"))
+                continue
+            route = self.handlers.get(event.type)
+            if route is None:
+                continue  # another consumer's event on a shared topic
+            try:
+                self.schemas.validate(event.type, event.data)
+            except SchemaViolation as exc:
+                unusable.append((message, f"schema: {exc}", event.type))
+                continue
+            ready.append((message, event, route[1]))
+
+        refused = await self._apply_with_retries(ready) if ready else []
+        if refused is None:
+            return False
+        for message, reason, event_type in unusable + refused:
+            if not await self._dead_letter(message, reason, event_type):
+                return False
+        return True
 
     async def _apply_with_retries(
-        self, message: Message, event: CloudEvent, handler: Handler
-    ) -> bool:
-        attempts = 0
+        self, ready: list[tuple[Message, CloudEvent, Handler]]
+    ) -> list[tuple[Message, str, str]] | None:
+        """Retry the whole batch while the database is unreachable; None if stopping."""
         backoff = 0.2
         while True:
             try:
-                applied = await self._apply(event, handler)
-                EVENTS_PROCESSED.labels(
-                    self.name, event.type, "applied" if applied else "duplicate"
-                ).inc()
-                return True
-            except RejectEvent as exc:
-                return await self._dead_letter(message, f"rejected: {exc}", event.type)
-            except (IntegrityError, DataError, ProgrammingError) as exc:
-                attempts += 1
-                if attempts >= self.max_attempts:
-                    return await self._dead_letter(
-                        message, f"database: {type(exc.orig).__name__}", event.type
-                    )
-            except (DBAPIError, OSError):
-                # Database unreachable: wait for it, never skip the event.
-                log.warning("consumer %s: database unavailable, retrying", self.name)
-            except Exception as exc:
-                attempts += 1
-                if attempts >= self.max_attempts:
-                    return await self._dead_letter(
-                        message, f"handler: {type(exc).__name__}: {exc}", event.type
-                    )
+                return await self._apply(ready)
+            except (IntegrityError, DataError, ProgrammingError):
+                raise  # raised outside a savepoint: a bug, not an outage
+            except (DBAPIError, OSError) as exc:
                 log.warning(
-                    "consumer %s: handler failed (%s), retrying", self.name, type(exc).__name__
+                    "consumer %s: database unavailable (%s), retrying",
+                    self.name,
+                    type(exc).__name__,
                 )
             if self._stopping.is_set():
-                return False
+                return None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
 
-    async def _apply(self, event: CloudEvent, handler: Handler) -> bool:
+    async def _apply(
+        self, ready: list[tuple[Message, CloudEvent, Handler]]
+    ) -> list[tuple[Message, str, str]]:
+        """One transaction for the batch, one savepoint per event; returns the refused events."""
         inbox = self.inbox
+        refused: list[tuple[Message, str, str]] = []
+        outcomes: list[tuple[str, str]] = []
         async with self.factory() as session, session.begin():
-            seen = await session.scalar(
-                select(inbox.c.event_id).where(
-                    inbox.c.consumer == self.name, inbox.c.event_id == event.id
+            ids = [event.id for _, event, _ in ready]
+            seen = set(
+                await session.scalars(
+                    select(inbox.c.event_id).where(
+                        inbox.c.consumer == self.name, inbox.c.event_id.in_(ids)
+                    )
                 )
             )
-            if seen is not None:
-                return False
-            await session.execute(
-                inbox.insert().values(
-                    consumer=self.name,
-                    event_id=event.id,
-                    event_type=event.type,
-                    processed_at=datetime.now(UTC),
-                )
-            )
-            await handler(session, event)
-        self.applied += 1
-        return True
+            for message, event, handler in ready:
+                if event.id in seen:
+                    outcomes.append((event.type, "duplicate"))
+                    continue
+                seen.add(event.id)
+                reason = await self._apply_one(session, event, handler)
+                if reason is None:
+                    outcomes.append((event.type, "applied"))
+                else:
+                    refused.append((message, reason, event.type))
+        for event_type, outcome in outcomes:
+            EVENTS_PROCESSED.labels(self.name, event_type, outcome).inc()
+        self.applied += sum(1 for _, outcome in outcomes if outcome == "applied")
+        return refused
+
+    async def _apply_one(
+        self, session: AsyncSession, event: CloudEvent, handler: Handler
+    ) -> str | None:
+        """Apply one event inside a savepoint; the reason it was refused, or None."""
+        ctx = tracing.extract({"traceparent": event.traceparent} if event.traceparent else {})
+        token = otel_context.attach(ctx)
+        try:
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    async with session.begin_nested():
+                        await session.execute(
+                            self.inbox.insert().values(
+                                consumer=self.name,
+                                event_id=event.id,
+                                event_type=event.type,
+                                processed_at=datetime.now(UTC),
+                            )
+                        )
+                        await handler(session, event)
+                    return None
+                except RejectEvent as exc:
+                    return f"rejected: {exc}"
+                except (IntegrityError, DataError, ProgrammingError) as exc:
+                    return f"database: {type(exc.orig).__name__}"
+                except (DBAPIError, OSError):
+                    raise  # outage: the whole batch is retried
+                except Exception as exc:
+                    if attempt == self.max_attempts:
+                        return f"handler: {type(exc).__name__}: {exc}"
+                    log.warning(
+                        "consumer %s: handler failed (%s), retrying", self.name, type(exc).__name__
+                    )
+            return None  # not reached: the loop returns on its last attempt
+        finally:
+            otel_context.detach(token)
 
     async def _dead_letter(self, message: Message, reason: str, event_type: str) -> bool:
         reason = mask(reason)[:1000]
