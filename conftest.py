@@ -10,19 +10,21 @@ variables the real-stack variant is skipped, unless ``YIWANG_TEST_REQUIRE_STACK=
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 # Import the gateway package before collection: pytest's importlib mode names test
 # modules after their folders, and would otherwise shadow it with the ``gateway/`` folder.
 import gateway  # noqa: F401
-from yiwang_platform.bus import EventBus
+from yiwang_platform.bus import EventBus, Message
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.settings import ServiceSettings
@@ -111,3 +113,49 @@ def signer() -> InternalTokenSigner:
 @pytest.fixture
 def verifier(signer: InternalTokenSigner) -> InternalTokenVerifier:
     return InternalTokenVerifier(signer.jwks())
+
+
+TopicReader = Callable[[str, int], Awaitable[list[Message]]]
+
+
+@pytest.fixture
+def read_topic(backend) -> TopicReader:
+    """``await read_topic(topic, expected)``: every message on the topic once at least
+    ``expected`` arrived, plus any extra that shows up within a second (so callers can
+    assert exact counts)."""
+
+    async def read(topic: str, expected: int, timeout: float = 60.0) -> list[Message]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if backend.shared_bus is not None:
+            while len(backend.shared_bus.messages(topic)) < expected:
+                if loop.time() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            return backend.shared_bus.messages(topic)
+
+        consumer = AIOKafkaConsumer(
+            backend.namespace + topic,
+            bootstrap_servers=KAFKA,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        out: list[Message] = []
+        try:
+            settle_until = None
+            while loop.time() < deadline and (settle_until is None or loop.time() < settle_until):
+                batches = await consumer.getmany(timeout_ms=300)
+                for records in batches.values():
+                    out.extend(
+                        Message(topic, r.partition, r.offset, r.key, r.value, list(r.headers or []))
+                        for r in records
+                    )
+                if settle_until is None and len(out) >= expected:
+                    settle_until = loop.time() + 1.0
+        finally:
+            await consumer.stop()
+        return out
+
+    return read

@@ -21,15 +21,13 @@ from gateway.upstreams import HttpUpstream, Upstream, UpstreamUnavailable
 from yiwang_platform.bus import EventBus
 from yiwang_platform.internal_token import InternalTokenSigner
 from yiwang_platform.observability import health_router
-from yiwang_platform.service import ServiceSpec, build_app
+from yiwang_platform.service import ServiceSpec, build_app, packaged_migrations
 
 NAME = "gateway"
 
 
 def migrations_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    packaged = here / "migrations"
-    return packaged if packaged.is_dir() else here.parent / "migrations"
+    return packaged_migrations(__file__)
 
 
 def load_signer(settings: Settings) -> InternalTokenSigner:

@@ -222,3 +222,39 @@ def get_principal(request: Request) -> InternalPrincipal:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PrincipalDep = Annotated[InternalPrincipal, Depends(get_principal)]
+
+
+# ---- the entry points of a service's ``main`` module ------------------------------------
+
+
+def packaged_migrations(main_module_file: str) -> Path:
+    """The service's ``migrations/``: inside the installed package (images) or beside it (source)."""
+    here = Path(main_module_file).resolve().parent
+    packaged = here / "migrations"
+    return packaged if packaged.is_dir() else here.parent / "migrations"
+
+
+def service_entrypoints(
+    spec: Callable[[Any], ServiceSpec],
+) -> tuple[Callable[..., FastAPI], Callable[[], dict[str, Any]], Callable[[str], FastAPI]]:
+    """``create_app``, ``openapi_document`` and the module ``__getattr__`` that builds
+    ``app`` on first access (so ``uvicorn <service>.main:app`` works and importing
+    the module for contracts or tests opens nothing)."""
+
+    def create_app(
+        settings: ServiceSettings | None = None,
+        bus: EventBus | None = None,
+        verifier: InternalTokenVerifier | None = None,
+        configure_logs: bool = True,
+    ) -> FastAPI:
+        return build_app(spec(settings), bus=bus, verifier=verifier, configure_logs=configure_logs)
+
+    def openapi_document() -> dict[str, Any]:
+        return create_app(configure_logs=False).openapi()
+
+    def module_getattr(name: str) -> FastAPI:
+        if name == "app":
+            return create_app()
+        raise AttributeError(name)
+
+    return create_app, openapi_document, module_getattr

@@ -14,7 +14,7 @@ from data_exchange.models import LicenseIndexEntry
 
 
 def _timestamp(value: Any, field: str) -> datetime:
-    # JSON Schema does not check "format: date-time", so a bad value is refused here.
+    # The schema checks the format; the zone is checked here (RFC 3339 requires one).
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError) as exc:

@@ -13,7 +13,7 @@ from yiwang_platform.events import CloudEvent
 
 
 def _timestamp(data: dict[str, Any], field: str) -> datetime:
-    # JSON Schema does not check "format: date-time", so a bad value is rejected here.
+    # The schema checks the format; the zone is checked here (RFC 3339 requires one).
     try:
         value = datetime.fromisoformat(data[field])
     except (TypeError, ValueError) as exc:

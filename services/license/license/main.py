@@ -13,18 +13,14 @@ from license.events import PUBLISHES
 from license.models import metadata
 from license.seal import SealKeyring
 from license.settings import Settings
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenVerifier
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import ServiceSpec, build_app
+from yiwang_platform.service import ServiceSpec, packaged_migrations, service_entrypoints
 
 NAME = "license"
 
 
 def migrations_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    packaged = here / "migrations"
-    return packaged if packaged.is_dir() else here.parent / "migrations"
+    return packaged_migrations(__file__)
 
 
 def load_keys(
@@ -56,22 +52,4 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
     )
 
 
-def create_app(
-    settings: Settings | None = None,
-    bus: EventBus | None = None,
-    verifier: InternalTokenVerifier | None = None,
-    configure_logs: bool = True,
-) -> FastAPI:
-    return build_app(spec(settings), bus=bus, verifier=verifier, configure_logs=configure_logs)
-
-
-def __getattr__(name: str) -> FastAPI:
-    # ``uvicorn license.main:app`` builds the app on first access, not at import.
-    if name == "app":
-        return create_app()
-    raise AttributeError(name)
-
-
-def openapi_document() -> dict[str, object]:
-    """The OpenAPI document as published in ``contracts/openapi/license.json``."""
-    return create_app(configure_logs=False).openapi()
+create_app, openapi_document, __getattr__ = service_entrypoints(spec)

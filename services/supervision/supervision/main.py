@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from supervision.api.routes import ROUTERS
 from supervision.events import PUBLISHES
 from supervision.handlers import HANDLERS
 from supervision.models import metadata
 from supervision.settings import Settings
-from yiwang_platform.bus import EventBus
-from yiwang_platform.internal_token import InternalTokenVerifier
-from yiwang_platform.service import ServiceSpec, build_app
+from yiwang_platform.service import ServiceSpec, packaged_migrations, service_entrypoints
 
 NAME = "supervision"
 
 
 def migrations_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    packaged = here / "migrations"
-    return packaged if packaged.is_dir() else here.parent / "migrations"
+    return packaged_migrations(__file__)
 
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
@@ -37,22 +31,4 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
     )
 
 
-def create_app(
-    settings: Settings | None = None,
-    bus: EventBus | None = None,
-    verifier: InternalTokenVerifier | None = None,
-    configure_logs: bool = True,
-) -> FastAPI:
-    return build_app(spec(settings), bus=bus, verifier=verifier, configure_logs=configure_logs)
-
-
-def __getattr__(name: str) -> FastAPI:
-    # ``uvicorn supervision.main:app`` builds the app on first access, not at import.
-    if name == "app":
-        return create_app()
-    raise AttributeError(name)
-
-
-def openapi_document() -> dict[str, object]:
-    """The OpenAPI document as published in ``contracts/openapi/supervision.json``."""
-    return create_app(configure_logs=False).openapi()
+create_app, openapi_document, __getattr__ = service_entrypoints(spec)

@@ -3,24 +3,21 @@ to put events on its bus and read what reached a topic."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from supervision.main import create_app
 from supervision.models import CaseWatch
 from supervision.settings import Settings
-from yiwang_platform.bus.base import Message, OutgoingMessage
+from yiwang_platform.bus.base import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import eventually, running
 
 Publish = Callable[..., Awaitable[CloudEvent]]
-ReadTopic = Callable[[str, int], Awaitable[list[Message]]]
 
 CASE_TOPIC = "intake.case.v1"
 CASE_SUBMITTED = "gov.intake.case.submitted.v1"
@@ -79,48 +76,3 @@ def submit_case(app, publish) -> Callable[..., Awaitable[dict[str, Any]]]:
         return data
 
     return _submit_case
-
-
-@pytest.fixture
-def read_topic(app, backend) -> ReadTopic:
-    """Every message on a topic once at least ``count`` arrived (fails after 30 s)."""
-
-    async def _read(topic: str, count: int) -> list[Message]:
-        if backend.shared_bus is not None:
-
-            async def arrived() -> bool:
-                return len(backend.shared_bus.messages(topic)) >= count
-
-            await eventually(arrived, timeout=30)
-            return backend.shared_bus.messages(topic)
-        return await _read_kafka(app.state.runtime.settings.kafka_bootstrap, backend, topic, count)
-
-    return _read
-
-
-async def _read_kafka(bootstrap: str, backend, topic: str, count: int) -> list[Message]:
-    consumer = AIOKafkaConsumer(
-        backend.namespace + topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[Message] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        quiet_polls = 0
-        # Keep reading until ``count`` arrived and one more poll brought nothing new.
-        while loop.time() < deadline and (len(found) < count or quiet_polls < 1):
-            batches = await consumer.getmany(timeout_ms=500)
-            records = [r for batch in batches.values() for r in batch]
-            quiet_polls = 0 if records else quiet_polls + 1
-            found += [
-                Message(topic, r.partition, r.offset, r.key, r.value, list(r.headers or []))
-                for r in records
-            ]
-    finally:
-        await consumer.stop()
-    assert len(found) >= count, f"{len(found)} of {count} messages on {topic}"
-    return found
