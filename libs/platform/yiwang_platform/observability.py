@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yiwang_platform import tracing
 
@@ -24,31 +25,56 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 
 
 def install_tracing_and_metrics(app: FastAPI, service: str) -> None:
-    tracer = tracing.tracer(service)
+    app.add_middleware(ObservabilityMiddleware, service=service)
 
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        ctx = tracing.extract(
-            {k: v for k, v in request.headers.items() if k in ("traceparent", "tracestate")}
-        )
-        token = otel_context.attach(ctx)
+
+class ObservabilityMiddleware:
+    """Trace context in and out (``traceparent``), a server span per request, and
+    Prometheus counters. Plain ASGI: Starlette's ``BaseHTTPMiddleware`` costs a task
+    and a stream per request."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+        self.tracer = tracing.tracer(service)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in (b"traceparent", b"tracestate")
+        }
+        token = otel_context.attach(tracing.extract(carrier))
         started = time.perf_counter()
+        status = 500
         try:
-            with tracer.start_as_current_span(
-                f"{request.method} {request.url.path}", kind=trace.SpanKind.SERVER
+            with self.tracer.start_as_current_span(
+                f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER
             ):
-                response = await call_next(request)
-                traceparent = tracing.current_traceparent()
-                if traceparent:
-                    response.headers["traceparent"] = traceparent
+                traceparent = (tracing.current_traceparent() or "").encode()
+
+                async def send_with_trace(message: Message) -> None:
+                    nonlocal status
+                    if message["type"] == "http.response.start":
+                        status = message["status"]
+                        if traceparent:
+                            message["headers"] = [
+                                *message.get("headers", []),
+                                (b"traceparent", traceparent),
+                            ]
+                    await send(message)
+
+                await self.app(scope, receive, send_with_trace)
         finally:
             otel_context.detach(token)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        LATENCY.labels(service, request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
-        return response
+            route = getattr(scope.get("route"), "path", "unmatched")
+            LATENCY.labels(self.service, scope["method"], route).observe(
+                time.perf_counter() - started
+            )
+            REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
 
 
 def health_router(
