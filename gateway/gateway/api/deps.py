@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from gateway.identity import ApiKeyAuthenticator, Principal
 
 
-def authenticated(request: Request) -> Principal:
+async def authenticated(request: Request) -> Principal:
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
     return authenticator.authenticate(request)
 

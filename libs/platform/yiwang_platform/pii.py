@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -55,7 +56,7 @@ def _create_key_file(path: Path) -> None:
     """Write a new key atomically: several processes may start at once and all must
     end up with the same complete key, whoever wins."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(base64.b64encode(os.urandom(64)))

@@ -194,19 +194,27 @@ def build_app(
 # ---- dependencies shared by every service's routes -------------------------------------
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are ``async def``: FastAPI runs plain ``def`` dependencies in a worker
+# thread, which on the hot path costs more than the work they do.
+
+
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_runtime(request).sessions() as session:
+    async with runtime_of(request).sessions() as session:
         yield session
 
 
-def get_principal(request: Request) -> InternalPrincipal:
+async def get_principal(request: Request) -> InternalPrincipal:
     """The caller, as vouched for by the gateway's internal token; 401 otherwise."""
-    runtime = get_runtime(request)
+    runtime = runtime_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -11,7 +11,7 @@ from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
 
 
-def get_cipher(request: Request) -> PiiCipher:
+async def get_cipher(request: Request) -> PiiCipher:
     # Loaded when the app starts (see main.load_keys).
     cipher: PiiCipher = request.app.state.pii_cipher
     return cipher

@@ -12,12 +12,12 @@ from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
 
 
-def get_keyring(request: Request) -> SealKeyring:
+async def get_keyring(request: Request) -> SealKeyring:
     keyring: SealKeyring = request.app.state.seal_keyring
     return keyring
 
 
-def get_cipher(request: Request) -> PiiCipher:
+async def get_cipher(request: Request) -> PiiCipher:
     cipher: PiiCipher = request.app.state.pii_cipher
     return cipher
 

@@ -9,14 +9,14 @@ from fastapi import Depends, Request
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import PrincipalDep, get_runtime
+from yiwang_platform.service import PrincipalDep, runtime_of
 
 
-def get_cipher(request: Request) -> PiiCipher:
+async def get_cipher(request: Request) -> PiiCipher:
     # Built on first use, not at app creation, so generating the OpenAPI document needs no key.
     cipher: PiiCipher | None = getattr(request.app.state, "pii_cipher", None)
     if cipher is None:
-        cipher = PiiCipher.from_settings(get_runtime(request).settings)
+        cipher = PiiCipher.from_settings(runtime_of(request).settings)
         request.app.state.pii_cipher = cipher
     return cipher
 
@@ -28,7 +28,7 @@ CipherDep = Annotated[PiiCipher, Depends(get_cipher)]
 OVERSEERS = {"supervisor", "operator"}
 
 
-def require_overseer(principal: PrincipalDep) -> InternalPrincipal:
+async def require_overseer(principal: PrincipalDep) -> InternalPrincipal:
     if principal.principal_type not in OVERSEERS:
         raise ProblemError(403, "forbidden", "无权访问", "supervision data is for supervisors")
     return principal
