@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(UV) run --frozen
 
-.PHONY: help install run up down test test-unit test-stack lint contracts contracts-check bench stack-start stack-stop
+.PHONY: help install run up down test test-unit test-stack lint contracts contracts-check bench bench-gateway stack-start stack-stop
 
 help:
 	@echo "make run        standalone: every service in one process on :8000 (PORT to override)"
@@ -13,6 +13,7 @@ help:
 	@echo "make up / down  distributed: real Kafka, PostgreSQL, Redis and one process per service"
 	@echo "make contracts  regenerate contracts/openapi and contracts/events from the code"
 	@echo "make bench      event-pipeline benchmark on the real stack"
+	@echo "make bench-gateway  gateway vs direct vs nginx on the real stack (wrk)"
 
 # Python 3.11 and the locked dependencies, with uv installed from the Python package index if missing.
 install:
@@ -63,3 +64,7 @@ test: install lint
 
 bench: install stack-start
 	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/event_pipeline.py
+
+bench-gateway: install stack-start
+	@bash deploy/local/bench-tools.sh
+	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/gateway.py

@@ -28,7 +28,7 @@ from yiwang_platform.bus import EventBus, Message
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.settings import ServiceSettings
-from yiwang_platform.testing import KAFKA, POSTGRES_URL, need_stack
+from yiwang_platform.testing import KAFKA, POSTGRES_URL, REDIS_URL, need_stack
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -72,6 +72,8 @@ class Backend:
             "var_dir": self.tmp,
             "outbox_poll_interval": 0.1,
             "log_json": False,
+            # The real-stack variant keeps short-lived state in the real Redis.
+            "redis_url": REDIS_URL if self.database_kind == "postgres" else "",
         }
         values.update(overrides)
         return cls(**values)
@@ -94,7 +96,7 @@ class Backend:
 @pytest.fixture(params=["sqlite-inprocess", "postgres-kafka"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     if request.param == "postgres-kafka":
-        need_stack("postgres", "kafka")
+        need_stack("postgres", "kafka", "redis")
         b = Backend(request.param, tmp_path, bus_kind="kafka", database_kind="postgres")
     else:
         b = Backend(request.param, tmp_path, bus_kind="inprocess", database_kind="sqlite")

@@ -1,26 +1,60 @@
-"""Records every routed request: the row and its event are written together, in
-batches, by one background writer, so auditing costs a queue put per request."""
+"""The gateway's audit log (调用留痕): every authorisation decision — requests let through
+and requests refused — appended to the hash-chained ``audit_entries`` table.
+
+Entries and their ``gov.gateway.access.recorded.v1`` events are written together, in
+batches, by one background writer, so auditing costs a queue put per request.
+Entries carry no plaintext identifier: the caller's subject is masked, with a keyed
+blind index beside it for look-ups; the path is masked.
+
+Recording a decision from a route or a dependency::
+
+    from gateway.access_log import record_decision
+
+    await record_decision(request, principal, service="exchange", status=403,
+                          reason="scenario_required")
+
+Requests forwarded by ``Forwarder.forward`` are recorded there (allowed), and a
+``ProblemError`` raised out of it (a refusal: 403 scenario, 429 rate limit, ...) is
+recorded by the routes that call it (``api/routes/proxy.py``, ``api/routes/me.py``) via
+``record_refusal`` — do not record those twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Literal
 
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.events import AccessRecorded
-from gateway.models import AccessRecord
+from gateway.identity import Principal
+from gateway.models import audit_entries
+from yiwang_platform.audit_chain import append
+from yiwang_platform.errors import ProblemError
 from yiwang_platform.masking import mask
 from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
+from yiwang_platform.tracing import current_trace_id
 
 log = logging.getLogger(__name__)
+
+Decision = Literal["allowed", "refused"]
+EVENT_SERVICES = {"matters", "intake", "license", "exchange", "supervision", "gateway"}
 
 
 @dataclass(frozen=True)
 class Access:
+    """One decision. ``principal_subject`` is the plaintext subject: it is masked and
+    indexed by the writer and never stored as given. ``scenario`` and ``fields`` (the
+    granted fields, ``library.field``) are set when a scenario covered the request."""
+
     id: str
     at: datetime
     principal_type: str
@@ -32,21 +66,99 @@ class Access:
     status: int
     duration_ms: int
     trace_id: str | None
+    scenario: str | None = None
+    fields: tuple[str, ...] = ()
+    decision: Decision = "allowed"
+    reason: str | None = None
+
+
+def granted_fields(grant: Mapping[str, Sequence[str]] | None) -> tuple[str, ...]:
+    """A scenario grant ``{library: [field, ...]}`` as sorted ``library.field`` names."""
+    if not grant:
+        return ()
+    return tuple(sorted(f"{library}.{name}" for library, names in grant.items() for name in names))
+
+
+def entry_of(access: Access, cipher: PiiCipher) -> dict[str, Any]:
+    """The chain entry of a decision: masked subject plus its blind index, masked path."""
+    return {
+        "kind": "gateway.decision",
+        "access_id": access.id,
+        "at": access.at.isoformat(),
+        "principal_type": access.principal_type,
+        "subject": mask(access.principal_subject),
+        "subject_index": cipher.blind_index(access.principal_subject),
+        "key_id": access.key_id,
+        "scenario": access.scenario,
+        "decision": access.decision,
+        "reason": access.reason,
+        "service": access.service,
+        "method": access.method,
+        "path": mask(access.path)[:500],
+        "fields": list(access.fields),
+        "status": access.status,
+        "duration_ms": access.duration_ms,
+        "trace_id": access.trace_id,
+    }
 
 
 class AccessRecorder:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, batch_size: int
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        batch_size: int,
+        cipher: PiiCipher,
+        chain_key: bytes | None = None,
     ) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.batch_size = batch_size
+        self.cipher = cipher
+        self.chain_key = chain_key
         # Bounded: when the database is slow, requests wait here rather than drop records.
         self._queue: asyncio.Queue[Access] = asyncio.Queue(maxsize=batch_size * 20)
         self._task: asyncio.Task[None] | None = None
 
     async def record(self, access: Access) -> None:
         await self._queue.put(access)
+
+    async def record_decision(
+        self,
+        principal: Principal,
+        *,
+        service: str,
+        method: str,
+        path: str,
+        status: int,
+        decision: Decision = "refused",
+        reason: str | None = None,
+        scenario: str | None = None,
+        fields: Iterable[str] = (),
+        duration_ms: int = 0,
+    ) -> None:
+        """Record an authorisation decision not made by ``Forwarder.forward`` (typically a
+        refusal: ``status`` 403/429 and ``reason`` the problem code, e.g.
+        ``scenario_required``). ``path`` is masked before it is stored."""
+        await self.record(
+            Access(
+                id=str(uuid.uuid4()),
+                at=datetime.now(UTC),
+                principal_type=principal.principal_type,
+                principal_subject=principal.subject,
+                key_id=principal.key_id,
+                service=service,
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=duration_ms,
+                trace_id=current_trace_id(),
+                scenario=scenario,
+                fields=tuple(sorted(fields)),
+                decision=decision,
+                reason=reason,
+            )
+        )
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="gateway-access-recorder")
@@ -78,40 +190,80 @@ class AccessRecorder:
                     await self._write(batch)
                     break
                 except Exception as exc:
-                    log.warning("access records not written, retrying: %s", type(exc).__name__)
+                    log.warning("audit entries not written, retrying: %s", type(exc).__name__)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
 
     async def _write(self, batch: list[Access]) -> None:
+        """Append the batch to the chain and add its events, in one transaction."""
         if not batch:
             return
+        entries = [entry_of(a, self.cipher) for a in batch]
         async with self.sessions() as session, session.begin():
-            for a in batch:
-                session.add(
-                    AccessRecord(
-                        id=a.id,
-                        at=a.at,
-                        principal_type=a.principal_type,
-                        principal_subject=mask(a.principal_subject),
-                        key_id=a.key_id,
-                        service=a.service,
-                        method=a.method,
-                        path=mask(a.path)[:500],
-                        status=a.status,
-                        duration_ms=a.duration_ms,
-                        trace_id=a.trace_id,
-                    )
-                )
+            appended = await append(session, audit_entries, entries, key=self.chain_key)
+            for a, done in zip(batch, appended, strict=True):
                 await self.outbox.add(
                     session,
                     AccessRecorded(
                         access_id=a.id,
                         principal_type=a.principal_type,
-                        service=a.service,
+                        service=a.service if a.service in EVENT_SERVICES else "gateway",
                         method=a.method,
                         status=a.status,
                         duration_ms=a.duration_ms,
                         at=a.at,
+                        decision=a.decision,
+                        reason=a.reason,
+                        scenario=a.scenario,
+                        audit_seq=done.seq,
+                        audit_hash=done.hash,
                     ),
                     key=a.id,
                 )
+
+
+def recorder_of(request: Request) -> AccessRecorder:
+    recorder: AccessRecorder = request.app.state.forwarder.recorder
+    return recorder
+
+
+async def record_decision(
+    request: Request,
+    principal: Principal,
+    *,
+    service: str,
+    status: int,
+    decision: Decision = "refused",
+    reason: str | None = None,
+    scenario: str | None = None,
+    fields: Iterable[str] = (),
+) -> None:
+    """Record an authorisation decision about ``request`` (method and path taken from it).
+
+    For refusals made before or outside ``Forwarder.forward`` — e.g. a 403 with reason
+    code ``scenario_required``. ``scenario`` defaults to the one the scenario decision
+    named (``request.state.scenario_decision``) when there is one.
+    """
+    if scenario is None:
+        made = getattr(request.state, "scenario_decision", None)
+        scenario = getattr(made, "scenario_name", None)
+    await recorder_of(request).record_decision(
+        principal,
+        service=service,
+        method=request.method,
+        path=request.url.path,
+        status=status,
+        decision=decision,
+        reason=reason,
+        scenario=scenario,
+        fields=fields,
+    )
+
+
+async def record_refusal(
+    request: Request, principal: Principal, service: str, problem: ProblemError
+) -> None:
+    """Record a ``ProblemError`` raised while deciding on or forwarding a request."""
+    await record_decision(
+        request, principal, service=service, status=problem.status, reason=problem.code
+    )

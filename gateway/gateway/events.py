@@ -19,6 +19,14 @@ class AccessRecorded(EventData):
     status: int
     duration_ms: int
     at: datetime
+    # The audit decision (refused: the gateway answered itself, e.g. 403 with ``reason``)
+    # and the entry's place in the hash-chained audit log: consumers holding the latest
+    # ``audit_seq``/``audit_hash`` can tell if the log's newest entries were removed.
+    decision: Literal["allowed", "refused"] = "allowed"
+    reason: str | None = None
+    scenario: str | None = None
+    audit_seq: int | None = None
+    audit_hash: str | None = None
 
 
 PUBLISHES: list[type[EventData]] = [AccessRecorded]

@@ -12,15 +12,21 @@ from fastapi import FastAPI
 
 from gateway.access_log import AccessRecorder
 from gateway.api.routes import ROUTERS
+from gateway.authn import start_authentication
 from gateway.events import PUBLISHES
 from gateway.identity import ApiKeyAuthenticator
 from gateway.models import metadata
 from gateway.proxy import Forwarder
+from gateway.ratelimit import RateLimiter
+from gateway.scenarios import ScenarioStore
 from gateway.settings import SERVICES, Settings
 from gateway.upstreams import HttpUpstream, Upstream, UpstreamUnavailable
+from yiwang_platform.audit_chain import chain_key
 from yiwang_platform.bus import EventBus
 from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.keyvalue import create_store
 from yiwang_platform.observability import health_router
+from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import ServiceSpec, build_app, packaged_migrations
 
 NAME = "gateway"
@@ -77,21 +83,42 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = app.state.runtime
-        recorder = AccessRecorder(runtime.sessions, runtime.outbox, settings.access_batch_size)
+        recorder = AccessRecorder(
+            runtime.sessions,
+            runtime.outbox,
+            settings.access_batch_size,
+            PiiCipher.from_settings(settings),
+            chain_key(settings),
+        )
+        # Shared short-lived state (rate windows, ...): Redis when configured.
+        own_kv = getattr(app.state, "kv", None) is None
+        if own_kv:
+            app.state.kv = create_store(settings, prefix="yiwang:gateway:")
+        # A policy file that does not compile stops the start, naming the file and field.
+        scenarios = ScenarioStore(settings.policies_dir, settings.policies_poll_seconds)
+        app.state.scenarios = scenarios
         app.state.forwarder = Forwarder(
             routes,
             token_signer or load_signer(settings),
             recorder,
             settings.internal_token_ttl,
             settings.max_body_bytes,
+            scenarios=scenarios,
+            limiter=RateLimiter(app.state.kv, settings.rate_limit_per_minute),
         )
         for upstream in routes.values():
             await upstream.start()
+        await start_authentication(app, settings, runtime)
         recorder.start()
+        scenarios.start()
         try:
             yield
         finally:
+            await scenarios.stop()
             await recorder.stop()
+            if own_kv:
+                await app.state.kv.close()
+                app.state.kv = None
             for upstream in routes.values():
                 await upstream.close()
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy.orm import DeclarativeBase
 
-from sqlalchemy import Integer, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from yiwang_platform.db import UtcDateTime
+from yiwang_platform.audit_chain import audit_chain_table
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.outbox import inbox_table, outbox_table
 
@@ -19,24 +16,12 @@ class GatewayBase(DeclarativeBase):
 metadata = GatewayBase.metadata
 
 
-class AccessRecord(GatewayBase):
-    """One request that passed through the gateway: who, where, outcome."""
-
-    __tablename__ = "access_records"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    principal_type: Mapped[str] = mapped_column(String(20))
-    principal_subject: Mapped[str] = mapped_column(String(200))
-    key_id: Mapped[str] = mapped_column(String(40))
-    service: Mapped[str] = mapped_column(String(40))
-    method: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(String(500))
-    status: Mapped[int] = mapped_column(Integer)
-    duration_ms: Mapped[int] = mapped_column(Integer)
-    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-
-
+# The audit log (调用留痕): hash-chained decisions, see gateway.access_log.
+audit_entries = audit_chain_table(metadata, "audit_entries", indexed=("subject_index",))
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 idempotency = idempotency_table(metadata)
+
+
+# Tables defined in other modules join this metadata (and migrations) on import.
+import gateway.identity_models  # noqa: E402, F401

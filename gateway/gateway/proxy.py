@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 
 from fastapi import Request, Response
 
-from gateway.access_log import Access, AccessRecorder
+from gateway.access_log import Access, AccessRecorder, granted_fields
+from gateway.authorisation import authorise
 from gateway.identity import Principal
+from gateway.ratelimit import RateLimiter
+from gateway.scenarios import ScenarioStore
 from gateway.upstreams import Upstream, UpstreamUnavailable
 from yiwang_platform.errors import ProblemError, problem_response
 from yiwang_platform.internal_token import InternalTokenSigner
@@ -52,12 +55,17 @@ class Forwarder:
         recorder: AccessRecorder,
         token_ttl: int,
         max_body_bytes: int,
+        scenarios: ScenarioStore | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.upstreams = upstreams
         self.signer = signer
         self.recorder = recorder
         self.token_ttl = token_ttl
         self.max_body_bytes = max_body_bytes
+        # Per-scenario authorisation and rate limits (none: every route passes unlimited).
+        self.scenarios = scenarios
+        self.limiter = limiter
 
     async def forward(self, request: Request, service: str, principal: Principal) -> Response:
         upstream = self.upstreams.get(service)
@@ -70,6 +78,8 @@ class Forwarder:
         if len(body) > self.max_body_bytes:
             raise ProblemError(413, "payload_too_large", "请求体过大", title_en="Payload too large")
 
+        # Scenario decision, rate limit and subject binding: scn/grant/bind/acr claims.
+        scenario_claims = await authorise(self, request, service, principal)
         token = self.signer.mint(
             audience=service,
             subject=principal.subject,
@@ -77,6 +87,7 @@ class Forwarder:
             ttl=self.token_ttl,
             roles=list(principal.roles),
             kid_of_caller=principal.key_id,
+            **scenario_claims,
         )
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST]
         headers.append(("authorization", f"Bearer {token}"))
@@ -117,6 +128,8 @@ class Forwarder:
                 status=response.status_code,
                 duration_ms=int((time.perf_counter() - started) * 1000),
                 trace_id=current_trace_id(),
+                scenario=scenario_claims.get("scn"),
+                fields=granted_fields(scenario_claims.get("grant")),
             )
         )
         return response

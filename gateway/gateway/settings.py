@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from yiwang_platform.settings import ServiceSettings
 
 # Public path segment -> service (its internal-token audience).
 SERVICES = ("matters", "intake", "license", "exchange", "supervision")
+
+
+def default_policies_dir() -> Path:
+    """``policies/`` inside the installed package (wheel), else beside it (source tree)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "policies"
+    return installed if installed.is_dir() else package.parent / "policies"
 
 
 class Settings(ServiceSettings):
@@ -34,6 +43,25 @@ class Settings(ServiceSettings):
 
     # Access records are written in batches so auditing does not serialise requests.
     access_batch_size: int = 500
+
+    # Scenario policies (场景授权): one YAML file per scenario, polled for changes.
+    policies_dir: Path = Field(default_factory=default_policies_dir)
+    policies_poll_seconds: float = 2.0
+    # Requests per minute per principal on routes without a scenario (0: unlimited);
+    # scenario routes use the policy's ``rate`` (this value when it has none).
+    rate_limit_per_minute: int = 600
+
+    # Access and refresh tokens; L3 (face-verified) lasts ``face_window_minutes``.
+    token_issuer: str = "yiwang-gateway"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    face_window_minutes: int = 5
+    # The token endpoint's public URL: the audience of machines' client assertions.
+    token_endpoint_url: str = "http://127.0.0.1:8000/api/v1/auth/token"
+    # Where the development SMS provider writes codes (empty: var_dir/sms-outbox.jsonl).
+    sms_outbox: str = ""
+    # Failed password sign-ins per account before a 15-minute lock.
+    password_attempts: int = 10
 
     def upstream_urls(self) -> dict[str, str]:
         return {name: getattr(self, f"upstream_{name}") for name in SERVICES}

@@ -1,5 +1,5 @@
 """The gateway in front of a real service app: authentication, routing with an
-internal token, access records and their events, readiness of the services."""
+internal token, audit entries and their events, readiness of the services."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import matters.main
 import matters.settings
 from gateway.identity import hash_api_key
 from gateway.main import create_app
-from gateway.models import AccessRecord, outbox
+from gateway.models import audit_entries, outbox
 from gateway.settings import SERVICES, Settings
 from gateway.upstreams import AsgiUpstream, HttpUpstream
 from yiwang_platform.testing import eventually, running
@@ -86,7 +86,7 @@ async def test_routes_with_an_internal_token_and_records_every_access(backend, s
 
         async def recorded() -> bool:
             async with runtime.sessions() as s:
-                return await s.scalar(select(func.count()).select_from(AccessRecord)) == 2
+                return await s.scalar(select(func.count()).select_from(audit_entries)) == 2
 
         await eventually(recorded)
 
@@ -100,13 +100,14 @@ async def test_routes_with_an_internal_token_and_records_every_access(backend, s
             return n == 2
 
         await eventually(relayed)
-        records = (await api.get("/api/v1/gateway/access-records")).json()["items"]
-        assert sorted(
-            (r["method"], r["service"], r["status"], r["principal_subject"]) for r in records
-        ) == [
-            ("GET", "matters", 200, "op-1"),
-            ("POST", "matters", 201, "op-1"),
-        ]
+        records = (await api.get("/api/v1/gateway/audit")).json()["items"]
+        assert [
+            (r["seq"], r["entry"]["method"], r["entry"]["service"], r["entry"]["status"])
+            for r in records
+        ] == [(2, "GET", "matters", 200), (1, "POST", "matters", 201)]
+        assert {(r["entry"]["subject"], r["entry"]["decision"]) for r in records} == {
+            ("op-1", "allowed")
+        }
 
 
 async def test_refuses_callers_without_a_known_key(backend, signer, verifier):
@@ -119,7 +120,7 @@ async def test_refuses_callers_without_a_known_key(backend, signer, verifier):
         async with _client(front, "not-a-key") as stranger:
             assert (await stranger.get("/api/v1/matters/matters")).status_code == 401
         async with _client(front, CITIZEN_KEY) as citizen:
-            forbidden = await citizen.get("/api/v1/gateway/access-records")
+            forbidden = await citizen.get("/api/v1/gateway/audit")
             assert (forbidden.status_code, forbidden.json()["code"]) == (403, "forbidden")
             unknown = await citizen.get("/api/v1/nowhere/things")
             assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gateway.identity import ApiKeyAuthenticator, Principal
+from gateway.authn import authenticate
+from gateway.identity import Principal
 
 
 async def authenticated(request: Request) -> Principal:
-    authenticator: ApiKeyAuthenticator = request.app.state.authenticator
-    return authenticator.authenticate(request)
+    return await authenticate(request)
 
 
 CallerDep = Annotated[Principal, Depends(authenticated)]

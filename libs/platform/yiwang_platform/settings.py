@@ -51,6 +51,10 @@ class ServiceSettings(BaseSettings):
 
     # Base64 of 64 bytes for encrypting personal identifiers and their blind index.
     pii_key: str = ""
+    # Base64 of a secret (32+ bytes) that keys the hash of audit chains (HMAC-SHA256), so
+    # someone with write access to the database alone cannot rebuild a tampered chain.
+    # Empty: plain SHA-256. Changing it makes existing chains fail verification.
+    audit_chain_key: str = ""
 
     redis_url: str = ""
     log_level: str = "INFO"

@@ -10,6 +10,8 @@ from pydantic import Field
 from yiwang_platform.events import EventData
 
 MaritalStatus = Literal["未婚", "已婚", "离婚", "丧偶"]
+# A reference photo: at most 2 MiB of base64 (an image of about 1.5 MB).
+MAX_REFERENCE_FACE_CHARS = 2 * 1024 * 1024
 
 
 class RecordUpserted(EventData):
@@ -53,9 +55,41 @@ class CountyPopulationRecord(EventData):
     birth_date: date = Field(description="must equal the birth date inside id_number")
     household_address: str | None = Field(default=None, min_length=1, max_length=200)
     marital_status: MaritalStatus | None = None
+    reference_face: str | None = Field(
+        default=None,
+        min_length=100,
+        max_length=MAX_REFERENCE_FACE_CHARS,
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+        description="reference photo for face checks (人脸核验): a JPEG or PNG, base64 "
+        "(standard alphabet, no line breaks), with exactly one face. Only a face encoding "
+        "derived from it is stored, never the image; a photo without a single clear face "
+        "rejects the record. Omitted: the stored reference stays as it is. On Kafka the "
+        "topic must accept messages this large (brokers default to 1 MB).",
+        json_schema_extra={"contentEncoding": "base64"},
+    )
 
 
-PUBLISHES: list[type[EventData]] = [RecordUpserted]
+class DataAccessRecorded(EventData):
+    """Someone read or wrote a person's data in a library: one entry of the hash-chained
+    access log. The person is a blind index (also the message key), the accessor masked."""
+
+    event_type = "gov.exchange.access.recorded.v1"
+    topic = "exchange.access.v1"
+
+    seq: int = Field(description="the entry's place in the access log")
+    hash: str = Field(description="the entry's chain hash (hex)")
+    at: datetime
+    accessor_type: str
+    accessor: str = Field(description="masked")
+    key_id: str | None = Field(default=None, description="the caller's key id at the gateway")
+    scenario: str | None = None
+    subject_index: str | None = Field(default=None, description="blind index of the person")
+    fields: list[str] = Field(description="library.field read or written")
+    outcome: str
+    trace_id: str | None = None
+
+
+PUBLISHES: list[type[EventData]] = [RecordUpserted, DataAccessRecorded]
 # Contracts this service defines for producers outside the platform.
 EXTERNAL: list[type[EventData]] = [CountyPopulationRecord]
 

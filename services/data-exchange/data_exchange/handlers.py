@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from data_exchange import license_index, population
 from data_exchange.events import LICENSE_ISSUED, LICENSE_TOPIC, CountyPopulationRecord
+from data_exchange.faces import FaceMatcher
 from data_exchange.identifiers import InvalidRecord
+from data_exchange.reference_faces import encode_reference
 from yiwang_platform.consumer import Handler, RejectEvent
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.outbox import Outbox
@@ -16,15 +18,20 @@ from yiwang_platform.pii import PiiCipher
 
 
 def build_handlers(
-    cipher: Callable[[], PiiCipher], outbox: Outbox
+    cipher: Callable[[], PiiCipher],
+    outbox: Outbox,
+    matcher: Callable[[], FaceMatcher],
 ) -> dict[str, tuple[str, Handler]]:
     """event type -> (topic, handler). Handlers get only a session and the event, so the
-    cipher and the outbox they write to are bound here."""
+    cipher, the face matcher and the outbox they write to are bound here."""
 
     async def on_population_record(session: AsyncSession, event: CloudEvent) -> None:
         try:
             record = population.parse(event.data)
-            await population.upsert(session, outbox, cipher(), record)
+            # A photo without a single face is rejected (dead-letter topic); a face
+            # provider that is down raises FaceMatcherUnavailable and the batch is retried.
+            face = await encode_reference(matcher(), cipher(), record)
+            await population.upsert(session, outbox, cipher(), record, face)
         except InvalidRecord as exc:
             raise RejectEvent(str(exc)) from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable
@@ -9,8 +10,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from data_exchange import access_audit
 from data_exchange.api.routes import ROUTERS
 from data_exchange.events import PUBLISHES
+from data_exchange.faces import DlibFaceMatcher, FaceMatcher, create_matcher
 from data_exchange.handlers import build_handlers
 from data_exchange.models import metadata, outbox
 from data_exchange.settings import Settings
@@ -28,6 +31,7 @@ def migrations_dir() -> Path:
 
 def load_keys(
     cipher: Callable[[], PiiCipher],
+    matcher: Callable[[], FaceMatcher] | None = None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """Load the PII key at start, so a missing key stops the service at once (not at the
     first record), and building the app for its OpenAPI document needs none."""
@@ -35,7 +39,19 @@ def load_keys(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pii_cipher = cipher()
-        yield
+        # The face matcher (人脸核验); the dlib one loads its model files in the background.
+        app.state.face_matcher = face_matcher = matcher() if matcher else None
+        if isinstance(face_matcher, DlibFaceMatcher):
+            warm_up = asyncio.create_task(asyncio.to_thread(face_matcher.warm_up))
+        runtime = app.state.runtime
+        access_audit.configure(runtime.sessions, runtime.settings)
+        try:
+            yield
+        finally:
+            if face_matcher is not None:
+                if isinstance(face_matcher, DlibFaceMatcher):
+                    await asyncio.gather(warm_up, return_exceptions=True)
+                await face_matcher.close()
 
     return lifespan
 
@@ -45,6 +61,8 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
     cipher = functools.cache(lambda: PiiCipher.from_settings(settings))
     # Handlers write their events through the same outbox table as the routes.
     handlers_outbox = Outbox(outbox, source=f"/yiwang/{NAME}")
+    # One matcher per service process: its model is loaded once.
+    matcher = functools.cache(lambda: create_matcher(settings))
     return ServiceSpec(
         name=NAME,
         title="Yiwang data-exchange",
@@ -53,8 +71,8 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         migrations=migrations_dir(),
         routers=ROUTERS,
         publishes=PUBLISHES,
-        handlers=build_handlers(cipher, handlers_outbox),
-        lifespan=load_keys(cipher),
+        handlers=build_handlers(cipher, handlers_outbox, matcher),
+        lifespan=load_keys(cipher, matcher),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from yiwang_platform.audit_chain import audit_chain_table
 from yiwang_platform.db import UtcDateTime
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.outbox import inbox_table, outbox_table
@@ -34,6 +35,9 @@ class PopulationRecord(ExchangeBase):
     birth_date: Mapped[date] = mapped_column(Date)
     household_address: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted
     marital_status: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # The reference face for face checks: the matcher's encoding as JSON, encrypted
+    # (data_exchange.reference_faces). The photo it came from is never stored.
+    face_encoding: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(60))
     source_version: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -59,6 +63,8 @@ class LicenseIndexEntry(ExchangeBase):
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+# Who read or wrote whose data in the libraries (hash-chained), see data_exchange.access_audit.
+access_log = audit_chain_table(metadata, "access_log", indexed=("subject_index",))
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 idempotency = idempotency_table(metadata)

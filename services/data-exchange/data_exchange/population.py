@@ -13,8 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from data_exchange.events import CountyPopulationRecord, RecordUpserted
+from data_exchange.faces import FaceMatcher
 from data_exchange.identifiers import InvalidRecord, checked_id_number
 from data_exchange.models import PopulationRecord
+from data_exchange.reference_faces import encode_reference
 from yiwang_platform.masking import mask
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
@@ -45,13 +47,19 @@ def parse(data: Any) -> CountyPopulationRecord:
 
 
 async def upsert(
-    session: AsyncSession, outbox: Outbox, cipher: PiiCipher, record: CountyPopulationRecord
+    session: AsyncSession,
+    outbox: Outbox,
+    cipher: PiiCipher,
+    record: CountyPopulationRecord,
+    face_encoding: str | None = None,
 ) -> Upserted:
     """Create or update the subject's record in the caller's transaction.
 
     A version not newer than the stored one from the same source changes nothing. A
     record from another source replaces the stored one (the person moved county).
     Each effective change adds a RecordUpserted event. Raises InvalidRecord.
+    ``face_encoding``: the stored form of the record's reference face
+    (reference_faces.encode_reference); None keeps the stored one.
     """
     id_number = checked_id_number(record.id_number, record.birth_date)
     id_index = cipher.blind_index(id_number)
@@ -77,6 +85,8 @@ async def upsert(
         cipher.encrypt(record.household_address) if record.household_address else None
     )
     row.marital_status = record.marital_status
+    if face_encoding is not None:
+        row.face_encoding = face_encoding
     row.source = record.source
     row.source_version = record.source_version
     row.updated_at = datetime.now(UTC)
@@ -104,8 +114,35 @@ class BatchResult:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A batch record checked against the contract, its reference face encoded."""
+
+    record: CountyPopulationRecord | None
+    face_encoding: str | None = None
+    reason: str | None = None  # why it is rejected (record is None then)
+
+
+async def prepare_batch(
+    matcher: FaceMatcher, cipher: PiiCipher, records: list[dict[str, Any]]
+) -> list[Prepared]:
+    """Parse each record and encode its reference face, before any transaction opens:
+    encoding takes a fraction of a second per photo, too long to hold row locks for.
+    FaceMatcherUnavailable propagates (nothing is applied then)."""
+    prepared = []
+    for data in records:
+        try:
+            record = parse(data)
+            face = await encode_reference(matcher, cipher, record)
+        except InvalidRecord as exc:
+            prepared.append(Prepared(None, reason=str(exc)))
+            continue
+        prepared.append(Prepared(record, face))
+    return prepared
+
+
 async def upsert_batch(
-    session: AsyncSession, outbox: Outbox, cipher: PiiCipher, records: list[dict[str, Any]]
+    session: AsyncSession, outbox: Outbox, cipher: PiiCipher, records: list[Prepared]
 ) -> list[BatchResult]:
     """Apply every valid record and report the others, in the caller's transaction.
 
@@ -113,9 +150,12 @@ async def upsert_batch(
     leaves nothing behind.
     """
     results = []
-    for index, data in enumerate(records):
+    for index, item in enumerate(records):
+        if item.record is None:
+            results.append(BatchResult(index, "rejected", reason=item.reason))
+            continue
         try:
-            done = await upsert(session, outbox, cipher, parse(data))
+            done = await upsert(session, outbox, cipher, item.record, item.face_encoding)
         except InvalidRecord as exc:
             results.append(BatchResult(index, "rejected", reason=str(exc)))
             continue

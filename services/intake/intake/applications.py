@@ -15,6 +15,7 @@ from intake.events import CaseSubmitted
 from intake.models import Case
 from intake.schemas import ApplicationCreate, CaseRead
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
 
@@ -25,8 +26,13 @@ async def submit(
     cipher: PiiCipher,
     applicant: str,
     data: ApplicationCreate,
+    assigned_to: str | None = None,
 ) -> Case:
-    """Open a case for ``applicant`` and add its event to the caller's transaction."""
+    """Open a case for ``applicant`` and add its event to the caller's transaction.
+
+    ``assigned_to``: the window staff member who took the application; only they may
+    read the applicant's data for this case.
+    """
     matter = await catalogue.current(session, data.matter_code)
     if matter is None:
         raise ProblemError(
@@ -51,6 +57,7 @@ async def submit(
         form_encrypted=cipher.encrypt(json.dumps(data.form, ensure_ascii=False)),
         submitted_at=submitted_at,
         due_date=deadlines.due_date(submitted_at, matter.promised_days),
+        assigned_to=assigned_to,
     )
     session.add(case)
     await session.flush()
@@ -87,6 +94,7 @@ def to_read(case: Case, cipher: PiiCipher) -> CaseRead:
         rating=case.rating,
         grade=case.grade,
         rated_at=case.rated_at,
+        assigned_to=case.assigned_to,
     )
 
 
@@ -131,3 +139,36 @@ async def record_review(
     case.rated_at = rated_at
     await session.flush()
     return True
+
+
+def applicant_of(principal: InternalPrincipal, data: ApplicationCreate) -> tuple[str, str | None]:
+    """Who applies and who the case is assigned to.
+
+    Online, the caller applies for themself. At a window (channel ``window``) a staff
+    member submits for the applicant named by ``applicant_id_number``, and the case is
+    assigned to that staff member.
+    """
+    window_staff = principal.principal_type == "staff" and data.channel == "window"
+    if window_staff:
+        if not data.applicant_id_number:
+            raise ProblemError(
+                422,
+                "applicant_required",
+                "窗口受理须填写申请人身份证号",
+                "applicant_id_number is required when staff submit at a window",
+                title_en="Applicant required",
+            )
+        return data.applicant_id_number.upper(), principal.subject
+    if data.applicant_id_number is not None:
+        raise ProblemError(
+            422,
+            "applicant_not_allowed",
+            "仅窗口受理可代申请人提交",
+            "applicant_id_number is only for staff submitting at a window",
+            title_en="Applicant may not be named",
+        )
+    return principal.subject, None
+
+
+async def binding_of(session: AsyncSession, case_id: str) -> Case | None:
+    return await session.get(Case, case_id)

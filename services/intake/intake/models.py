@@ -63,6 +63,9 @@ class Case(IntakeBase):
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     grade: Mapped[str | None] = mapped_column(String(10), nullable=True)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The staff member who took the application at a window: only they may read the
+    # applicant's data for it (scenario binding ``case``).
+    assigned_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 outbox = outbox_table(metadata)

@@ -19,6 +19,11 @@ class ApplicationCreate(BaseModel):
     matter_code: str = Field(pattern=r"^[0-9A-Z]{4,40}$", description="事项编码")
     channel: Channel = Field(default="online", description="online 网上办理 / window 窗口受理")
     form: Form = Field(default_factory=dict, max_length=50, description="表单字段（最多 50 项）")
+    applicant_id_number: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{17}[0-9Xx]$",
+        description="窗口受理时申请人的居民身份证号（仅窗口人员提交时填写，该办件分配给提交人）",
+    )
 
 
 class CaseRead(BaseModel):
@@ -36,3 +41,4 @@ class CaseRead(BaseModel):
     rating: int | None = None
     grade: str | None = Field(default=None, description="good 好评 / bad 差评")
     rated_at: datetime | None = None
+    assigned_to: str | None = Field(default=None, description="受理该办件的窗口人员")

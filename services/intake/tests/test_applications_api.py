@@ -44,6 +44,7 @@ async def test_submit_opens_a_case_and_publishes_it(app, signer, publish_matter,
         "rating": None,
         "grade": None,
         "rated_at": None,
+        "assigned_to": None,
     }
     assert (again.status_code, again.json()) == (201, case)
 

@@ -52,10 +52,16 @@ async def on_gateway_access_recorded(session: AsyncSession, event: CloudEvent) -
     await metrics.increment(session, metrics.GATEWAY_ACCESSES, f"{data['service']}:{status_class}")
 
 
+async def on_exchange_access_recorded(session: AsyncSession, event: CloudEvent) -> None:
+    """A read or write of someone's data in a library, counted by scenario (none: "-")."""
+    await metrics.increment(session, metrics.DATA_ACCESSES, event.data.get("scenario") or "-")
+
+
 # event type -> (topic, handler)
 HANDLERS: dict[str, tuple[str, Handler]] = {
     "gov.intake.case.submitted.v1": ("intake.case.v1", on_case_submitted),
     "gov.license.license.issued.v1": ("license.license.v1", on_license_issued),
     "gov.exchange.record.upserted.v1": ("exchange.record.v1", on_exchange_record_upserted),
     "gov.gateway.access.recorded.v1": ("gateway.access.v1", on_gateway_access_recorded),
+    "gov.exchange.access.recorded.v1": ("exchange.access.v1", on_exchange_access_recorded),
 }

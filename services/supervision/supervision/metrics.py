@@ -12,6 +12,7 @@ from supervision.models import Metric
 LICENSES_ISSUED = "licenses_issued_by_type"
 EXCHANGE_RECORDS = "exchange_records_by_library"
 GATEWAY_ACCESSES = "gateway_accesses_by_service_status"
+DATA_ACCESSES = "data_accesses_by_scenario"
 
 
 async def increment(session: AsyncSession, dimension: str, key: str) -> None:

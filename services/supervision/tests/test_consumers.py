@@ -153,3 +153,39 @@ async def test_issued_licenses_and_exchange_records_are_counted(app, signer, pub
                 "licenses_issued_by_type": {"CN-BIRTH-CERT": 2, "CN-BIZ-LICENSE": 1},
             }
         }
+
+
+async def test_data_library_accesses_are_counted_by_scenario(app, signer, publish):
+    def accessed(scenario: str | None) -> dict[str, object]:
+        return {
+            "seq": 1,
+            "hash": "ab" * 32,
+            "at": "2026-11-23T09:00:00Z",
+            "accessor_type": "staff",
+            "accessor": "staff-7",
+            "key_id": None,
+            "scenario": scenario,
+            "subject_index": "cd" * 32,
+            "fields": ["population.name"],
+            "outcome": "read",
+            "trace_id": None,
+        }
+
+    for scenario in ("window-case-lookup", "birth-registration", "window-case-lookup", None):
+        data = accessed(scenario)
+        await publish("exchange.access.v1", "gov.exchange.access.recorded.v1", "k", data)
+
+    async def counted() -> bool:
+        return app.state.runtime.consumer.applied == 4
+
+    await eventually(counted, timeout=30)
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+        assert (await api.get("/api/v1/supervision/metrics")).json() == {
+            "counters": {
+                "data_accesses_by_scenario": {
+                    "-": 1,
+                    "birth-registration": 1,
+                    "window-case-lookup": 2,
+                }
+            }
+        }

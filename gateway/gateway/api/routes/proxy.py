@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from gateway.access_log import record_refusal
 from gateway.api.deps import CallerDep
 from gateway.proxy import Forwarder
 from gateway.settings import SERVICES
@@ -18,7 +19,11 @@ async def forward(service: str, rest: str, request: Request, caller: CallerDep) 
     if service not in SERVICES:
         raise ProblemError(404, "not_found", "资源不存在", f"no service named {service}")
     forwarder: Forwarder = request.app.state.forwarder
-    return await forwarder.forward(request, service, caller)
+    try:
+        return await forwarder.forward(request, service, caller)
+    except ProblemError as refused:  # 403 scenario, 429 rate limit, 413, ...: audited
+        await record_refusal(request, caller, service, refused)
+        raise
 
 
 for _method in METHODS:

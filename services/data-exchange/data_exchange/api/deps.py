@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from data_exchange.faces import FaceMatcher
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
@@ -18,6 +19,15 @@ async def get_cipher(request: Request) -> PiiCipher:
 
 
 CipherDep = Annotated[PiiCipher, Depends(get_cipher)]
+
+
+async def get_face_matcher(request: Request) -> FaceMatcher:
+    # Made when the app starts (see main.load_keys).
+    matcher: FaceMatcher = request.app.state.face_matcher
+    return matcher
+
+
+FaceMatcherDep = Annotated[FaceMatcher, Depends(get_face_matcher)]
 
 
 def require_type(principal: InternalPrincipal, *allowed: str) -> None:

@@ -1,3 +1,3 @@
-from data_exchange.api.routes import licenses, population
+from data_exchange.api.routes import access_log, faces, licenses, people, population
 
-ROUTERS = [population.router, licenses.router]
+ROUTERS = [population.router, people.router, licenses.router, access_log.router, faces.router]

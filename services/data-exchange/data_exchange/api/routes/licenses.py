@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from data_exchange import license_index
+from data_exchange.access_audit import record_access
 from data_exchange.api.deps import CipherDep
 from data_exchange.models import LicenseIndexEntry
 from data_exchange.schemas import LicenseIndexRead
@@ -52,8 +53,10 @@ async def list_licenses(
         holder_index == cipher.blind_index(principal.subject)
     )
     if principal.principal_type != "staff" and not own:
+        await record_access(session, principal, holder_index, ["license.index"], "refused")
         raise ProblemError(403, "forbidden", "无权访问")
     rows = await license_index.for_holder(session, holder_index, _after(cursor), limit)
+    await record_access(session, principal, holder_index, ["license.index"], "read")
     next_cursor = _cursor_of(rows[-1]) if len(rows) == limit else None
     return Page[LicenseIndexRead](
         items=[LicenseIndexRead.model_validate(r) for r in rows], next_cursor=next_cursor

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from data_exchange import population
-from data_exchange.api.deps import CipherDep, require_type
+from data_exchange import access_audit, population
+from data_exchange.api.deps import CipherDep, FaceMatcherDep, require_type
+from data_exchange.faces import FaceMatcherUnavailable
 from data_exchange.identifiers import mask_id_number, mask_name
 from data_exchange.models import idempotency
 from data_exchange.schemas import (
@@ -38,17 +39,26 @@ async def upsert_records(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     cipher: CipherDep,
+    matcher: FaceMatcherDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     require_type(principal, "county", "staff")
     digest = request_hash(body.model_dump(mode="json"))
+    # Reference faces are encoded before the transaction, so no row is locked meanwhile.
+    try:
+        prepared = await population.prepare_batch(matcher, cipher, body.records)
+    except FaceMatcherUnavailable as exc:
+        raise ProblemError(
+            503, "face_matcher_unavailable", "人脸比对服务暂不可用", headers={"Retry-After": "5"}
+        ) from exc
 
     async def apply() -> JSONResponse:
         async with session.begin():
             stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
             if stored is not None:
                 return JSONResponse(stored[1], status_code=stored[0])
-            done = await population.upsert_batch(session, runtime.outbox, cipher, body.records)
+            done = await population.upsert_batch(session, runtime.outbox, cipher, prepared)
+            await access_audit.record_batch_writes(session, principal, body.records, done)
             result = BatchResults(
                 results=[
                     RecordResult(
@@ -106,4 +116,9 @@ async def list_records(
         for r in rows
     ]
     next_cursor = encode_cursor(rows[-1].record_id) if len(rows) == limit else None
+    await access_audit.record_accesses(
+        session,
+        principal,
+        [access_audit.Accessed(r.id_index, access_audit.LISTED_FIELDS, "read") for r in rows],
+    )
     return Page[PopulationRecordRead](items=items, next_cursor=next_cursor)

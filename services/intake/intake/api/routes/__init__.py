@@ -1,3 +1,3 @@
-from intake.api.routes import applications
+from intake.api.routes import applications, cases
 
-ROUTERS = [applications.router]
+ROUTERS = [applications.router, cases.router]

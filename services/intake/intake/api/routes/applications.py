@@ -57,6 +57,7 @@ async def submit_application(
     cipher: CipherDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
+    applicant, assigned_to = applications.applicant_of(principal, body)
     # Idempotency keys are scoped by the blind index, so no identifier is stored in clear.
     applicant_index = cipher.blind_index(principal.subject)
     digest = request_hash(body.model_dump())
@@ -66,7 +67,7 @@ async def submit_application(
             if stored is not None:
                 return JSONResponse(stored[1], status_code=stored[0])
             case = await applications.submit(
-                session, runtime.outbox, cipher, principal.subject, body
+                session, runtime.outbox, cipher, applicant, body, assigned_to
             )
             result = applications.to_read(case, cipher).model_dump(mode="json")
             await remember(

@@ -1,0 +1,105 @@
+"""/api/v1/gateway/audit: the gateway's hash-chained audit log, for supervisors and
+operators — its entries, newest first, and the verification of the whole chain."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from gateway.api.deps import CallerDep
+from gateway.identity import Principal
+from gateway.models import audit_entries
+from yiwang_platform.audit_chain import verify
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import SessionDep
+
+router = APIRouter(prefix="/api/v1/gateway/audit", tags=["audit"])
+
+READERS = {"supervisor", "operator"}
+
+
+class AuditEntryRead(BaseModel):
+    seq: int
+    at: datetime
+    hash: str
+    entry: dict[str, Any]
+
+
+class VerifyRead(BaseModel):
+    ok: bool
+    entries_checked: int
+    first_bad_seq: int | None
+    reason: str | None
+    head_hash: str | None
+
+
+def _readers_only(caller: Principal) -> None:
+    if caller.principal_type not in READERS:
+        raise ProblemError(
+            403, "forbidden", "无权访问", "the audit log is for supervisors and operators"
+        )
+
+
+def _after(cursor: str | None) -> int | None:
+    value = decode_cursor(cursor)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
+    return int(value)
+
+
+@router.get(
+    "",
+    response_model=Page[AuditEntryRead],
+    summary="Audit entries (decisions), newest first; subjects masked",
+)
+async def list_audit_entries(
+    session: SessionDep,
+    caller: CallerDep,
+    subject_index: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[AuditEntryRead]:
+    _readers_only(caller)
+    t = audit_entries
+    query = select(t.c.seq, t.c.at, t.c.hash, t.c.entry).order_by(t.c.seq.desc()).limit(limit)
+    if subject_index is not None:
+        query = query.where(t.c.subject_index == subject_index)
+    after = _after(cursor)
+    if after is not None:
+        query = query.where(t.c.seq < after)
+    rows = (await session.execute(query)).all()
+    items = [
+        AuditEntryRead(seq=r.seq, at=r.at, hash=r.hash, entry=json.loads(r.entry)) for r in rows
+    ]
+    if subject_index is not None:  # the index column is not hashed: trust the entry
+        items = [i for i in items if i.entry.get("subject_index") == subject_index]
+    next_cursor = encode_cursor(str(rows[-1].seq)) if len(rows) == limit else None
+    return Page[AuditEntryRead](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/verify",
+    response_model=VerifyRead,
+    summary="Verify the whole hash chain; reports the first tampered entry",
+)
+async def verify_audit_chain(
+    request: Request, session: SessionDep, caller: CallerDep
+) -> VerifyRead:
+    _readers_only(caller)
+    key = request.app.state.forwarder.recorder.chain_key
+    result = await verify(session, audit_entries, key=key)
+    return VerifyRead(
+        ok=result.ok,
+        entries_checked=result.entries_checked,
+        first_bad_seq=result.first_bad_seq,
+        reason=result.reason,
+        head_hash=result.head_hash,
+    )

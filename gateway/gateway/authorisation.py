@@ -1,0 +1,175 @@
+"""The gateway's scenario decision for one request, turned into internal-token claims.
+
+Order: the scenario policy (403 with its reason code), the rate limit (429), then the
+subject binding — for ``case`` the case in ``X-Case-Id`` must be assigned to the
+calling staff member, and the applicant's blind index travels to the service as
+``bind_subject_index``. ``self`` adds nothing: the subject is the caller's own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+
+from gateway.identity import Principal
+from gateway.scenarios import REASONS, SCENARIO_HEADER, Decision
+from gateway.upstreams import UpstreamUnavailable
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.tracing import current_traceparent
+
+if TYPE_CHECKING:
+    from gateway.proxy import Forwarder
+
+CASE_HEADER = "x-case-id"
+_CASE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+BINDING_TOKEN_TTL = 30
+REAL_NAME_SCENARIO = "real-name-binding"
+
+
+def refusal(decision: Decision) -> ProblemError:
+    code = decision.reason_code or "forbidden"
+    zh, en = REASONS.get(code, ("无权访问", "Forbidden"))
+    extra = dict(decision.extra)
+    if decision.scenario_name:
+        extra.setdefault("scenario", decision.scenario_name)
+    return ProblemError(403, code, zh, decision.detail, title_en=en, **extra)
+
+
+async def authorise(
+    forwarder: Forwarder, request: Request, service: str, principal: Principal
+) -> dict[str, Any]:
+    """The extra internal-token claims for this request; ProblemError when refused."""
+    claims: dict[str, Any] = {"acr": principal.acr}
+    decision = Decision(allowed=True)
+    if forwarder.scenarios is not None:
+        decision = forwarder.scenarios.decide(
+            principal,
+            request.method,
+            request.url.path,
+            request.headers.get(SCENARIO_HEADER),
+            datetime.now(UTC),
+        )
+    # For whoever records decisions (audit) further down the request.
+    request.state.scenario_decision = decision
+    if not decision.allowed:
+        raise refusal(decision)
+    if forwarder.limiter is not None:
+        await forwarder.limiter.check(principal, decision)
+    if not decision.covered:
+        return claims
+    claims.update(scn=decision.scenario_name, grant=decision.grant, bind=decision.binding)
+    if decision.binding == "case":
+        case_id = request.headers.get(CASE_HEADER, "").strip()
+        if not case_id:
+            raise ProblemError(
+                403,
+                "case_required",
+                "该业务场景须指明办件",
+                f"{decision.scenario_name} reads only the applicant of a case: send X-Case-Id",
+                title_en="A case is required for this scenario",
+            )
+        claims["bind_subject_index"] = await assigned_applicant(forwarder, principal, case_id)
+        claims["bind_case_id"] = case_id
+    return claims
+
+
+def _not_assigned() -> ProblemError:
+    return ProblemError(
+        403,
+        "case_not_assigned",
+        "该办件未分配给当前经办人员",
+        "the case does not exist or is not assigned to the caller",
+        title_en="The case is not assigned to the caller",
+    )
+
+
+async def assigned_applicant(forwarder: Forwarder, principal: Principal, case_id: str) -> str:
+    """The applicant's blind index of a case assigned to this staff member, else 403."""
+    if principal.principal_type != "staff" or not _CASE_ID.match(case_id):
+        raise _not_assigned()
+    upstream = forwarder.upstreams["intake"]
+    token = forwarder.signer.mint(
+        audience="intake", subject="gateway", principal_type="gateway", ttl=BINDING_TOKEN_TTL
+    )
+    headers = [("authorization", f"Bearer {token}"), ("accept", "application/json")]
+    traceparent = current_traceparent()
+    if traceparent:
+        headers.append(("traceparent", traceparent))
+    try:
+        answer = await upstream.send(
+            "GET", f"/api/v1/intake/cases/{case_id}/binding", "", headers, b""
+        )
+    except UpstreamUnavailable as exc:
+        raise ProblemError(
+            503,
+            "upstream_unavailable",
+            "后端服务暂不可用",
+            "intake did not answer the case look-up",
+            headers={"Retry-After": "2"},
+        ) from exc
+    if answer.status == 404:
+        raise _not_assigned()
+    if answer.status != 200:
+        raise ProblemError(
+            503,
+            "upstream_unavailable",
+            "后端服务暂不可用",
+            f"case look-up answered {answer.status}",
+            headers={"Retry-After": "2"},
+        )
+    binding = json.loads(answer.body)
+    if binding.get("assigned_to") != principal.subject:
+        raise _not_assigned()
+    return str(binding["applicant_index"])
+
+
+async def verify_identity(
+    forwarder: Forwarder, id_number: str, claims: dict[str, str]
+) -> dict[str, bool]:
+    """核验 for real-name binding: does the population library hold ``claims`` (e.g.
+    ``{"name": ...}``) for ``id_number``? Answers per field, never the values."""
+    if forwarder.scenarios is None:
+        raise RuntimeError("scenario policies are not loaded")
+    scenario = forwarder.scenarios.current.scenarios.get(REAL_NAME_SCENARIO)
+    if scenario is None:
+        raise RuntimeError(f"scenario {REAL_NAME_SCENARIO} is not declared")
+    token = forwarder.signer.mint(
+        audience="exchange",
+        subject=id_number,
+        principal_type="citizen",
+        ttl=BINDING_TOKEN_TTL,
+        scn=scenario.name,
+        grant=scenario.grant,
+        bind=scenario.binding,
+        acr="L1",
+    )
+    headers = [
+        ("authorization", f"Bearer {token}"),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ]
+    traceparent = current_traceparent()
+    if traceparent:
+        headers.append(("traceparent", traceparent))
+    body = json.dumps({"claims": claims}, ensure_ascii=False).encode()
+    try:
+        answer = await forwarder.upstreams["exchange"].send(
+            "POST", "/api/v1/exchange/verify", "", headers, body
+        )
+    except UpstreamUnavailable as exc:
+        raise ProblemError(
+            503, "upstream_unavailable", "后端服务暂不可用", "data-exchange did not answer"
+        ) from exc
+    if answer.status != 200:
+        raise ProblemError(
+            503,
+            "upstream_unavailable",
+            "后端服务暂不可用",
+            f"verification answered {answer.status}",
+        )
+    result = json.loads(answer.body)
+    return {str(k): bool(v) for k, v in result.items()}

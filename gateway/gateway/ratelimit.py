@@ -1,0 +1,56 @@
+"""Rate limits per principal: per scenario from the policy's ``rate``, and a default
+limit for everything else. Fixed one-minute windows counted in the key-value store
+(Redis in the distributed run, so every gateway instance shares the count)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+
+from gateway.identity import Principal
+from gateway.scenarios import Decision
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.keyvalue import KeyValueStore
+
+WINDOW_SECONDS = 60
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        store: KeyValueStore,
+        default_per_minute: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.default_per_minute = default_per_minute
+        self.clock = clock
+
+    async def check(self, principal: Principal, decision: Decision) -> None:
+        """Count this request; ProblemError 429 with Retry-After once over the limit."""
+        limit = decision.rate or self.default_per_minute
+        if limit <= 0:
+            return
+        now = self.clock()
+        window = int(now // WINDOW_SECONDS)
+        # Subjects may be ID numbers: keys hold a digest, never the identifier.
+        who = hashlib.sha256(
+            f"{principal.principal_type}:{principal.subject}".encode()
+        ).hexdigest()[:32]
+        key = f"rate:{decision.scenario_name or '-'}:{who}:{window}"
+        count = await self.store.increment(key, WINDOW_SECONDS + 1)
+        if count > limit:
+            retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+            scope = f"scenario {decision.scenario_name}" if decision.scenario_name else "default"
+            raise ProblemError(
+                429,
+                "rate_limited",
+                "请求过于频繁，请稍后再试",
+                detail=f"{scope} limit of {limit} requests per minute reached",
+                title_en="Too many requests",
+                headers={"Retry-After": str(retry_after)},
+                limit_per_minute=limit,
+                retry_after_seconds=retry_after,
+            )

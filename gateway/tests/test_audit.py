@@ -1,0 +1,304 @@
+"""The gateway's hash-chained audit log and the citizen's own access log, on both
+backends: decisions (allowed and refused) become chained entries and events with no
+ID number in clear; the verify endpoint and CLI report the first tampered entry; a
+citizen sees only the data-library accesses about themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from datetime import date
+
+import httpx
+import pytest
+from fastapi import Request
+from sqlalchemy import select, text
+from stdnum.cn import ric
+
+import data_exchange.main
+import data_exchange.settings
+from gateway import audit
+from gateway.api.deps import authenticated
+from gateway.identity import Principal
+from gateway.main import create_app
+from gateway.models import audit_entries
+from gateway.settings import SERVICES, Settings
+from gateway.upstreams import AsgiUpstream, HttpUpstream
+from yiwang_platform.pii import PiiCipher
+from yiwang_platform.testing import client, eventually, running
+
+
+def _id_number(birth: date, sequence: int) -> str:
+    body = f"110101{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+ZHANG = _id_number(date(1990, 1, 1), 123)
+LI = _id_number(date(1988, 6, 30), 456)
+KEY = base64.b64encode(bytes(range(100, 132))).decode()
+
+CALLERS = {
+    "zhang": Principal(ZHANG, "citizen", acr="L2", key_id="k-zhang"),
+    "zhang-l1": Principal(ZHANG, "citizen", acr="L1", key_id="k-zhang"),
+    "li": Principal(LI, "citizen", acr="L2", key_id="k-li"),
+    "supervisor": Principal("sup-1", "supervisor"),
+    "operator": Principal("op-1", "operator"),
+    "window-7": Principal("staff-7", "staff", roles=("window",), key_id="k-staff-7"),
+}
+
+
+async def _as_caller(request: Request) -> Principal:
+    return CALLERS[request.headers["x-as"]]
+
+
+def _person(number: str, birth: date, name: str) -> dict[str, object]:
+    return {
+        "source": "110101-hukou",
+        "source_version": 1,
+        "id_number": number,
+        "name": name,
+        "sex": "男",
+        "birth_date": birth.isoformat(),
+    }
+
+
+async def _platform(backend, signer, verifier, **overrides):
+    exchange = data_exchange.main.create_app(
+        await backend.settings(data_exchange.settings.Settings, **overrides),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
+    )
+    upstreams = {
+        name: AsgiUpstream(exchange, 5)
+        if name == "exchange"
+        else HttpUpstream("http://127.0.0.1:9", 1)
+        for name in SERVICES
+    }
+    settings = await backend.settings(Settings, **overrides)
+    front = create_app(settings, backend.bus(), signer, upstreams, configure_logs=False)
+    front.dependency_overrides[authenticated] = _as_caller
+    return exchange, front, settings
+
+
+def _gateway(front) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=front), base_url="http://gw", timeout=30
+    )
+
+
+def _h(caller: str, scenario: str | None = None) -> dict[str, str]:
+    return {"X-As": caller, **({"X-Scenario": scenario} if scenario else {})}
+
+
+async def _entries(front) -> list[tuple[int, str, dict]]:
+    async with front.state.runtime.sessions() as s:
+        rows = (
+            await s.execute(select(audit_entries.c.seq, audit_entries.c.entry).order_by("seq"))
+        ).all()
+    return [(r.seq, r.entry, json.loads(r.entry)) for r in rows]
+
+
+async def _wait_for_entries(front, count: int) -> list[tuple[int, str, dict]]:
+    async def written() -> bool:
+        return len(await _entries(front)) >= count
+
+    await eventually(written)
+    return await _entries(front)
+
+
+async def test_decisions_are_chained_masked_published_and_verified(
+    backend, signer, verifier, read_topic, capsys
+):
+    exchange, front, settings = await _platform(backend, signer, verifier, audit_chain_key=KEY)
+    async with running(exchange), running(front), _gateway(front) as gw:
+        async with client(exchange, signer, "exchange", principal_type="county") as county:
+            pushed = await county.post(
+                "/api/v1/exchange/population/records",
+                json={"records": [_person(ZHANG, date(1990, 1, 1), "张三")]},
+            )
+            assert pushed.status_code == 200, pushed.text
+        # 1: allowed under a scenario; 2: refused (no scenario named); 3: refused (L1 too low);
+        # 4: allowed, no scenario covers the route, the ID number in the path.
+        own = await gw.get(
+            "/api/v1/exchange/population/people/self", headers=_h("zhang", "citizen-self-lookup")
+        )
+        assert own.status_code == 200, own.text
+        missing = await gw.get("/api/v1/exchange/population/people/self", headers=_h("zhang"))
+        assert (missing.status_code, missing.json()["code"]) == (403, "scenario_required")
+        weak = await gw.get(
+            "/api/v1/exchange/population/people/self",
+            headers=_h("zhang-l1", "citizen-self-lookup"),
+        )
+        assert (weak.status_code, weak.json()["code"]) == (403, "assurance_too_low")
+        odd = await gw.get(f"/api/v1/exchange/people/{ZHANG}", headers=_h("zhang"))
+        assert odd.status_code == 404
+
+        rows = await _wait_for_entries(front, 4)
+        assert [seq for seq, _, _ in rows] == [1, 2, 3, 4]
+        cipher = PiiCipher.from_settings(settings)
+        masked = f"{ZHANG[:6]}********{ZHANG[-1]}"
+        for _, raw, entry in rows:
+            assert ZHANG not in raw
+            assert (entry["subject"], entry["subject_index"], entry["key_id"]) == (
+                masked,
+                cipher.blind_index(ZHANG),
+                "k-zhang",
+            )
+            assert entry["principal_type"] == "citizen"
+            assert entry["service"] == "exchange"
+            assert entry["method"] == "GET"
+        summary = [
+            (e["decision"], e["reason"], e["status"], e["scenario"], e["path"]) for _, _, e in rows
+        ]
+        assert summary == [
+            (
+                "allowed",
+                None,
+                200,
+                "citizen-self-lookup",
+                "/api/v1/exchange/population/people/self",
+            ),
+            ("refused", "scenario_required", 403, None, "/api/v1/exchange/population/people/self"),
+            (
+                "refused",
+                "assurance_too_low",
+                403,
+                "citizen-self-lookup",
+                "/api/v1/exchange/population/people/self",
+            ),
+            ("allowed", None, 404, None, f"/api/v1/exchange/people/{masked}"),
+        ]
+        assert rows[0][2]["fields"] == [
+            f"population.{f}"
+            for f in sorted(
+                ["name", "sex", "ethnicity", "birth_date", "household_address", "marital_status"]
+            )
+        ]
+        assert rows[1][2]["fields"] == []
+
+        messages = await read_topic("gateway.access.v1", 4)
+        events = sorted((json.loads(m.value) for m in messages), key=lambda d: d["audit_seq"])
+        assert [(d["audit_seq"], d["decision"], d["reason"], d["status"]) for d in events] == [
+            (1, "allowed", None, 200),
+            (2, "refused", "scenario_required", 403),
+            (3, "refused", "assurance_too_low", 403),
+            (4, "allowed", None, 404),
+        ]
+        async with front.state.runtime.sessions() as s:
+            hashes = (await s.scalars(select(audit_entries.c.hash).order_by("seq"))).all()
+        assert [d["audit_hash"] for d in events] == list(hashes)
+        assert all(ZHANG.encode() not in m.value for m in messages)
+
+        # The verify endpoint: supervisors and operators only.
+        verified = await gw.get("/api/v1/gateway/audit/verify", headers=_h("supervisor"))
+        assert verified.status_code == 200
+        assert verified.json() == {
+            "ok": True,
+            "entries_checked": 4,
+            "first_bad_seq": None,
+            "reason": None,
+            "head_hash": hashes[-1],
+        }
+        assert (await gw.get("/api/v1/gateway/audit/verify", headers=_h("operator"))).json()["ok"]
+        refused = await gw.get("/api/v1/gateway/audit/verify", headers=_h("zhang"))
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+        listed = await gw.get("/api/v1/gateway/audit", headers=_h("zhang"))
+        assert listed.status_code == 403
+
+        by_subject = await gw.get(
+            "/api/v1/gateway/audit",
+            params={"subject_index": cipher.blind_index(ZHANG), "limit": 3},
+            headers=_h("supervisor"),
+        )
+        page = by_subject.json()
+        assert [i["seq"] for i in page["items"]] == [4, 3, 2]
+        rest = await gw.get(
+            "/api/v1/gateway/audit",
+            params={"subject_index": cipher.blind_index(ZHANG), "cursor": page["next_cursor"]},
+            headers=_h("supervisor"),
+        )
+        assert [i["seq"] for i in rest.json()["items"]] == [1]
+
+        # The CLI, with the gateway's settings (and without the key: not the same chain).
+        assert await asyncio.to_thread(audit.main, ["verify"], settings) == 0
+        assert capsys.readouterr().out == f"OK: 4 entries, head {hashes[-1]}\n"
+        keyless = settings.model_copy(update={"audit_chain_key": ""})
+        assert await asyncio.to_thread(audit.main, ["verify"], keyless) == 1
+        assert "TAMPERED at seq 1" in capsys.readouterr().out
+        assert audit.main(["check"], settings) == 2
+
+        async with front.state.runtime.sessions() as s, s.begin():
+            await s.execute(
+                text(
+                    "UPDATE audit_entries SET entry = replace(entry, 'refused', 'allowed') WHERE seq = 3"
+                )
+            )
+        tampered = (await gw.get("/api/v1/gateway/audit/verify", headers=_h("supervisor"))).json()
+        assert tampered == {
+            "ok": False,
+            "entries_checked": 2,
+            "first_bad_seq": 3,
+            "reason": "hash does not match the entry",
+            "head_hash": None,
+        }
+        assert await asyncio.to_thread(audit.main, ["verify"], settings) == 1
+        assert capsys.readouterr().out == (
+            "TAMPERED at seq 3: hash does not match the entry (2 entries before it hold)\n"
+        )
+
+
+@pytest.mark.parametrize("reader", ["zhang", "li"])
+async def test_a_citizen_sees_only_accesses_to_their_own_data(backend, signer, verifier, reader):
+    exchange, front, settings = await _platform(backend, signer, verifier)
+    async with running(exchange), running(front), _gateway(front) as gw:
+        async with client(exchange, signer, "exchange", principal_type="county") as county:
+            pushed = await county.post(
+                "/api/v1/exchange/population/records",
+                json={
+                    "records": [
+                        _person(ZHANG, date(1990, 1, 1), "张三"),
+                        _person(LI, date(1988, 6, 30), "李四"),
+                    ]
+                },
+            )
+            assert pushed.status_code == 200
+        listed = await gw.get("/api/v1/exchange/population/records", headers=_h("window-7"))
+        assert listed.status_code == 200, listed.text
+
+        own = await gw.get("/api/v1/me/access-log", headers=_h(reader))
+        assert own.status_code == 200, own.text
+        items = own.json()["items"]
+        assert [(i["accessor_type"], i["accessor"], i["outcome"]) for i in items] == [
+            ("staff", "staff-7", "read"),
+            ("county", "test-user", "created"),
+        ]
+        assert items[0]["fields"] == sorted(
+            f"population.{f}"
+            for f in ("id_number", "name", "sex", "ethnicity", "birth_date", "marital_status")
+        )
+        other = LI if reader == "zhang" else ZHANG
+        assert other not in own.text
+        assert PiiCipher.from_settings(settings).blind_index(other) not in own.text
+
+        # The page is chosen by the caller's identity, never by a parameter.
+        smuggled = await gw.get(
+            "/api/v1/me/access-log",
+            params={"subject_index": PiiCipher.from_settings(settings).blind_index(other)},
+            headers=_h(reader),
+        )
+        assert smuggled.json()["items"] == items
+
+        first = await gw.get("/api/v1/me/access-log", params={"limit": 1}, headers=_h(reader))
+        second = await gw.get(
+            "/api/v1/me/access-log",
+            params={"limit": 1, "cursor": first.json()["next_cursor"]},
+            headers=_h(reader),
+        )
+        assert [i["seq"] for i in first.json()["items"] + second.json()["items"]] == [
+            i["seq"] for i in items
+        ]
+
+        staff = await gw.get("/api/v1/me/access-log", headers=_h("window-7"))
+        assert (staff.status_code, staff.json()["code"]) == (403, "forbidden")

@@ -1,0 +1,198 @@
+"""The data-library access log (调用留痕 of the libraries): every read, 核验 and write of a
+person's data appends an entry to the hash-chained ``access_log`` and publishes it as
+``gov.exchange.access.recorded.v1`` (key: the person's blind index), in one transaction.
+
+A route that reads or writes a person's data calls, before it answers::
+
+    await record_access(session, principal, subject_index, ["population.name"], "read")
+
+``subject_index`` is the person's blind index (``cipher.blind_index(id_number)``, the
+``id_index`` of their record, ``bind_subject_index`` of a case binding); ``fields``
+are ``library.field`` names (``population.name``, ``license.index``); ``outcome``
+says what happened (``read``, ``verified``, ``created``, ``refused``, ``not_found``).
+It commits the session unless ``commit=False`` (inside ``async with session.begin()``):
+the answer must not leave before its log entry is stored.
+
+Entries never hold an identifier in clear: the accessor's subject is masked (with its
+blind index beside it), the person is a blind index. Citizens read the entries about
+themselves through ``GET /api/v1/exchange/access-log/mine``.
+
+``python -m data_exchange.access_audit verify`` walks the chain and exits 1 when it
+finds a tampered entry (see ``gateway.audit`` for the output).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from data_exchange.events import DataAccessRecorded
+from data_exchange.models import PopulationRecord, access_log, outbox
+from data_exchange.settings import Settings
+from yiwang_platform.audit_chain import VerifyResult, append, chain_key, verify
+from yiwang_platform.db import create_engine, session_factory
+from yiwang_platform.internal_token import InternalPrincipal
+from yiwang_platform.masking import mask
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
+from yiwang_platform.settings import ServiceSettings
+from yiwang_platform.tracing import current_trace_id
+
+# Session info holding the chain's HMAC key (set on the app's session factory at start).
+KEY_INFO = "audit_chain_key"
+# Rows of ``outbox``; its relay is woken by any commit that added to it.
+_OUTBOX = Outbox(outbox, source="/yiwang/exchange")
+
+
+@dataclass(frozen=True)
+class Accessed:
+    subject_index: str | None
+    fields: Sequence[str]
+    outcome: str
+
+
+def configure(sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings) -> None:
+    """Give the app's sessions the chain key (``YIWANG_AUDIT_CHAIN_KEY``; none: SHA-256)."""
+    sessions.configure(info={KEY_INFO: chain_key(settings)})
+
+
+def entry_of(principal: InternalPrincipal, accessed: Accessed, at: datetime) -> dict[str, Any]:
+    claims = principal.claims
+    return {
+        "kind": "exchange.access",
+        "at": at.isoformat(),
+        "accessor_type": principal.principal_type,
+        "accessor": mask(principal.subject),
+        "key_id": claims.get("kid_of_caller") or None,
+        "scenario": principal.scenario,
+        "purpose": claims.get("purpose") or principal.scenario,
+        "case_id": claims.get("bind_case_id"),
+        "subject_index": accessed.subject_index,
+        "fields": sorted(set(accessed.fields)),
+        "outcome": accessed.outcome,
+        "trace_id": current_trace_id(),
+    }
+
+
+async def record_accesses(
+    session: AsyncSession,
+    principal: InternalPrincipal,
+    accesses: Iterable[Accessed],
+    commit: bool = True,
+) -> None:
+    """Append one entry per access (in order) and its event, in the session's transaction."""
+    at = datetime.now(UTC)
+    entries = [entry_of(principal, a, at) for a in accesses]
+    if not entries:
+        return
+    key = session.info.get(KEY_INFO)
+    appended = await append(session, access_log, entries, key=key, at=at)
+    for entry, done in zip(entries, appended, strict=True):
+        await _OUTBOX.add(
+            session,
+            DataAccessRecorded(
+                seq=done.seq,
+                hash=done.hash,
+                at=at,
+                accessor_type=entry["accessor_type"],
+                accessor=entry["accessor"],
+                key_id=entry["key_id"],
+                scenario=entry["scenario"],
+                subject_index=entry["subject_index"],
+                fields=entry["fields"],
+                outcome=entry["outcome"],
+                trace_id=entry["trace_id"],
+            ),
+            key=entry["subject_index"] or f"seq-{done.seq}",
+        )
+    if commit:
+        await session.commit()
+
+
+async def record_access(
+    session: AsyncSession,
+    principal: InternalPrincipal,
+    subject_index: str | None,
+    fields: Iterable[str],
+    outcome: str,
+    commit: bool = True,
+) -> None:
+    """Log one access to ``subject_index``'s data by ``principal`` (see the module doc)."""
+    await record_accesses(
+        session, principal, [Accessed(subject_index, tuple(fields), outcome)], commit
+    )
+
+
+# What the masked population listing shows of each person.
+LISTED_FIELDS = tuple(
+    f"population.{name}"
+    for name in ("id_number", "name", "sex", "ethnicity", "birth_date", "marital_status")
+)
+_NOT_FIELDS = {"source", "source_version"}
+
+
+async def record_batch_writes(
+    session: AsyncSession,
+    principal: InternalPrincipal,
+    records: Sequence[Any],
+    results: Iterable[Any],
+) -> None:
+    """Log the records of a county batch that were applied (created, updated or
+    unchanged), in the batch's transaction. ``results`` have ``index``, ``status`` and
+    ``record_id`` (``population.BatchResult``); rejected records name no one."""
+    applied = [r for r in results if r.record_id is not None]
+    if not applied:
+        return
+    rows = await session.execute(
+        select(PopulationRecord.record_id, PopulationRecord.id_index).where(
+            PopulationRecord.record_id.in_({r.record_id for r in applied})
+        )
+    )
+    index_of = {record_id: id_index for record_id, id_index in rows}
+    accesses = []
+    for r in applied:
+        data = records[r.index] if r.index < len(records) else {}
+        given = data if isinstance(data, dict) else {}
+        names = [f"population.{k}" for k in given if k not in _NOT_FIELDS]
+        accesses.append(Accessed(index_of.get(r.record_id), names, str(r.status)))
+    await record_accesses(session, principal, accesses, commit=False)
+
+
+def subject_of(principal: InternalPrincipal, cipher: PiiCipher) -> str:
+    """The caller's own blind index (citizens: their ID number's)."""
+    return cipher.blind_index(principal.subject)
+
+
+async def verify_chain(settings: ServiceSettings) -> VerifyResult:
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        async with session_factory(engine)() as session:
+            return await verify(session, access_log, key=chain_key(settings))
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str], settings: ServiceSettings | None = None) -> int:
+    if argv != ["verify"]:
+        print("usage: python -m data_exchange.access_audit verify", file=sys.stderr)
+        return 2
+    result = asyncio.run(verify_chain(settings or Settings()))
+    if result.ok:
+        print(f"OK: {result.entries_checked} entries, head {result.head_hash or '-'}")
+        return 0
+    print(
+        f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
+        f"({result.entries_checked} entries before it hold)"
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,222 @@
+"""The data-library access log on both backends: batch writes, listings and license
+look-ups append hash-chained entries and publish them; refused look-ups are logged
+too; tampering is found; concurrent readers keep one chain; a citizen's own log shows
+only the accesses to their data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select, text
+from stdnum.cn import ric
+
+from data_exchange import access_audit, license_index
+from data_exchange.main import create_app
+from data_exchange.models import access_log
+from data_exchange.settings import Settings
+from yiwang_platform.audit_chain import verify
+from yiwang_platform.testing import client, running
+
+RECORDS = "/api/v1/exchange/population/records"
+LICENSES = "/api/v1/exchange/licenses"
+MINE = "/api/v1/exchange/access-log/mine"
+LISTED = sorted(
+    f"population.{f}"
+    for f in ("id_number", "name", "sex", "ethnicity", "birth_date", "marital_status")
+)
+
+
+def id_number(birth: date, sequence: int) -> str:
+    body = f"110101{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+ZHANG = id_number(date(1990, 1, 1), 123)
+LI = id_number(date(1988, 6, 30), 456)
+
+
+def person(number: str, birth: date, name: str) -> dict[str, object]:
+    return {
+        "source": "110101-hukou",
+        "source_version": 1,
+        "id_number": number,
+        "name": name,
+        "sex": "女",
+        "birth_date": birth.isoformat(),
+    }
+
+
+async def make_app(backend, verifier):
+    settings = await backend.settings(Settings)
+    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+
+
+async def entries(app) -> list[tuple[int, str, dict]]:
+    async with app.state.runtime.sessions() as s:
+        rows = (await s.execute(select(access_log.c.seq, access_log.c.entry).order_by("seq"))).all()
+    return [(r.seq, r.entry, json.loads(r.entry)) for r in rows]
+
+
+async def push_people(app, signer) -> None:
+    async with client(app, signer, "exchange", principal_type="county", subject="county-1") as c:
+        pushed = await c.post(
+            RECORDS,
+            json={
+                "records": [
+                    person(ZHANG, date(1990, 1, 1), "张三"),
+                    person("110101199001011230", date(1990, 1, 1), "坏号"),
+                    person(LI, date(1988, 6, 30), "李四"),
+                ]
+            },
+        )
+        assert [r["status"] for r in pushed.json()["results"]] == ["created", "rejected", "created"]
+
+
+async def test_reads_and_writes_are_logged_chained_and_published(
+    backend, signer, verifier, read_topic
+):
+    app = await make_app(backend, verifier)
+    async with running(app):
+        cipher = app.state.pii_cipher
+        zhang, li = cipher.blind_index(ZHANG), cipher.blind_index(LI)
+        await push_people(app, signer)
+        async with client(
+            app,
+            signer,
+            "exchange",
+            principal_type="staff",
+            subject="staff-7",
+            kid_of_caller="k-staff-7",
+            scn="window-case-lookup",
+        ) as staff:
+            assert (await staff.get(RECORDS)).status_code == 200
+            assert (await staff.get(LICENSES, params={"holder_index": li})).status_code == 200
+        async with client(app, signer, "exchange", principal_type="citizen", subject=ZHANG) as me:
+            assert (await me.get(LICENSES, params={"holder_index": zhang})).status_code == 200
+            peek = await me.get(LICENSES, params={"holder_index": li})
+            assert (peek.status_code, peek.json()["code"]) == (403, "forbidden")
+
+        rows = await entries(app)
+        got = [
+            (
+                e["accessor_type"],
+                e["accessor"],
+                e["key_id"],
+                e["scenario"],
+                e["subject_index"],
+                e["outcome"],
+            )
+            for _, _, e in rows
+        ]
+        listed = sorted([zhang, li])  # the listing goes in record-id order
+        order = [r[2]["subject_index"] for r in rows[2:4]]
+        assert sorted(order) == listed
+        assert got == [
+            ("county", "county-1", None, None, zhang, "created"),
+            ("county", "county-1", None, None, li, "created"),
+            ("staff", "staff-7", "k-staff-7", "window-case-lookup", order[0], "read"),
+            ("staff", "staff-7", "k-staff-7", "window-case-lookup", order[1], "read"),
+            ("staff", "staff-7", "k-staff-7", "window-case-lookup", li, "read"),
+            ("citizen", f"{ZHANG[:6]}********{ZHANG[-1]}", None, None, zhang, "read"),
+            ("citizen", f"{ZHANG[:6]}********{ZHANG[-1]}", None, None, li, "refused"),
+        ]
+        assert [e["fields"] for _, _, e in rows] == [
+            ["population.birth_date", "population.id_number", "population.name", "population.sex"],
+            ["population.birth_date", "population.id_number", "population.name", "population.sex"],
+            LISTED,
+            LISTED,
+            ["license.index"],
+            ["license.index"],
+            ["license.index"],
+        ]
+        assert rows[2][2]["purpose"] == "window-case-lookup"
+        for _, raw, _ in rows:
+            assert ZHANG not in raw and LI not in raw and "张三" not in raw
+
+        messages = await read_topic("exchange.access.v1", 7)
+        assert len(messages) == 7
+        events = sorted((json.loads(m.value) for m in messages), key=lambda d: d["seq"])
+        assert [(d["seq"], d["subject_index"], d["outcome"]) for d in events] == [
+            (seq, e["subject_index"], e["outcome"]) for seq, _, e in rows
+        ]
+        keys = {json.loads(m.value)["seq"]: m.key for m in messages}
+        assert keys[1] == zhang.encode() and keys[7] == li.encode()
+        assert all(ZHANG.encode() not in m.value for m in messages)
+
+        async with app.state.runtime.sessions() as s:
+            assert (await verify(s, access_log)).entries_checked == 7
+        settings = app.state.runtime.settings
+        assert await asyncio.to_thread(access_audit.main, ["verify"], settings) == 0
+        async with app.state.runtime.sessions() as s, s.begin():
+            await s.execute(text("DELETE FROM access_log WHERE seq = 5"))
+        async with app.state.runtime.sessions() as s:
+            result = await verify(s, access_log)
+        assert (result.ok, result.first_bad_seq, result.reason) == (
+            False,
+            5,
+            "entry 5 is missing (next is 6)",
+        )
+        assert await asyncio.to_thread(access_audit.main, ["verify"], settings) == 1
+
+
+async def test_concurrent_readers_keep_one_valid_chain(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    async with running(app):
+        await push_people(app, signer)
+        async with client(app, signer, "exchange", principal_type="staff") as staff:
+            answers = await asyncio.gather(*(staff.get(RECORDS) for _ in range(15)))
+        assert {a.status_code for a in answers} == {200}
+        async with app.state.runtime.sessions() as s:
+            result = await verify(s, access_log)
+        assert (result.ok, result.entries_checked) == (True, 2 + 15 * 2)
+
+
+async def test_a_citizen_sees_only_the_accesses_to_their_own_data(backend, signer, verifier):
+    app = await make_app(backend, verifier)
+    async with running(app):
+        cipher = app.state.pii_cipher
+        await push_people(app, signer)
+        async with app.state.runtime.sessions() as s, s.begin():
+            await license_index.record_issued(
+                s,
+                {
+                    "license_id": str(uuid.uuid4()),
+                    "license_type": "CN-MARRIAGE-CERT",
+                    "holder_kind": "citizen",
+                    "holder_index": cipher.blind_index(LI),
+                    "issuer": "民政局",
+                    "issued_at": datetime(2026, 1, 5, tzinfo=UTC).isoformat(),
+                },
+            )
+        async with client(app, signer, "exchange", principal_type="staff", subject="s-9") as staff:
+            await staff.get(LICENSES, params={"holder_index": cipher.blind_index(LI)})
+        async with client(app, signer, "exchange", principal_type="citizen", subject=ZHANG) as z:
+            # Zhang tries Li's licenses: refused, and logged against Li.
+            assert (
+                await z.get(LICENSES, params={"holder_index": cipher.blind_index(LI)})
+            ).status_code == 403
+            zhang_log = (await z.get(MINE)).json()
+        async with client(app, signer, "exchange", principal_type="citizen", subject=LI) as li:
+            li_log = (await li.get(MINE)).json()
+            first = (await li.get(MINE, params={"limit": 2})).json()
+            rest = (await li.get(MINE, params={"limit": 2, "cursor": first["next_cursor"]})).json()
+            bad_cursor = await li.get(MINE, params={"cursor": "bm90LWEtbnVtYmVy"})
+        assert [(i["accessor_type"], i["outcome"]) for i in zhang_log["items"]] == [
+            ("county", "created")
+        ]
+        assert [(i["accessor_type"], i["accessor"], i["outcome"]) for i in li_log["items"]] == [
+            ("citizen", f"{ZHANG[:6]}********{ZHANG[-1]}", "refused"),
+            ("staff", "s-9", "read"),
+            ("county", "county-1", "created"),
+        ]
+        assert [i["seq"] for i in first["items"] + rest["items"]] == [
+            i["seq"] for i in li_log["items"]
+        ]
+        assert rest["next_cursor"] is None
+        assert bad_cursor.status_code == 400
+        async with client(app, signer, "exchange", principal_type="staff", subject=LI) as other:
+            refused = await other.get(MINE)
+            assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")

@@ -1,0 +1,51 @@
+"""Window submissions assign the case to the staff member who took it, and the
+case-binding look-up answers the gateway only."""
+
+from __future__ import annotations
+
+from yiwang_platform.pii import PiiCipher
+from yiwang_platform.testing import client
+
+APPLICANT = "110101199003074514"
+APPLICATIONS = "/api/v1/intake/applications"
+
+
+async def test_a_window_case_is_assigned_to_its_staff_member(app, signer, publish_matter):
+    await publish_matter()
+    body = {"matter_code": "11000000000001", "channel": "window", "form": {}}
+    async with client(app, signer, "intake", subject="staff-7", principal_type="staff") as staff:
+        missing = await staff.post(APPLICATIONS, json=body)
+        assert (missing.status_code, missing.json()["code"]) == (422, "applicant_required")
+        created = await staff.post(
+            APPLICATIONS, json={**body, "applicant_id_number": APPLICANT.lower()}
+        )
+        assert created.status_code == 201, created.text
+        case = created.json()
+        assert case["assigned_to"] == "staff-7"
+        online = await staff.post(
+            APPLICATIONS, json={**body, "channel": "online", "applicant_id_number": APPLICANT}
+        )
+        assert (online.status_code, online.json()["code"]) == (422, "applicant_not_allowed")
+    async with client(app, signer, "intake", subject=APPLICANT, principal_type="citizen") as me:
+        # The applicant sees the case among their own; citizens cannot name someone else.
+        mine = (await me.get(APPLICATIONS)).json()["items"]
+        assert [c["case_id"] for c in mine] == [case["case_id"]]
+        self_service = await me.post(APPLICATIONS, json=body)
+        assert self_service.json()["assigned_to"] is None
+        other = await me.post(APPLICATIONS, json={**body, "applicant_id_number": APPLICANT})
+        assert other.json()["code"] == "applicant_not_allowed"
+        binding_path = f"/api/v1/intake/cases/{case['case_id']}/binding"
+        refused = await me.get(binding_path)
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+
+    cipher = PiiCipher.from_settings(app.state.runtime.settings)
+    async with client(app, signer, "intake", subject="gateway", principal_type="gateway") as gw:
+        binding = await gw.get(binding_path)
+        assert binding.json() == {
+            "applicant_index": cipher.blind_index(APPLICANT),
+            "assigned_to": "staff-7",
+        }
+        unknown = await gw.get("/api/v1/intake/cases/no-such-case/binding")
+        assert (unknown.status_code, unknown.json()["code"]) == (404, "case_not_found")
+    async with client(app, signer, "intake", subject="staff-7", principal_type="staff") as staff:
+        assert (await staff.get(binding_path)).status_code == 403
