@@ -161,3 +161,51 @@ def read_topic(backend) -> TopicReader:
         return out
 
     return read
+
+
+# ---- no unmasked ID number in any log a test run produced ----------------------------
+
+_LOG_DIR: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Write every log record of the run through the production JSON formatter, so the
+    check at the end sees what a service's log would hold."""
+    import logging
+
+    from yiwang_platform.logs import JsonFormatter
+
+    global _LOG_DIR
+    _LOG_DIR = Path(config.rootpath) / ".local" / "test-logs"
+    _LOG_DIR.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(_LOG_DIR / "pytest.log", mode="w", encoding="utf-8")
+    handler.setFormatter(JsonFormatter("tests"))
+    handler.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+
+
+def unmasked_id_numbers(text: str) -> list[str]:
+    """Valid resident ID numbers (GB 11643 checksum) that appear in full."""
+    import re
+
+    from stdnum.cn import ric
+
+    found = re.findall(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])", text)
+    return [n for n in found if ric.is_valid(n)]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    logs = [_LOG_DIR / "pytest.log"] if _LOG_DIR else []
+    basetemp = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    logs += sorted(Path(basetemp).rglob("*.log"))
+    leaks = [
+        (p, n)
+        for p in logs
+        if p.exists()
+        for n in unmasked_id_numbers(p.read_text(errors="replace"))
+    ]
+    if leaks:
+        for path, number in leaks[:20]:
+            print(f"unmasked ID number {number[:6]}********{number[-1]} in {path}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

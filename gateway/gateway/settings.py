@@ -63,5 +63,14 @@ class Settings(ServiceSettings):
     # Failed password sign-ins per account before a 15-minute lock.
     password_attempts: int = 10
 
+    # Face checks (人脸核验): challenge lifetime (at most 2 minutes); this many
+    # non-matches within the window lock face checks for the person for the lockout.
+    face_challenge_seconds: float = Field(default=120, gt=0, le=120)
+    face_max_failures: int = Field(default=5, ge=1)
+    face_failure_window_seconds: float = Field(default=900, gt=0)
+    face_lockout_seconds: float = Field(default=900, gt=0)
+    # Largest selfie (decoded bytes) a verification takes; larger is 413.
+    face_max_image_bytes: int = 2 * 1024 * 1024
+
     def upstream_urls(self) -> dict[str, str]:
         return {name: getattr(self, f"upstream_{name}") for name in SERVICES}
