@@ -28,7 +28,7 @@ def synthetic_id_number() -> str:
 
 async def test_one_journey_through_every_service(tmp_path: Path):
     app, keys = build(tmp_path)
-    assert set(keys) == {"operator", "staff", "citizen"}
+    assert set(keys) == {"operator", "staff", "citizen", "county", "supervisor"}
     on_disk = json.loads((tmp_path / "dev-api-keys.json").read_text())
     assert on_disk == keys
 

@@ -24,6 +24,8 @@ DEV_PRINCIPALS = [
         "roles": ["window"],
     },
     {"name": "citizen", "subject": "dev-citizen", "principal_type": "citizen", "roles": []},
+    {"name": "county", "subject": "dev-county-330100", "principal_type": "county", "roles": []},
+    {"name": "supervisor", "subject": "dev-supervisor", "principal_type": "supervisor", "roles": []},
 ]
 
 
@@ -32,12 +34,13 @@ def ensure_dev_keys(var_dir: Path) -> tuple[Path, dict[str, str]]:
     var_dir.mkdir(parents=True, exist_ok=True)
     keys_file = var_dir / "dev-api-keys.json"
     hashes_file = var_dir / "api-key-hashes.json"
-    if not keys_file.exists():
-        keys = {p["name"]: secrets.token_urlsafe(32) for p in DEV_PRINCIPALS}
+    keys = json.loads(keys_file.read_text()) if keys_file.exists() else {}
+    missing = [p["name"] for p in DEV_PRINCIPALS if p["name"] not in keys]
+    if missing:
+        keys.update({name: secrets.token_urlsafe(32) for name in missing})
         fd = os.open(keys_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(keys, f, indent=2)
-    keys = json.loads(keys_file.read_text())
     entries = [
         {
             "sha256": hash_api_key(keys[p["name"]]),
