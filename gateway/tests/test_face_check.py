@@ -68,7 +68,9 @@ async def _apps(backend, signer, verifier, **gateway_settings):
         configure_logs=False,
     )
     upstreams = {
-        name: AsgiUpstream(exchange, 30) if name == "exchange" else HttpUpstream("http://127.0.0.1:9", 1)
+        name: AsgiUpstream(exchange, 30)
+        if name == "exchange"
+        else HttpUpstream("http://127.0.0.1:9", 1)
         for name in SERVICES
     }
     if backend.name == "postgres-kafka" and REDIS_URL:
@@ -98,7 +100,9 @@ async def _enrol(exchange, signer) -> None:
         "reference_face": jpeg_b64(hopper()),
     }
     async with client(exchange, signer, "exchange", principal_type="county") as county:
-        answer = await county.post("/api/v1/exchange/population/records", json={"records": [record]})
+        answer = await county.post(
+            "/api/v1/exchange/population/records", json={"records": [record]}
+        )
     assert answer.json()["results"][0]["status"] == "created", answer.text
 
 
@@ -130,7 +134,11 @@ async def _challenge(api: httpx.AsyncClient) -> dict[str, str]:
 async def _verify(api: httpx.AsyncClient, challenge: dict[str, str], image: str = SELFIE):
     return await api.post(
         VERIFICATIONS,
-        json={"challenge_id": challenge["challenge_id"], "nonce": challenge["nonce"], "image": image},
+        json={
+            "challenge_id": challenge["challenge_id"],
+            "nonce": challenge["nonce"],
+            "image": image,
+        },
     )
 
 
@@ -211,9 +219,7 @@ async def test_failed_checks_lock_face_checks_for_the_person(backend, signer, ve
         await _forget_failures(front, HOPPER)
 
 
-async def test_only_real_named_citizens_with_a_session_and_no_way_around(
-    backend, signer, verifier
-):
+async def test_only_real_named_citizens_with_a_session_and_no_way_around(backend, signer, verifier):
     exchange, front = await _apps(backend, signer, verifier)
     async with running(exchange), running(front):
         await _enrol(exchange, signer)

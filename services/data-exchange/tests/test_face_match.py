@@ -185,7 +185,10 @@ async def test_county_event_enrolment_stores_an_encoding_and_dead_letters_a_face
     ]
     async with running(app):
         await app.state.runtime.bus.publish(
-            [OutgoingMessage(COUNTY_TOPIC, b"county-110102", e.value(), e.headers()) for e in events]
+            [
+                OutgoingMessage(COUNTY_TOPIC, b"county-110102", e.value(), e.headers())
+                for e in events
+            ]
         )
 
         async def enrolled() -> bool:
