@@ -91,7 +91,8 @@ def main() -> None:
         f"  API docs:  http://{host}:{port}/docs (gateway) and /docs/<service> for "
         "matters, intake, license, exchange, supervision\n"
         f"  development API keys (send as X-Api-Key): {var_dir / 'dev-api-keys.json'} "
-        f"({', '.join(keys)})",
+        f"({', '.join(keys)})\n"
+        f"  SMS one-time codes (development provider): {var_dir / 'sms-outbox.jsonl'}",
         flush=True,
     )
     uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=20)
