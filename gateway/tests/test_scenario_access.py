@@ -7,8 +7,10 @@ policy edited while requests keep flowing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
@@ -26,8 +28,8 @@ from gateway.identity import Principal
 from gateway.main import create_app
 from gateway.settings import SERVICES, Settings, default_policies_dir
 from gateway.upstreams import AsgiUpstream, HttpUpstream
-from yiwang_platform.keyvalue import KeyValueStore, RedisStore
-from yiwang_platform.testing import REDIS_URL, client, eventually, need_stack, running
+from yiwang_platform.keyvalue import MemoryStore, RedisStore
+from yiwang_platform.testing import REDIS_URL, client, eventually, need_stack
 
 SELF = "/api/v1/exchange/population/people/self"
 BOUND = "/api/v1/exchange/population/people/bound"
@@ -99,7 +101,21 @@ async def _platform(backend, signer, verifier, policies=None, **overrides):
     )
     front = create_app(settings, backend.bus(), signer, upstreams, configure_logs=False)
     front.dependency_overrides[authenticated] = _as_caller
+    if settings.redis_url:
+        # Real Redis is shared: rate windows of this test in a namespace of its own.
+        front.state.kv = RedisStore(settings.redis_url, prefix=f"test:{uuid.uuid4().hex}:")
     return exchange, cases, front
+
+
+@contextlib.asynccontextmanager
+async def _up(exchange, cases, front) -> AsyncIterator[httpx.AsyncClient]:
+    injected = getattr(front.state, "kv", None)
+    try:
+        async with _up(exchange, cases, front) as api:
+            yield api
+    finally:
+        if injected is not None:
+            await injected.close()
 
 
 def _gateway(front) -> httpx.AsyncClient:
@@ -181,7 +197,7 @@ async def _cases_of(cases, signer, applicant: str) -> list[str]:
 
 async def test_every_refusal_reason_over_http(backend, signer, verifier):
     exchange, cases, front = await _platform(backend, signer, verifier)
-    async with running(exchange), running(cases), running(front), _gateway(front) as api:
+    async with _up(exchange, cases, front) as api:
         await _push_people(api)
 
         async def refused(headers, path=SELF, method="GET") -> dict:
@@ -225,14 +241,14 @@ async def test_a_scenario_not_yet_in_force_is_refused(backend, signer, verifier,
     path = policies / "citizen-self-lookup.yaml"
     path.write_text(path.read_text().replace("from: 2026-01-01", "from: 2999-01-01"))
     exchange, cases, front = await _platform(backend, signer, verifier, policies)
-    async with running(exchange), running(cases), running(front), _gateway(front) as api:
+    async with _up(exchange, cases, front) as api:
         response = await api.get(SELF, headers=_h("zhang", "citizen-self-lookup"))
         assert (response.status_code, response.json()["code"]) == (403, "scenario_not_valid")
 
 
 async def test_grants_bind_citizens_to_their_own_record(backend, signer, verifier):
     exchange, cases, front = await _platform(backend, signer, verifier)
-    async with running(exchange), running(cases), running(front), _gateway(front) as api:
+    async with _up(exchange, cases, front) as api:
         await _push_people(api)
         own = await api.get(SELF, headers=_h("zhang", "citizen-self-lookup"))
         assert own.status_code == 200, own.text
@@ -264,7 +280,7 @@ async def test_grants_bind_citizens_to_their_own_record(backend, signer, verifie
 
 async def test_staff_read_only_applicants_of_cases_assigned_to_them(backend, signer, verifier):
     exchange, cases, front = await _platform(backend, signer, verifier)
-    async with running(exchange), running(cases), running(front), _gateway(front) as api:
+    async with _up(exchange, cases, front) as api:
         await _push_people(api)
         case_of_li = await _window_case(cases, signer, "staff-7", LI)
 
@@ -292,7 +308,7 @@ async def test_staff_read_only_applicants_of_cases_assigned_to_them(backend, sig
 
 async def test_real_name_verification_through_the_gateway_helper(backend, signer, verifier):
     exchange, cases, front = await _platform(backend, signer, verifier)
-    async with running(exchange), running(cases), running(front), _gateway(front) as api:
+    async with _up(exchange, cases, front) as api:
         await _push_people(api)
         forwarder = front.state.forwarder
         assert await verify_identity(forwarder, ZHANG, {"name": "张三"}) == {"name": True}
@@ -311,35 +327,35 @@ async def test_rate_limit_answers_429_with_retry_after(backend, signer, verifier
     exchange, cases, front = await _platform(
         backend, signer, verifier, policies, rate_limit_per_minute=4
     )
-    store: KeyValueStore | None = None
+    current = getattr(front.state, "kv", None)
     if kv == "redis":
         need_stack("redis")
-        # The gateway's store on real Redis, in a namespace of this test's own.
-        store = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
-        front.state.kv = store
-    try:
-        async with running(exchange), running(cases), running(front), _gateway(front) as api:
-            await _push_people(api)
-            # 20 s into a one-minute window, so the test never straddles two windows.
-            front.state.forwarder.limiter.clock = lambda: 60 * 29_000_000 + 20.0
-            headers = _h("zhang", "citizen-self-lookup")
-            statuses = [(await api.get(SELF, headers=headers)).status_code for _ in range(3)]
-            assert statuses == [200, 200, 200]
-            limited = await api.get(SELF, headers=headers)
-            assert limited.status_code == 429
-            assert limited.json()["code"] == "rate_limited"
-            assert limited.headers["Retry-After"] == "40"
-            # Another citizen is not affected.
-            assert (await api.get(SELF, headers=_h("li", "citizen-self-lookup"))).status_code == 200
-            # Routes without a scenario fall under the default per-principal limit (4/min).
-            codes = [
-                (await api.get("/api/v1/intake/applications", headers=_h("li"))).status_code
-                for _ in range(5)
-            ]
-            assert codes == [200, 200, 200, 200, 429]
-    finally:
-        if store is not None:
-            await store.close()
+        if current is None:
+            # The gateway's store on real Redis, in a namespace of this test's own.
+            front.state.kv = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    else:
+        if current is not None:
+            await current.close()
+        front.state.kv = MemoryStore()
+    async with _up(exchange, cases, front) as api:
+        await _push_people(api)
+        # 20 s into a one-minute window, so the test never straddles two windows.
+        front.state.forwarder.limiter.clock = lambda: 60 * 29_000_000 + 20.0
+        headers = _h("zhang", "citizen-self-lookup")
+        statuses = [(await api.get(SELF, headers=headers)).status_code for _ in range(3)]
+        assert statuses == [200, 200, 200]
+        limited = await api.get(SELF, headers=headers)
+        assert limited.status_code == 429
+        assert limited.json()["code"] == "rate_limited"
+        assert limited.headers["Retry-After"] == "40"
+        # Another citizen is not affected.
+        assert (await api.get(SELF, headers=_h("li", "citizen-self-lookup"))).status_code == 200
+        # Routes without a scenario fall under the default per-principal limit (4/min).
+        codes = [
+            (await api.get("/api/v1/intake/applications", headers=_h("li"))).status_code
+            for _ in range(5)
+        ]
+        assert codes == [200, 200, 200, 200, 429]
 
 
 async def test_an_edited_policy_applies_without_dropping_requests(
@@ -352,7 +368,7 @@ async def test_an_edited_policy_applies_without_dropping_requests(
     )
     path = policies / "citizen-self-lookup.yaml"
     path.write_text(path.read_text().replace("per_principal: 30/min", "per_principal: 100000/min"))
-    async with running(exchange), running(cases), running(front), _gateway(front) as api:
+    async with _up(exchange, cases, front) as api:
         await _push_people(api)
         headers = _h("zhang", "citizen-self-lookup")
         outcomes: list[int] = []
@@ -365,6 +381,8 @@ async def test_an_edited_policy_applies_without_dropping_requests(
                 # Each answer is one policy or the other, never half of each.
                 if response.status_code == 200:
                     assert set(response.json()) in (set(ALL), {"name", "sex"})
+                # A refusal completes without I/O: let the poller and the test run.
+                await asyncio.sleep(0.001)
 
         runner = asyncio.create_task(traffic())
         try:
