@@ -301,7 +301,7 @@ async def test_machine_client_credentials_with_a_signed_assertion(gateway):
         }
 
     async with api(gateway) as client:
-        signed = assertion(jti="once")
+        signed = assertion()
         granted = await client.post("/api/v1/auth/token", data=form(signed))
         assert granted.status_code == 200, granted.text
         assert granted.json()["refresh_token"] is None

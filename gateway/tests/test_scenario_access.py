@@ -29,7 +29,7 @@ from gateway.main import create_app
 from gateway.settings import SERVICES, Settings, default_policies_dir
 from gateway.upstreams import AsgiUpstream, HttpUpstream
 from yiwang_platform.keyvalue import MemoryStore, RedisStore
-from yiwang_platform.testing import REDIS_URL, client, eventually, need_stack
+from yiwang_platform.testing import REDIS_URL, client, eventually, need_stack, running
 
 SELF = "/api/v1/exchange/population/people/self"
 BOUND = "/api/v1/exchange/population/people/bound"
@@ -111,7 +111,7 @@ async def _platform(backend, signer, verifier, policies=None, **overrides):
 async def _up(exchange, cases, front) -> AsyncIterator[httpx.AsyncClient]:
     injected = getattr(front.state, "kv", None)
     try:
-        async with _up(exchange, cases, front) as api:
+        async with running(exchange), running(cases), running(front), _gateway(front) as api:
             yield api
     finally:
         if injected is not None:

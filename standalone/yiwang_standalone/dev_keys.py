@@ -25,7 +25,12 @@ DEV_PRINCIPALS = [
     },
     {"name": "citizen", "subject": "dev-citizen", "principal_type": "citizen", "roles": []},
     {"name": "county", "subject": "dev-county-330100", "principal_type": "county", "roles": []},
-    {"name": "supervisor", "subject": "dev-supervisor", "principal_type": "supervisor", "roles": []},
+    {
+        "name": "supervisor",
+        "subject": "dev-supervisor",
+        "principal_type": "supervisor",
+        "roles": [],
+    },
 ]
 
 
