@@ -3,14 +3,18 @@ disclosure). Only what the internal token's grant names, about the bound subject
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from data_exchange import grants
+from data_exchange.access_audit import record_access
 from data_exchange.api.deps import CipherDep
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exchange", tags=["population"])
@@ -41,7 +45,9 @@ async def own_record(
 ) -> dict[str, Any]:
     fields = grants.granted(principal, "population")
     # The subject is the caller: any id in the query is ignored.
-    row = await grants.population_record(session, grants.subject_index(principal, cipher, "self"))
+    index = grants.subject_index(principal, cipher, "self")
+    row = await grants.population_record(session, index)
+    await _audit(session, principal, index, fields, "read" if row else "not_found")
     if row is None:
         raise _not_found()
     return grants.population_view(row, fields, cipher)
@@ -56,7 +62,9 @@ async def bound_record(
     session: SessionDep, principal: PrincipalDep, cipher: CipherDep
 ) -> dict[str, Any]:
     fields = grants.granted(principal, "population")
-    row = await grants.population_record(session, grants.subject_index(principal, cipher, "case"))
+    index = grants.subject_index(principal, cipher, "case")
+    row = await grants.population_record(session, index)
+    await _audit(session, principal, index, fields, "read" if row else "not_found")
     if row is None:
         raise _not_found()
     return grants.population_view(row, fields, cipher)
@@ -72,4 +80,18 @@ async def verify(
     fields = grants.granted(principal, "population")
     index = grants.subject_index(principal, cipher, "self", "case")
     row = await grants.population_record(session, index)
-    return grants.verify(row, body.claims, fields, cipher)
+    answer = grants.verify(row, body.claims, fields, cipher)
+    await _audit(session, principal, index, sorted(body.claims), "verified")
+    return answer
+
+
+async def _audit(
+    session: AsyncSession,
+    principal: InternalPrincipal,
+    index: str,
+    fields: Iterable[str],
+    outcome: str,
+) -> None:
+    """Every read or verification of a person's data goes into the access log."""
+    await session.rollback()  # end the read transaction; the log append starts its own
+    await record_access(session, principal, index, [f"population.{f}" for f in fields], outcome)
