@@ -47,10 +47,11 @@ async def own_record(
     # The subject is the caller: any id in the query is ignored.
     index = grants.subject_index(principal, cipher, "self")
     row = await grants.population_record(session, index)
-    await _audit(session, principal, index, fields, "read" if row else "not_found")
-    if row is None:
+    view = grants.population_view(row, fields, cipher) if row is not None else None
+    await _audit(session, principal, index, fields, "read" if view is not None else "not_found")
+    if view is None:
         raise _not_found()
-    return grants.population_view(row, fields, cipher)
+    return view
 
 
 @router.get(
@@ -64,10 +65,11 @@ async def bound_record(
     fields = grants.granted(principal, "population")
     index = grants.subject_index(principal, cipher, "case")
     row = await grants.population_record(session, index)
-    await _audit(session, principal, index, fields, "read" if row else "not_found")
-    if row is None:
+    view = grants.population_view(row, fields, cipher) if row is not None else None
+    await _audit(session, principal, index, fields, "read" if view is not None else "not_found")
+    if view is None:
         raise _not_found()
-    return grants.population_view(row, fields, cipher)
+    return view
 
 
 @router.post(
@@ -92,6 +94,6 @@ async def _audit(
     fields: Iterable[str],
     outcome: str,
 ) -> None:
-    """Every read or verification of a person's data goes into the access log."""
-    await session.rollback()  # end the read transaction; the log append starts its own
+    """Every read or verification of a person's data goes into the access log, in the
+    transaction of the read, before the answer leaves."""
     await record_access(session, principal, index, [f"population.{f}" for f in fields], outcome)
