@@ -67,4 +67,4 @@ bench: install stack-start
 
 bench-gateway: install stack-start
 	@bash deploy/local/bench-tools.sh
-	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/gateway.py
+	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/gateway_proxy.py

@@ -33,9 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, this file's folder comes first on the path and its name would hide
-# the gateway package that tools.distributed imports.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from tools.distributed import LocalPlatform, free_port  # noqa: E402
