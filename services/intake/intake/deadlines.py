@@ -8,40 +8,9 @@ is upgraded.
 
 from __future__ import annotations
 
-import functools
-import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-import chinese_calendar
-
-log = logging.getLogger(__name__)
-
-# China has no daylight saving time, so a fixed offset is exact.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-def china_date(moment: datetime) -> date:
-    return moment.astimezone(CHINA).date()
-
-
-@functools.cache
-def _warn_uncovered(year: int) -> None:
-    log.warning("chinese_calendar has no data for %d; counting Monday to Friday", year)
-
-
-def is_working_day(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        _warn_uncovered(day.year)
-        return day.weekday() < 5
-
-
-def next_working_day(day: date) -> date:
-    """``day`` itself when it is a working day, else the first working day after it."""
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
+from yiwang_platform.workdays import china_date, next_working_day
 
 
 def due_date(submitted_at: datetime, promised_days: int) -> date:

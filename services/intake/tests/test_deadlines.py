@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from intake.deadlines import due_date, is_working_day
+from intake.deadlines import due_date
+from yiwang_platform.workdays import is_working_day
 
 
 def at(day: str, hour: int = 10) -> datetime:

@@ -11,55 +11,16 @@ from then to the due date inclusive; red from the day after the due date.
 
 from __future__ import annotations
 
-import functools
-import logging
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Literal
 
-import chinese_calendar
-
-log = logging.getLogger(__name__)
-
-# China has no daylight saving time, so a fixed offset is exact.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+from yiwang_platform.workdays import (
+    china_date,
+    next_working_day,
+    previous_working_day,
+)
 
 Card = Literal["green", "yellow", "red"]
-
-
-def china_date(moment: datetime) -> date:
-    return moment.astimezone(CHINA).date()
-
-
-def china_today() -> date:
-    return china_date(datetime.now(UTC))
-
-
-@functools.cache
-def _warn_uncovered(year: int) -> None:
-    log.warning("chinese_calendar has no data for %d; counting Monday to Friday", year)
-
-
-def is_working_day(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        _warn_uncovered(day.year)
-        return day.weekday() < 5
-
-
-def next_working_day(day: date) -> date:
-    """``day`` itself when it is a working day, else the first working day after it."""
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
-
-
-def previous_working_day(day: date) -> date:
-    """The last working day strictly before ``day``."""
-    day -= timedelta(days=1)
-    while not is_working_day(day):
-        day -= timedelta(days=1)
-    return day
 
 
 def due_date(submitted_at: datetime, promised_days: int) -> date:

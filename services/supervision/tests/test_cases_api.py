@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from supervision.deadlines import china_today
 from yiwang_platform.testing import client
+from yiwang_platform.workdays import china_today
 
 URL = "/api/v1/supervision/cases"
 

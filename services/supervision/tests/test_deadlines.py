@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from supervision.deadlines import card, due_date, is_working_day, yellow_at
+from supervision.deadlines import card, due_date, yellow_at
 from supervision.reviews import grade_of
+from yiwang_platform.workdays import is_working_day
 
 
 def at(day: str, hour: int = 10) -> datetime:

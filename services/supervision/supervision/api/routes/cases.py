@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query
 
 from supervision import watches
 from supervision.api.dependencies import OverseerDep
-from supervision.deadlines import Card, china_today
+from supervision.deadlines import Card
 from supervision.models import CaseWatch
 from supervision.schemas import CaseWatchRead
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.service import SessionDep
+from yiwang_platform.workdays import china_today
 
 router = APIRouter(prefix="/api/v1/supervision/cases", tags=["cases"])
 
