@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from opentelemetry import context as otel_context
 from prometheus_client import Counter
@@ -37,6 +38,18 @@ EVENTS_PROCESSED = Counter(
 
 class RejectEvent(Exception):
     """Raised by a handler for an event that can never be applied (goes to the DLQ)."""
+
+
+def event_time(value: Any, field: str) -> datetime:
+    """A timestamp from an event's data. The schema checks the format; the zone is
+    checked here (RFC 3339 requires one): an event without it can never apply."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise RejectEvent(f"{field} is not an RFC 3339 timestamp") from exc
+    if parsed.tzinfo is None:
+        raise RejectEvent(f"{field} has no time zone")
+    return parsed
 
 
 def dlq_topic(topic: str) -> str:

@@ -9,19 +9,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data_exchange.identifiers import InvalidRecord
 from data_exchange.models import LicenseIndexEntry
-
-
-def _timestamp(value: Any, field: str) -> datetime:
-    # The schema checks the format; the zone is checked here (RFC 3339 requires one).
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidRecord(f"{field}: not an RFC 3339 timestamp") from exc
-    if parsed.tzinfo is None:
-        raise InvalidRecord(f"{field}: no time zone")
-    return parsed
+from yiwang_platform.consumer import event_time
 
 
 async def record_issued(session: AsyncSession, data: dict[str, Any]) -> bool:
@@ -37,8 +26,8 @@ async def record_issued(session: AsyncSession, data: dict[str, Any]) -> bool:
             holder_kind=data["holder_kind"],
             holder_index=data["holder_index"],
             issuer=data["issuer"],
-            issued_at=_timestamp(data["issued_at"], "issued_at"),
-            valid_until=None if valid_until is None else _timestamp(valid_until, "valid_until"),
+            issued_at=event_time(data["issued_at"], "issued_at"),
+            valid_until=None if valid_until is None else event_time(valid_until, "valid_until"),
         )
     )
     await session.flush()

@@ -3,25 +3,11 @@ services' activity to count."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision import metrics, watches
-from yiwang_platform.consumer import Handler, RejectEvent
+from yiwang_platform.consumer import Handler, event_time
 from yiwang_platform.events import CloudEvent
-
-
-def _timestamp(data: dict[str, Any], field: str) -> datetime:
-    # The schema checks the format; the zone is checked here (RFC 3339 requires one).
-    try:
-        value = datetime.fromisoformat(data[field])
-    except (TypeError, ValueError) as exc:
-        raise RejectEvent(f"{field} is not an RFC 3339 timestamp") from exc
-    if value.tzinfo is None:
-        raise RejectEvent(f"{field} has no time zone")
-    return value
 
 
 async def on_case_submitted(session: AsyncSession, event: CloudEvent) -> None:
@@ -34,7 +20,7 @@ async def on_case_submitted(session: AsyncSession, event: CloudEvent) -> None:
         department=data["department"],
         channel=data["channel"],
         promised_days=data["promised_days"],
-        submitted_at=_timestamp(data, "submitted_at"),
+        submitted_at=event_time(data["submitted_at"], "submitted_at"),
     )
 
 

@@ -15,6 +15,7 @@ from data_exchange.access_audit import record_access
 from data_exchange.api.deps import CipherDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
+from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exchange", tags=["population"])
@@ -43,15 +44,8 @@ def _not_found() -> ProblemError:
 async def own_record(
     session: SessionDep, principal: PrincipalDep, cipher: CipherDep
 ) -> dict[str, Any]:
-    fields = grants.granted(principal, "population")
     # The subject is the caller: any id in the query is ignored.
-    index = grants.subject_index(principal, cipher, "self")
-    row = await grants.population_record(session, index)
-    view = grants.population_view(row, fields, cipher) if row is not None else None
-    await _audit(session, principal, index, fields, "read" if view is not None else "not_found")
-    if view is None:
-        raise _not_found()
-    return view
+    return await _granted_view(session, principal, cipher, "self")
 
 
 @router.get(
@@ -62,14 +56,7 @@ async def own_record(
 async def bound_record(
     session: SessionDep, principal: PrincipalDep, cipher: CipherDep
 ) -> dict[str, Any]:
-    fields = grants.granted(principal, "population")
-    index = grants.subject_index(principal, cipher, "case")
-    row = await grants.population_record(session, index)
-    view = grants.population_view(row, fields, cipher) if row is not None else None
-    await _audit(session, principal, index, fields, "read" if view is not None else "not_found")
-    if view is None:
-        raise _not_found()
-    return view
+    return await _granted_view(session, principal, cipher, "case")
 
 
 @router.post(
@@ -85,6 +72,20 @@ async def verify(
     answer = grants.verify(row, body.claims, fields, cipher)
     await _audit(session, principal, index, sorted(body.claims), "verified")
     return answer
+
+
+async def _granted_view(
+    session: AsyncSession, principal: InternalPrincipal, cipher: PiiCipher, binding: str
+) -> dict[str, Any]:
+    """The bound subject's record, granted fields only; the read is logged either way."""
+    fields = grants.granted(principal, "population")
+    index = grants.subject_index(principal, cipher, binding)
+    row = await grants.population_record(session, index)
+    view = grants.population_view(row, fields, cipher) if row is not None else None
+    await _audit(session, principal, index, fields, "read" if view is not None else "not_found")
+    if view is None:
+        raise _not_found()
+    return view
 
 
 async def _audit(
