@@ -72,6 +72,7 @@ async def submit(
             promised_days=case.promised_days,
             channel=data.channel,
             submitted_at=case.submitted_at,
+            applicant_index=case.applicant_index,
         ),
         key=case.id,
     )

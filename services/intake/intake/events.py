@@ -34,6 +34,11 @@ class CaseSubmitted(EventData):
     channel: Channel
     submitted_at: datetime
     bundle_code: str | None = Field(default=None, description="一件事 code when a bundle")
+    applicant_index: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="blind index of the applicant's identifier (who may rate the case)",
+    )
 
 
 class SubCasePlan(BaseModel):
