@@ -6,17 +6,23 @@ Standalone mode runs ``upgrade`` at start; the distributed run calls
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yiwang_platform.db import UtcDateTime, create_engine
 from yiwang_platform.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 def alembic_config(script_location: Path, database_url: str) -> Config:
@@ -72,13 +78,49 @@ def run_env(target_metadata: MetaData) -> None:
     asyncio.run(_standalone())
 
 
+async def current_is_head(engine: AsyncEngine, script_location: Path) -> bool:
+    """Whether the database is at the newest revision that this code ships."""
+    heads = set(ScriptDirectory.from_config(alembic_config(script_location, "")).get_heads())
+
+    def _current(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(_current) == heads
+
+
+async def wait_for_head(
+    engine: AsyncEngine, script_location: Path, timeout: float, interval: float = 2.0
+) -> None:
+    """Wait until another process (the migration Job) has brought the database to head."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            if await current_is_head(engine, script_location):
+                return
+        except Exception as exc:  # database not reachable yet
+            log.info("waiting for the database: %s", type(exc).__name__)
+        if loop.time() > deadline:
+            raise TimeoutError(f"database not migrated to head within {timeout:.0f}s")
+        await asyncio.sleep(interval)
+
+
 async def migrate_cli(settings: ServiceSettings, script_location: Path) -> None:
-    """Entry point of ``python -m <service>.migrate``."""
+    """Entry point of ``python -m <service>.migrate``: upgrade to head, or with
+    ``--wait [SECONDS]`` only wait until the database is there (a pod's init container
+    waits so for the migration Job, so a new version serves only on its own schema)."""
+    parser = argparse.ArgumentParser(prog="migrate")
+    parser.add_argument("--wait", type=float, nargs="?", const=600.0, default=None)
+    args = parser.parse_args()
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
         settings.var_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
     try:
-        await upgrade(engine, script_location)
+        if args.wait is not None:
+            await wait_for_head(engine, script_location, args.wait)
+        else:
+            await upgrade(engine, script_location)
     finally:
         await engine.dispose()

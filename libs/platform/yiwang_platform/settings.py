@@ -7,7 +7,7 @@ under ``./var``, the in-process bus and in-memory stand-ins for Redis.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,9 +30,19 @@ class ServiceSettings(BaseSettings):
     bus: Literal["inprocess", "kafka"] = "inprocess"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str = ""
+    # Partitions of the topics a service creates: the most consumer replicas that can share
+    # a topic. Per topic (JSON, e.g. {"gateway.access.v1": 12}) over the default.
     topic_partitions: int = 6
+    topic_partitions_by_topic: dict[str, int] = Field(default_factory=dict)
+    topic_replication_factor: int = 1
     # Prefix for topic and consumer-group names, to run several isolated platforms on one cluster.
     kafka_namespace: str = ""
+    # Kafka security: TLS with a CA bundle (PEM file; empty: the system's CAs) and SASL.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_cafile: str = ""
 
     # Outbox relay and consumers. Disabling the relay leaves committed events in the
     # outbox (maintenance, and the fault tests that kill a service before it publishes).
@@ -68,3 +78,18 @@ class ServiceSettings(BaseSettings):
 
     def resolved_client_id(self) -> str:
         return self.kafka_client_id or f"yiwang-{self.service_name}"
+
+    def kafka_connection(self) -> dict[str, Any]:
+        """Security options for every aiokafka client (producer, consumers, admin)."""
+        options: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            options["ssl_context"] = create_ssl_context(cafile=self.kafka_ssl_cafile or None)
+        if self.kafka_security_protocol.startswith("SASL"):
+            options.update(
+                sasl_mechanism=self.kafka_sasl_mechanism,
+                sasl_plain_username=self.kafka_sasl_username,
+                sasl_plain_password=self.kafka_sasl_password,
+            )
+        return options

@@ -14,5 +14,8 @@ def create_bus(settings: ServiceSettings) -> EventBus:
             settings.resolved_client_id(),
             settings.topic_partitions,
             settings.kafka_namespace,
+            connection=settings.kafka_connection(),
+            partitions_by_topic=settings.topic_partitions_by_topic,
+            replication_factor=settings.topic_replication_factor,
         )
     return InProcessBus()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -18,12 +19,23 @@ log = logging.getLogger(__name__)
 
 class KafkaBus(EventBus):
     def __init__(
-        self, bootstrap: str, client_id: str, partitions: int = 6, namespace: str = ""
+        self,
+        bootstrap: str,
+        client_id: str,
+        partitions: int = 6,
+        namespace: str = "",
+        connection: Mapping[str, Any] | None = None,
+        partitions_by_topic: Mapping[str, int] | None = None,
+        replication_factor: int = 1,
     ) -> None:
         self._bootstrap = bootstrap
         self._ns = namespace
         self._client_id = client_id
         self._partitions = partitions
+        # TLS and SASL options, the same for the producer, the consumers and the admin client.
+        self._connection = dict(connection or {})
+        self._partitions_by_topic = dict(partitions_by_topic or {})
+        self._replication_factor = replication_factor
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -39,6 +51,7 @@ class KafkaBus(EventBus):
                 acks="all",
                 linger_ms=5,
                 request_timeout_ms=15000,
+                **self._connection,
             )
             try:
                 await producer.start()
@@ -83,15 +96,22 @@ class KafkaBus(EventBus):
             [self._ns + t for t in topics],
             self._ns + group,
             self._ns,
+            self._connection,
         )
 
     async def ensure_topics(self, topics: Sequence[str]) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self._bootstrap, client_id=self._client_id, **self._connection
+        )
         await admin.start()
         try:
             existing = set(await admin.list_topics())
             wanted = [
-                NewTopic(name=self._ns + t, num_partitions=self._partitions, replication_factor=1)
+                NewTopic(
+                    name=self._ns + t,
+                    num_partitions=self._partitions_by_topic.get(t, self._partitions),
+                    replication_factor=self._replication_factor,
+                )
                 for t in topics
                 if self._ns + t not in existing
             ]
@@ -106,7 +126,13 @@ class KafkaBus(EventBus):
 
 class _KafkaConsumer(BusConsumer):
     def __init__(
-        self, bootstrap: str, client_id: str, topics: list[str], group: str, namespace: str
+        self,
+        bootstrap: str,
+        client_id: str,
+        topics: list[str],
+        group: str,
+        namespace: str,
+        connection: Mapping[str, Any],
     ) -> None:
         self._ns = namespace
         self._consumer = AIOKafkaConsumer(
@@ -118,6 +144,7 @@ class _KafkaConsumer(BusConsumer):
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_poll_interval_ms=300000,
+            **connection,
         )
         self._positions: dict[TopicPartition, int] = {}
 
