@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -138,30 +138,37 @@ LISTED_FIELDS = tuple(
 _NOT_FIELDS = {"source", "source_version"}
 
 
+async def population_subjects(session: AsyncSession, record_ids: set[str]) -> dict[str, list[str]]:
+    """record id -> the blind index of the person it is about."""
+    rows = await session.execute(
+        select(PopulationRecord.record_id, PopulationRecord.id_index).where(
+            PopulationRecord.record_id.in_(record_ids)
+        )
+    )
+    return {record_id: [id_index] for record_id, id_index in rows}
+
+
 async def record_batch_writes(
     session: AsyncSession,
     principal: InternalPrincipal,
+    library: str,
     records: Sequence[Any],
     results: Iterable[Any],
+    subjects: Mapping[str, Sequence[str]],
 ) -> None:
-    """Log the records of a county batch that were applied (created, updated or
-    unchanged), in the batch's transaction. ``results`` have ``index``, ``status`` and
-    ``record_id`` (``population.BatchResult``); rejected records name no one."""
-    applied = [r for r in results if r.record_id is not None]
-    if not applied:
-        return
-    rows = await session.execute(
-        select(PopulationRecord.record_id, PopulationRecord.id_index).where(
-            PopulationRecord.record_id.in_({r.record_id for r in applied})
-        )
-    )
-    index_of = {record_id: id_index for record_id, id_index in rows}
-    accesses = []
-    for r in applied:
+    """Log the records of a county batch that were applied (created, updated, unchanged
+    or stale), in the batch's transaction: one entry per subject the record is about
+    (``subjects``: record id -> blind indexes). ``results`` have ``index``, ``status``
+    and ``record_id`` (``batches.BatchResult``); rejected records name no one."""
+    accesses: list[Accessed] = []
+    for r in results:
+        if r.record_id is None:
+            continue
         data = records[r.index] if r.index < len(records) else {}
         given = data if isinstance(data, dict) else {}
-        names = [f"population.{k}" for k in given if k not in _NOT_FIELDS]
-        accesses.append(Accessed(index_of.get(r.record_id), names, str(r.status)))
+        names = [f"{library}.{k}" for k in given if k not in _NOT_FIELDS]
+        found: Sequence[str | None] = subjects.get(r.record_id) or [None]
+        accesses.extend(Accessed(subject, names, str(r.status)) for subject in found)
     await record_accesses(session, principal, accesses, commit=False)
 
 

@@ -1,4 +1,4 @@
-"""Events data-exchange publishes, the county contract it defines, and those it consumes."""
+"""Events data-exchange publishes, the county contracts it defines, and those it consumes."""
 
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ class CountyPopulationRecord(EventData):
     birth_date: date = Field(description="must equal the birth date inside id_number")
     household_address: str | None = Field(default=None, min_length=1, max_length=200)
     marital_status: MaritalStatus | None = None
+    household_number: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z]{6,20}$",
+        description="户号: the household register number; people of one household share it",
+    )
+    spouse_id_number: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{17}[0-9Xx]$",
+        description="配偶身份号码 (GB 11643) when married; checksum verified",
+    )
     reference_face: str | None = Field(
         default=None,
         min_length=100,
@@ -67,6 +77,43 @@ class CountyPopulationRecord(EventData):
         "topic must accept messages this large (brokers default to 1 MB).",
         json_schema_extra={"contentEncoding": "base64"},
     )
+
+
+LegalPersonStatus = Literal["存续", "在业", "停业", "清算", "迁出", "吊销", "注销"]
+
+
+class CountyLegalPersonRecord(EventData):
+    """An enterprise's or organisation's record (法人库) as a county system sends it
+    (produced outside the platform). Versions compare as for population records."""
+
+    event_type = "gov.county.legal_person.record.v1"
+    topic = "exchange.inbound.legal_person.v1"
+
+    source: str = Field(
+        pattern=r"^[0-9]{6}-[a-z0-9-]{1,40}$",
+        description="county system: its 6-digit administrative division code, a hyphen "
+        "and a lower-case system name, e.g. 330106-scjg",
+    )
+    source_version: int = Field(
+        ge=1, le=2**63 - 1, description="increases with every change the source makes"
+    )
+    uscc: str = Field(
+        pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$",
+        description="统一社会信用代码 (GB 32100); its check character is verified",
+    )
+    name: str = Field(min_length=1, max_length=200)
+    entity_type: str = Field(
+        min_length=1, max_length=40, description="e.g. 有限责任公司, 股份有限公司, 个人独资企业"
+    )
+    legal_representative_name: str = Field(min_length=1, max_length=50)
+    legal_representative_id_number: str = Field(
+        pattern=r"^[0-9]{17}[0-9Xx]$",
+        description="the representative's 公民身份号码 (GB 11643); stored encrypted",
+    )
+    registered_address: str = Field(min_length=1, max_length=200)
+    business_scope: str | None = Field(default=None, min_length=1, max_length=2000)
+    established_on: date = Field(description="成立日期; not in the future")
+    status: LegalPersonStatus
 
 
 class DataAccessRecorded(EventData):
@@ -91,7 +138,7 @@ class DataAccessRecorded(EventData):
 
 PUBLISHES: list[type[EventData]] = [RecordUpserted, DataAccessRecorded]
 # Contracts this service defines for producers outside the platform.
-EXTERNAL: list[type[EventData]] = [CountyPopulationRecord]
+EXTERNAL: list[type[EventData]] = [CountyPopulationRecord, CountyLegalPersonRecord]
 
 # Consumed from other services (their contracts live in contracts/events/).
 LICENSE_ISSUED = "gov.license.license.issued.v1"

@@ -4,7 +4,9 @@ The gateway decides which scenario a request runs under and puts the scenario's
 grant (library -> fields) and subject binding in the internal token. Whatever a
 handler could read, it answers only the granted fields, and only about the subject
 the binding names: ``self`` — the caller's own identifier; ``case`` — the applicant
-of the case the gateway checked (``bind_subject_index``, a blind index).
+of the case the gateway checked (``bind_subject_index``, a blind index); ``org`` — the
+enterprise the caller acts for (an ``enterprise`` principal, whose subject the gateway
+sets to the enterprise's unified social credit code).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data_exchange.models import PopulationRecord
+from data_exchange.identifiers import InvalidRecord, checked_resident_id, checked_uscc
+from data_exchange.models import LegalPersonRecord, PopulationRecord
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
@@ -32,13 +35,31 @@ POPULATION_FIELDS = (
 _ENCRYPTED = {"name", "household_address"}
 _BLIND_INDEX = re.compile(r"^[0-9a-f]{64}$")
 
+# legal_representative reads as the representative's name.
+LEGAL_PERSON_FIELDS = (
+    "name",
+    "uscc",
+    "entity_type",
+    "legal_representative",
+    "registered_address",
+    "business_scope",
+    "established_on",
+    "status",
+)
+# Fields that can be verified (核验) when granted but are never returned by a read.
+VERIFY_ONLY = {"legal_person": ("legal_representative_id_number",)}
+_LIBRARIES = {
+    "population": POPULATION_FIELDS,
+    "legal_person": LEGAL_PERSON_FIELDS + VERIFY_ONLY["legal_person"],
+}
+
 
 def granted(principal: InternalPrincipal, library: str) -> list[str]:
     """The fields of ``library`` the token grants, in library order; 403 ``no_grant`` if none."""
     grant = principal.grant if isinstance(principal.grant, dict) else {}
     listed = grant.get(library)
     fields = set(listed) if isinstance(listed, list) else set()
-    allowed = [f for f in POPULATION_FIELDS if f in fields] if library == "population" else []
+    allowed = [f for f in _LIBRARIES.get(library, ()) if f in fields]
     if not principal.scenario or not allowed:
         raise ProblemError(
             403,
@@ -81,6 +102,22 @@ def subject_index(principal: InternalPrincipal, cipher: PiiCipher, *kinds: str) 
     return index
 
 
+def org_code(principal: InternalPrincipal) -> str:
+    """The credit code of the enterprise an ``org``-bound token acts for."""
+    if principal.claims.get("bind") != "org" or principal.principal_type != "enterprise":
+        raise _wrong_binding("org (enterprises)")
+    try:
+        return checked_uscc(principal.subject)
+    except InvalidRecord as exc:
+        raise ProblemError(
+            403,
+            "binding_missing",
+            "缺少企业统一社会信用代码",
+            "the caller acts for no enterprise with a valid credit code",
+            title_en="No bound enterprise",
+        ) from exc
+
+
 async def population_record(session: AsyncSession, index: str) -> PopulationRecord | None:
     return await session.scalar(select(PopulationRecord).where(PopulationRecord.id_index == index))
 
@@ -101,17 +138,35 @@ def population_view(row: PopulationRecord, fields: list[str], cipher: PiiCipher)
     return view
 
 
+def legal_person_view(
+    row: LegalPersonRecord, fields: list[str], cipher: PiiCipher
+) -> dict[str, Any]:
+    """Exactly the granted readable fields of the record (dates as ISO text)."""
+    values: dict[str, Any] = {
+        "name": row.name,
+        "uscc": row.uscc,
+        "entity_type": row.entity_type,
+        "registered_address": row.registered_address,
+        "business_scope": row.business_scope,
+        "established_on": row.established_on.isoformat(),
+        "status": row.status,
+    }
+    view = {}
+    for name in fields:
+        if name == "legal_representative":
+            view[name] = cipher.decrypt(row.representative_name)
+        elif name in values:
+            view[name] = values[name]
+    return view
+
+
 def _normalised(value: Any) -> str:
     if isinstance(value, date):
         value = value.isoformat()
     return "" if value is None else "".join(str(value).split()).upper()
 
 
-def verify(
-    row: PopulationRecord | None, claims: dict[str, str], fields: list[str], cipher: PiiCipher
-) -> dict[str, bool]:
-    """核验: whether each claimed value matches the record — every claimed field must be
-    granted (403 ``field_not_granted``); no record answers false throughout."""
+def _only_granted(claims: dict[str, str], fields: list[str]) -> None:
     refused = sorted(set(claims) - set(fields))
     if refused:
         raise ProblemError(
@@ -122,10 +177,41 @@ def verify(
             title_en="Field not granted",
             fields=refused,
         )
+
+
+def verify(
+    row: PopulationRecord | None, claims: dict[str, str], fields: list[str], cipher: PiiCipher
+) -> dict[str, bool]:
+    """核验: whether each claimed value matches the record — every claimed field must be
+    granted (403 ``field_not_granted``); no record answers false throughout."""
+    _only_granted(claims, fields)
     if row is None:
         return dict.fromkeys(claims, False)
     answers = {}
     for name, claimed in claims.items():
         stored = _value(row, name, cipher)
+        answers[name] = stored is not None and _normalised(claimed) == _normalised(stored)
+    return answers
+
+
+def verify_legal_person(
+    row: LegalPersonRecord | None, claims: dict[str, str], fields: list[str], cipher: PiiCipher
+) -> dict[str, bool]:
+    """核验 of a legal person, as ``verify``. The representative's ID number is compared
+    by its blind index: it is never decrypted for this."""
+    _only_granted(claims, fields)
+    if row is None:
+        return dict.fromkeys(claims, False)
+    answers = {}
+    for name, claimed in claims.items():
+        if name == "legal_representative_id_number":
+            try:
+                number = checked_resident_id(claimed, name)
+            except InvalidRecord:
+                answers[name] = False
+                continue
+            answers[name] = cipher.blind_index(number) == row.representative_index
+            continue
+        stored = legal_person_view(row, [name], cipher).get(name)
         answers[name] = stored is not None and _normalised(claimed) == _normalised(stored)
     return answers

@@ -1,4 +1,5 @@
-"""Events data-exchange consumes: county population records and issued licenses."""
+"""Events data-exchange consumes: county population and legal-person records and
+issued licenses."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data_exchange import license_index, population
-from data_exchange.events import LICENSE_ISSUED, LICENSE_TOPIC, CountyPopulationRecord
+from data_exchange import legal_persons, license_index, population
+from data_exchange.events import (
+    LICENSE_ISSUED,
+    LICENSE_TOPIC,
+    CountyLegalPersonRecord,
+    CountyPopulationRecord,
+)
 from data_exchange.faces import FaceMatcher
 from data_exchange.identifiers import InvalidRecord
 from data_exchange.reference_faces import encode_reference
@@ -35,6 +41,13 @@ def build_handlers(
         except InvalidRecord as exc:
             raise RejectEvent(str(exc)) from exc
 
+    async def on_legal_person_record(session: AsyncSession, event: CloudEvent) -> None:
+        try:
+            record = legal_persons.parse(event.data)
+            await legal_persons.upsert(session, outbox, cipher(), record)
+        except InvalidRecord as exc:
+            raise RejectEvent(str(exc)) from exc
+
     async def on_license_issued(session: AsyncSession, event: CloudEvent) -> None:
         try:
             await license_index.record_issued(session, event.data)
@@ -43,5 +56,9 @@ def build_handlers(
 
     return {
         CountyPopulationRecord.event_type: (CountyPopulationRecord.topic, on_population_record),
+        CountyLegalPersonRecord.event_type: (
+            CountyLegalPersonRecord.topic,
+            on_legal_person_record,
+        ),
         LICENSE_ISSUED: (LICENSE_TOPIC, on_license_issued),
     }

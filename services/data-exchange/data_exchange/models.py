@@ -35,6 +35,11 @@ class PopulationRecord(ExchangeBase):
     birth_date: Mapped[date] = mapped_column(Date)
     household_address: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted
     marital_status: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # 户号: members of one household share it (the household read finds them by it).
+    household_number: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    # The spouse, by ID number (encrypted) and its blind index.
+    spouse_id_number: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted
+    spouse_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # The reference face for face checks: the matcher's encoding as JSON, encrypted
     # (data_exchange.reference_faces). The photo it came from is never stored.
     face_encoding: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -45,6 +50,34 @@ class PopulationRecord(ExchangeBase):
     # An update only applies if the row still has the updated_at it was read with
     # (StaleDataError otherwise): where SELECT ... FOR UPDATE does not lock (SQLite), a
     # concurrent writer then cannot be overwritten with an older version.
+    __mapper_args__ = {"version_id_col": updated_at, "version_id_generator": False}  # noqa: RUF012
+
+
+class LegalPersonRecord(ExchangeBase):
+    """One enterprise or organisation in the legal-person library (法人库).
+
+    Registration data is public (it is printed on the business licence) and stored in
+    clear; the legal representative's name and ID number are personal and encrypted.
+    """
+
+    __tablename__ = "legal_person_records"
+
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    representative_name: Mapped[str] = mapped_column(Text)  # encrypted
+    representative_id_number: Mapped[str] = mapped_column(Text)  # encrypted
+    representative_index: Mapped[str] = mapped_column(String(64), index=True)
+    registered_address: Mapped[str] = mapped_column(String(200))
+    business_scope: Mapped[str | None] = mapped_column(Text, nullable=True)
+    established_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(60))
+    source_version: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    # As for population records: an update applies only over the row it was read as.
     __mapper_args__ = {"version_id_col": updated_at, "version_id_generator": False}  # noqa: RUF012
 
 

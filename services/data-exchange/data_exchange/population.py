@@ -12,16 +12,18 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from data_exchange.batches import BatchResult
 from data_exchange.events import CountyPopulationRecord, RecordUpserted
 from data_exchange.faces import FaceMatcher
-from data_exchange.identifiers import InvalidRecord, checked_id_number
+from data_exchange.identifiers import InvalidRecord, checked_id_number, checked_resident_id
 from data_exchange.models import PopulationRecord
 from data_exchange.reference_faces import encode_reference
 from yiwang_platform.masking import mask
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
 
-Outcome = Literal["created", "updated", "unchanged"]
+# unchanged: the same version again; stale: an older version than the stored one.
+Outcome = Literal["created", "updated", "unchanged", "stale"]
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,24 @@ async def upsert(
 ) -> Upserted:
     """Create or update the subject's record in the caller's transaction.
 
-    A version not newer than the stored one from the same source changes nothing. A
-    record from another source replaces the stored one (the person moved county).
+    A version not newer than the stored one from the same source changes nothing
+    (``unchanged`` when equal, ``stale`` when older). A record from another source
+    replaces the stored one (the person moved county).
     Each effective change adds a RecordUpserted event. Raises InvalidRecord.
     ``face_encoding``: the stored form of the record's reference face
     (reference_faces.encode_reference); None keeps the stored one.
     """
     id_number = checked_id_number(record.id_number, record.birth_date)
     id_index = cipher.blind_index(id_number)
+    spouse = (
+        checked_resident_id(record.spouse_id_number, "spouse_id_number")
+        if record.spouse_id_number
+        else None
+    )
+    if spouse == id_number:
+        raise InvalidRecord("spouse_id_number: is the person's own")
+    if spouse and record.marital_status != "已婚":
+        raise InvalidRecord("spouse_id_number: only with marital_status 已婚")
     # Locks the row on PostgreSQL so concurrent upserts of one person compare versions in turn.
     current = await session.scalar(
         select(PopulationRecord).where(PopulationRecord.id_index == id_index).with_for_update()
@@ -72,7 +84,8 @@ async def upsert(
         and current.source == record.source
         and record.source_version <= current.source_version
     ):
-        return Upserted("unchanged", current.record_id)
+        older = record.source_version < current.source_version
+        return Upserted("stale" if older else "unchanged", current.record_id)
 
     outcome: Outcome = "created" if current is None else "updated"
     row = current or PopulationRecord(record_id=str(uuid.uuid4()), id_index=id_index)
@@ -85,6 +98,9 @@ async def upsert(
         cipher.encrypt(record.household_address) if record.household_address else None
     )
     row.marital_status = record.marital_status
+    row.household_number = record.household_number
+    row.spouse_id_number = cipher.encrypt(spouse) if spouse else None
+    row.spouse_index = cipher.blind_index(spouse) if spouse else None
     if face_encoding is not None:
         row.face_encoding = face_encoding
     row.source = record.source
@@ -104,14 +120,6 @@ async def upsert(
         key=row.record_id,
     )
     return Upserted(outcome, row.record_id)
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    index: int
-    status: Literal["created", "updated", "unchanged", "rejected"]
-    record_id: str | None = None
-    reason: str | None = None
 
 
 @dataclass(frozen=True)

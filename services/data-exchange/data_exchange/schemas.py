@@ -21,15 +21,37 @@ class PopulationBatch(BaseModel):
     )
 
 
+class LegalPersonBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="each shaped like the data of gov.county.legal_person.record.v1; "
+        "records are checked one by one and a bad one does not stop the others",
+    )
+
+
 class RecordResult(BaseModel):
     index: int
-    status: Literal["created", "updated", "unchanged", "rejected"]
+    status: Literal["created", "updated", "unchanged", "stale", "rejected"] = Field(
+        description="created, updated: accepted; unchanged: the same version again; "
+        "stale: older than the stored version (nothing written); rejected: see reason"
+    )
     record_id: str | None = None
     reason: str | None = Field(default=None, description="why the record was rejected")
 
 
+class BatchSummary(BaseModel):
+    accepted: int = Field(description="created or updated")
+    unchanged: int
+    stale: int
+    rejected: int
+
+
 class BatchResults(BaseModel):
     results: list[RecordResult]
+    summary: BatchSummary
 
 
 class PopulationRecordRead(BaseModel):
@@ -43,6 +65,19 @@ class PopulationRecordRead(BaseModel):
     source: str
     source_version: int
     updated_at: datetime
+
+
+class HouseholdRead(BaseModel):
+    """The caller, their spouse and their household members: granted fields of each."""
+
+    applicant: dict[str, Any] = Field(description="the caller's granted fields")
+    spouse: dict[str, Any] | None = Field(
+        description="the spouse's granted fields, when both records name each other"
+    )
+    same_household: bool = Field(description="the spouses share a household number (户号)")
+    household_members: list[dict[str, Any]] = Field(
+        description="others with the caller's household number, oldest first (at most 20)"
+    )
 
 
 class LicenseIndexRead(BaseModel):

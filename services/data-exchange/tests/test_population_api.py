@@ -95,6 +95,12 @@ async def test_a_batch_applies_good_records_and_reports_bad_ones(backend, signer
             (5, "rejected", "photo: Extra inputs are not permitted"),
             (6, "rejected", "source: String should match pattern '^[0-9]{6}-[a-z0-9-]{1,40}$'"),
         ]
+        assert first.json()["summary"] == {
+            "accepted": 2,
+            "unchanged": 0,
+            "stale": 0,
+            "rejected": 5,
+        }
         assert all("record_id" not in r for r in results[2:])
         for number in (ZHANG, LI, WANG, bad_checksum):
             assert number not in first.text
@@ -117,10 +123,16 @@ async def test_a_batch_applies_good_records_and_reports_bad_ones(backend, signer
         assert [(r["index"], r["status"], r["record_id"]) for r in second.json()["results"]] == [
             (0, "updated", zhang_id),
             (1, "unchanged", results[1]["record_id"]),
-            (2, "unchanged", zhang_id),
+            (2, "stale", zhang_id),
             (3, "unchanged", zhang_id),
             (4, "updated", results[1]["record_id"]),
         ]
+        assert second.json()["summary"] == {
+            "accepted": 2,
+            "unchanged": 2,
+            "stale": 1,
+            "rejected": 0,
+        }
         assert await counts(app) == (2, 4)
 
         async with app.state.runtime.sessions() as s:

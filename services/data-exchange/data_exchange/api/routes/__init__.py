@@ -1,3 +1,10 @@
-from data_exchange.api.routes import access_log, faces, licenses, people, population
+from data_exchange.api.routes import access_log, faces, legal_persons, licenses, people, population
 
-ROUTERS = [population.router, people.router, licenses.router, access_log.router, faces.router]
+ROUTERS = [
+    population.router,
+    people.router,
+    legal_persons.router,
+    licenses.router,
+    access_log.router,
+    faces.router,
+]

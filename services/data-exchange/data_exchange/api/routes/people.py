@@ -10,9 +10,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data_exchange import grants
-from data_exchange.access_audit import record_access
+from data_exchange import grants, households
+from data_exchange.access_audit import Accessed, record_access, record_accesses
 from data_exchange.api.deps import CipherDep
+from data_exchange.schemas import HouseholdRead
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
@@ -57,6 +58,37 @@ async def bound_record(
     session: SessionDep, principal: PrincipalDep, cipher: CipherDep
 ) -> dict[str, Any]:
     return await _granted_view(session, principal, cipher, "case")
+
+
+@router.get(
+    "/population/household/self",
+    response_model=HouseholdRead,
+    summary="The caller, their spouse and household members (出生一件事 pre-fill): "
+    "only the fields the scenario grants",
+    responses={404: {"description": "no population record for the caller"}},
+)
+async def own_household(
+    session: SessionDep, principal: PrincipalDep, cipher: CipherDep
+) -> HouseholdRead:
+    fields = grants.granted(principal, "population")
+    index = grants.subject_index(principal, cipher, "self")
+    row = await grants.population_record(session, index)
+    if row is None:
+        await _audit(session, principal, index, fields, "not_found")
+        raise _not_found()
+    found = await households.household_of(session, row)
+    spouse = found.spouse
+    answer = HouseholdRead(
+        applicant=grants.population_view(row, fields, cipher),
+        spouse=grants.population_view(spouse, fields, cipher) if spouse else None,
+        same_household=found.same_household,
+        household_members=[grants.population_view(m, fields, cipher) for m in found.members],
+    )
+    # One entry per person whose data the answer holds, each under their own index.
+    names = [f"population.{f}" for f in fields]
+    people = [row, *([spouse] if spouse else []), *found.members]
+    await record_accesses(session, principal, [Accessed(p.id_index, names, "read") for p in people])
+    return answer
 
 
 @router.post(

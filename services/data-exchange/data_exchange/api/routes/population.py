@@ -9,13 +9,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from data_exchange import access_audit, population
+from data_exchange import access_audit, batches, population
 from data_exchange.api.deps import CipherDep, FaceMatcherDep, require_type
 from data_exchange.faces import FaceMatcherUnavailable
 from data_exchange.identifiers import mask_id_number, mask_name
 from data_exchange.models import idempotency
 from data_exchange.schemas import (
     BatchResults,
+    BatchSummary,
     PopulationBatch,
     PopulationRecordRead,
     RecordResult,
@@ -58,15 +59,13 @@ async def upsert_records(
             if stored is not None:
                 return JSONResponse(stored[1], status_code=stored[0])
             done = await population.upsert_batch(session, runtime.outbox, cipher, prepared)
-            await access_audit.record_batch_writes(session, principal, body.records, done)
-            result = BatchResults(
-                results=[
-                    RecordResult(
-                        index=r.index, status=r.status, record_id=r.record_id, reason=r.reason
-                    )
-                    for r in done
-                ]
-            ).model_dump(mode="json", exclude_none=True)
+            subjects = await access_audit.population_subjects(
+                session, {r.record_id for r in done if r.record_id}
+            )
+            await access_audit.record_batch_writes(
+                session, principal, "population", body.records, done, subjects
+            )
+            result = batch_results(done)
             await remember(
                 session, idempotency, principal.subject, idempotency_key, digest, 200, result
             )
@@ -84,6 +83,16 @@ async def upsert_records(
         raise ProblemError(
             409, "conflict", "资源冲突", detail="concurrent update of the same records; retry"
         ) from exc
+
+
+def batch_results(done: list[batches.BatchResult]) -> dict[str, object]:
+    return BatchResults(
+        results=[
+            RecordResult(index=r.index, status=r.status, record_id=r.record_id, reason=r.reason)
+            for r in done
+        ],
+        summary=BatchSummary(**batches.summary(done)),
+    ).model_dump(mode="json", exclude_none=True)
 
 
 @router.get(

@@ -1,0 +1,145 @@
+"""/api/v1/exchange/legal-persons: county batches into the legal-person library (法人库),
+the scenario-scoped read of the enterprise the caller acts for, and its 核验."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from data_exchange import access_audit, grants, legal_persons
+from data_exchange.access_audit import Accessed, record_accesses
+from data_exchange.api.deps import CipherDep, require_type
+from data_exchange.api.routes.people import VerifyRequest
+from data_exchange.api.routes.population import batch_results
+from data_exchange.models import LegalPersonRecord, idempotency
+from data_exchange.schemas import BatchResults, LegalPersonBatch
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.internal_token import InternalPrincipal
+from yiwang_platform.pii import PiiCipher
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/exchange/legal-persons", tags=["legal persons"])
+
+
+@router.post(
+    "/records",
+    response_model=BatchResults,
+    summary="Upsert a batch of county legal-person records (up to 500), each on its own",
+)
+async def upsert_records(
+    body: LegalPersonBatch,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    require_type(principal, "county", "staff")
+    digest = request_hash(body.model_dump(mode="json"))
+    parsed = legal_persons.parse_all(body.records)
+
+    async def apply() -> JSONResponse:
+        async with session.begin():
+            stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
+            if stored is not None:
+                return JSONResponse(stored[1], status_code=stored[0])
+            done = await legal_persons.upsert_batch(session, runtime.outbox, cipher, parsed)
+            subjects = await legal_persons.subjects(
+                session, cipher, {r.record_id for r in done if r.record_id}
+            )
+            await access_audit.record_batch_writes(
+                session, principal, "legal_person", body.records, done, subjects
+            )
+            result = batch_results(done)
+            await remember(
+                session, idempotency, principal.subject, idempotency_key, digest, 200, result
+            )
+        return JSONResponse(result, status_code=200)
+
+    # A concurrent writer of the same enterprise rolls the whole batch back; retry once.
+    try:
+        return await apply()
+    except (IntegrityError, StaleDataError):
+        pass
+    try:
+        return await apply()
+    except (IntegrityError, StaleDataError) as exc:
+        raise ProblemError(
+            409, "conflict", "资源冲突", detail="concurrent update of the same records; retry"
+        ) from exc
+
+
+def _readable(fields: list[str]) -> list[str]:
+    readable = [f for f in fields if f not in grants.VERIFY_ONLY["legal_person"]]
+    if not readable:
+        raise ProblemError(
+            403,
+            "no_grant",
+            "当前业务场景未授权读取该数据",
+            "the request's scenario grants no readable legal_person fields",
+            title_en="No grant for this library",
+        )
+    return readable
+
+
+async def _audit(
+    session: AsyncSession,
+    principal: InternalPrincipal,
+    cipher: PiiCipher,
+    code: str,
+    row: LegalPersonRecord | None,
+    fields: list[str],
+    outcome: str,
+) -> None:
+    """One entry for the enterprise; one more for its representative when their name or
+    ID number was read or verified (so it shows in their own access log)."""
+    names = [f"legal_person.{f}" for f in fields]
+    accesses = [Accessed(cipher.blind_index(code), names, outcome)]
+    personal = [n for n in names if n.startswith("legal_person.legal_representative")]
+    if row is not None and personal:
+        accesses.append(Accessed(row.representative_index, personal, outcome))
+    await record_accesses(session, principal, accesses)
+
+
+@router.get(
+    "/self",
+    summary="The enterprise the caller acts for (企业开办): only the fields the scenario grants",
+    responses={
+        200: {"description": "granted fields only, e.g. {name, uscc, legal_representative}"},
+        404: {"description": "no legal-person record for the enterprise"},
+    },
+)
+async def own_enterprise(
+    session: SessionDep, principal: PrincipalDep, cipher: CipherDep
+) -> dict[str, object]:
+    fields = _readable(grants.granted(principal, "legal_person"))
+    code = grants.org_code(principal)
+    row = await legal_persons.by_code(session, code)
+    view = grants.legal_person_view(row, fields, cipher) if row is not None else None
+    await _audit(
+        session, principal, cipher, code, row, fields, "read" if view is not None else "not_found"
+    )
+    if view is None:
+        raise ProblemError(404, "not_found", "资源不存在", "no legal-person record for the subject")
+    return view
+
+
+@router.post(
+    "/verify",
+    summary="核验 of the enterprise the caller acts for: true/false per claimed field",
+)
+async def verify(
+    body: VerifyRequest, session: SessionDep, principal: PrincipalDep, cipher: CipherDep
+) -> dict[str, bool]:
+    fields = grants.granted(principal, "legal_person")
+    code = grants.org_code(principal)
+    row = await legal_persons.by_code(session, code)
+    answer = grants.verify_legal_person(row, body.claims, fields, cipher)
+    await _audit(session, principal, cipher, code, row, sorted(body.claims), "verified")
+    return answer
