@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -41,6 +42,52 @@ SERVICES: dict[str, tuple[str, int]] = {
     "supervision": ("supervision", 8005),
     "gateway": ("gateway", 8000),
 }
+
+
+def service_folder(name: str) -> Path:
+    return ROOT / name if name == "gateway" else ROOT / "services" / name
+
+
+def _dockerfile_instructions(name: str) -> list[tuple[str, str]]:
+    """(instruction, arguments) of the service's Dockerfile, continuation lines joined."""
+    text = (service_folder(name) / "Dockerfile").read_text()
+    logical: list[str] = []
+    pending = ""
+    for line in text.splitlines():
+        if line.lstrip().startswith("#") or not line.strip():
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    return [(word.upper(), rest.strip()) for word, _, rest in (x.partition(" ") for x in logical)]
+
+
+def image_command(name: str) -> list[str]:
+    """The ``CMD`` of the service's image (its final stage)."""
+    commands = [json.loads(args) for word, args in _dockerfile_instructions(name) if word == "CMD"]
+    return list(commands[-1])
+
+
+def image_env(name: str) -> dict[str, str]:
+    """The ``ENV`` of the image's final stage, with its paths mapped to this checkout."""
+    stages: list[dict[str, str]] = []
+    for word, args in _dockerfile_instructions(name):
+        if word == "FROM":
+            stages.append({})
+        elif word == "ENV":
+            for pair in shlex.split(args):
+                key, _, value = pair.partition("=")
+                stages[-1][key] = value
+    env = stages[-1]
+    env.pop("PATH", None)  # the virtual environment's bin is put first by ServiceProcess
+    return {
+        k: v.replace("/app/contracts", str(ROOT / "contracts")).replace(
+            "/tmp/yiwang", str(LOCAL / "var")
+        )
+        for k, v in env.items()
+    }
 
 
 def stack_env() -> dict[str, str]:
@@ -134,23 +181,18 @@ class ServiceProcess:
         )
 
     def start(self) -> None:
+        """Run the image's own command; only the listening address differs."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        env = {
+            **self.env,
+            "UVICORN_HOST": "127.0.0.1",
+            "UVICORN_PORT": str(self.port),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), self.env.get("PATH", "")]),
+        }
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                f"{self.module}.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--timeout-graceful-shutdown",
-                "20",
-                "--no-access-log",
-            ],
-            env=self.env,
+            image_command(self.name),
+            env=env,
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -194,7 +236,8 @@ def service_env(
     var_dir: Path | None = None,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YIWANG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YIWANG_", "UVICORN_"))}
+    env.update(image_env(name))
     env.update(
         YIWANG_ENVIRONMENT="distributed",
         YIWANG_BUS="kafka",
