@@ -1,4 +1,5 @@
-"""Issuing electronic licenses: store, seal and announce them in one transaction."""
+"""Issuing electronic licenses: store, seal and announce them in one transaction;
+revoke them; tell their status."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ from typing import cast
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from license.events import LicenseIssued
-from license.identifiers import mask_identifier, normalise_holder_id
+from license import types
+from license.events import LicenseIssued, LicenseRevoked
+from license.identifiers import mask_identifier
 from license.models import License
-from license.schemas import HolderKind, LicenseIssue, LicenseRead
-from license.seal import SealKeyring, sealed_content
+from license.schemas import HolderKind, LicenseRead, LicenseStatus
+from license.seal import SealKeyring, disclosure_content, new_salt, sealed_content
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.masking import mask
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
+
+# License ids issued on approval are uuid5 of the sub-case in this namespace, so a
+# redelivered decision finds the license it already issued.
+SUBCASE_NAMESPACE = uuid.UUID("5b0f3c3e-2f6a-4d7e-9c1a-7e1b6c2d9a40")
+
+
+def license_id_for_subcase(subcase_id: str) -> str:
+    return str(uuid.uuid5(SUBCASE_NAMESPACE, subcase_id))
 
 
 def content_of(license: License) -> dict[str, object]:
@@ -32,40 +43,64 @@ def content_of(license: License) -> dict[str, object]:
     )
 
 
+def disclosure_content_of(license: License) -> dict[str, object]:
+    return disclosure_content(
+        license_id=license.license_id,
+        license_type=license.license_type,
+        issuer=license.issuer,
+        issued_at=license.issued_at,
+        valid_until=license.valid_until,
+        fields=license.fields,
+        salts=license.field_salts or {},
+    )
+
+
+def now() -> datetime:
+    # Whole seconds: the sealed timestamp then reads the same on every database.
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 async def issue(
     session: AsyncSession,
     outbox: Outbox,
     keyring: SealKeyring,
     cipher: PiiCipher,
-    data: LicenseIssue,
+    *,
+    license_type: str,
+    holder_kind: HolderKind,
+    holder_id: str,
+    holder_name: str,
+    fields: dict[str, str],
+    issuer: str,
     issued_by: str,
+    issued_at: datetime,
+    valid_until: datetime | None,
+    license_id: str | None = None,
+    case_id: str | None = None,
+    subcase_id: str | None = None,
 ) -> License:
-    """Store and seal a license and add its event to the caller's transaction."""
-    holder_id = normalise_holder_id(data.holder_kind, data.holder_id)
-    # Whole seconds: the sealed timestamp then reads the same on every database.
-    issued_at = datetime.now(UTC).replace(microsecond=0)
-    if data.valid_until is not None and data.valid_until <= issued_at:
-        raise ProblemError(
-            422,
-            "valid_until_not_in_future",
-            "有效期截止时间须晚于签发时间",
-            title_en="valid_until must be after the time of issue",
-        )
+    """Store and seal a license and add its event to the caller's transaction.
+    ``holder_id`` is already normalised."""
     license = License(
-        license_id=str(uuid.uuid4()),
-        license_type=data.license_type,
-        holder_kind=data.holder_kind,
+        license_id=license_id or str(uuid.uuid4()),
+        license_type=license_type,
+        holder_kind=holder_kind,
         holder_index=cipher.blind_index(holder_id),
         holder_id_encrypted=cipher.encrypt(holder_id),
-        holder_name=data.holder_name,
-        fields=dict(data.fields),
-        issuer=keyring.issuer,
+        holder_name=holder_name,
+        fields=dict(fields),
+        field_salts={name: new_salt() for name in fields},
+        issuer=issuer,
         issued_by=issued_by,
         issued_at=issued_at,
-        valid_until=data.valid_until.astimezone(UTC) if data.valid_until else None,
+        valid_until=valid_until.astimezone(UTC) if valid_until else None,
         seal_key_id=keyring.key_id,
+        status="valid",
+        case_id=case_id,
+        subcase_id=subcase_id,
     )
     license.signature = keyring.sign(content_of(license))
+    license.disclosure_signature = keyring.sign(disclosure_content_of(license))
     session.add(license)
     await session.flush()
     await outbox.add(
@@ -73,25 +108,70 @@ async def issue(
         LicenseIssued(
             license_id=license.license_id,
             license_type=license.license_type,
-            holder_kind=data.holder_kind,
+            holder_kind=holder_kind,
             holder_index=license.holder_index,
             issuer=license.issuer,
             issued_at=license.issued_at,
             valid_until=license.valid_until,
+            case_id=case_id,
+            subcase_id=subcase_id,
         ),
         key=license.license_id,
     )
     return license
 
 
+async def revoke(
+    session: AsyncSession, outbox: Outbox, license: License, reason: str, revoked_by: str
+) -> None:
+    if license.status == "revoked":
+        raise ProblemError(
+            409, "license_already_revoked", "证照已吊销", title_en="License already revoked"
+        )
+    license.status = "revoked"
+    license.revoked_at = now()
+    license.revoked_by = revoked_by
+    license.revocation_reason = mask(reason)
+    await session.flush()
+    await outbox.add(
+        session,
+        LicenseRevoked(
+            license_id=license.license_id,
+            license_type=license.license_type,
+            holder_kind=cast(HolderKind, license.holder_kind),
+            holder_index=license.holder_index,
+            issuer=license.issuer,
+            revoked_at=license.revoked_at,
+            reason=license.revocation_reason,
+        ),
+        key=license.license_id,
+    )
+
+
+def status_of(license: License, at: datetime | None = None) -> LicenseStatus:
+    if license.status == "revoked":
+        return "revoked"
+    if license.valid_until is not None and license.valid_until <= (at or datetime.now(UTC)):
+        return "expired"
+    return "valid"
+
+
 def verify(keyring: SealKeyring, license: License) -> bool:
-    return keyring.verify(content_of(license), license.signature, license.seal_key_id)
+    if not keyring.verify(content_of(license), license.signature, license.seal_key_id):
+        return False
+    if license.disclosure_signature is None:
+        return True  # sealed before selective disclosure: the full seal is all it has
+    return keyring.verify(
+        disclosure_content_of(license), license.disclosure_signature, license.seal_key_id
+    )
 
 
 def to_read(license: License, cipher: PiiCipher) -> LicenseRead:
+    registered = types.lookup(license.license_type)
     return LicenseRead(
         license_id=license.license_id,
         license_type=license.license_type,
+        license_type_name=registered.name if registered else None,
         holder_kind=cast(HolderKind, license.holder_kind),
         holder_id=mask_identifier(cipher.decrypt(license.holder_id_encrypted)),
         holder_index=license.holder_index,
@@ -102,6 +182,10 @@ def to_read(license: License, cipher: PiiCipher) -> LicenseRead:
         valid_until=license.valid_until,
         signature=license.signature,
         seal_key_id=license.seal_key_id,
+        status=status_of(license),
+        revoked_at=license.revoked_at,
+        case_id=license.case_id,
+        subcase_id=license.subcase_id,
     )
 
 

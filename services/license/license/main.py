@@ -10,10 +10,11 @@ from fastapi import FastAPI
 
 from license.api.routes import ROUTERS
 from license.events import PUBLISHES
+from license.handlers import build_handlers
+from license.keys import Keys
 from license.models import metadata
-from license.seal import SealKeyring
 from license.settings import Settings
-from yiwang_platform.pii import PiiCipher
+from yiwang_platform.outbox import Outbox
 from yiwang_platform.service import ServiceSpec, packaged_migrations, service_entrypoints
 
 NAME = "license"
@@ -23,16 +24,14 @@ def migrations_dir() -> Path:
     return packaged_migrations(__file__)
 
 
-def load_keys(
-    settings: Settings,
-) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+def load_keys(keys: Keys) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """Load the seal and PII keys at start, so a missing key stops the service at once
     (not at the first request), and building the app for its OpenAPI document needs none."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.seal_keyring = SealKeyring.from_settings(settings)
-        app.state.pii_cipher = PiiCipher.from_settings(settings)
+        app.state.seal_keyring = keys.keyring
+        app.state.pii_cipher = keys.cipher
         yield
 
     return lifespan
@@ -40,6 +39,9 @@ def load_keys(
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
     settings = settings or Settings()
+    keys = Keys(settings)
+    # Same table and source as the runtime's outbox; its relay wakes on their commit.
+    outbox = Outbox(metadata.tables["outbox"], source=f"/yiwang/{NAME}")
     return ServiceSpec(
         name=NAME,
         title="Yiwang license",
@@ -48,7 +50,8 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         migrations=migrations_dir(),
         routers=ROUTERS,
         publishes=PUBLISHES,
-        lifespan=load_keys(settings),
+        handlers=build_handlers(keys, outbox),
+        lifespan=load_keys(keys),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yiwang_platform.db import UtcDateTime
@@ -42,6 +42,36 @@ class License(LicenseBase):
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     signature: Mapped[str] = mapped_column(String(100))
     seal_key_id: Mapped[str] = mapped_column(String(32))
+    # Selective disclosure: one random salt per field and the seal over the salted
+    # digests (null for licenses sealed before presentations existed).
+    field_salts: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    disclosure_signature: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # valid or revoked; expiry is read from valid_until.
+    status: Mapped[str] = mapped_column(String(20), default="valid", server_default="valid")
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The case that yielded it, when issued on an approval.
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    subcase_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class LicenseUsage(LicenseBase):
+    """Every read, presentation and verification of a license (用证记录). Readers are
+    stored as blind indexes (citizens, enterprises) or account ids (staff, machines)."""
+
+    __tablename__ = "license_usage"
+    __table_args__ = (Index("ix_license_usage_license_at", "license_id", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    license_id: Mapped[str] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(20))
+    reader_type: Mapped[str] = mapped_column(String(40))
+    reader: Mapped[str] = mapped_column(String(200))
+    scenario: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 outbox = outbox_table(metadata)

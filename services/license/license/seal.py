@@ -5,6 +5,11 @@ key can tell whether a license was changed after it was issued.
 Canonical form: JSON with sorted keys, no whitespace, ``ensure_ascii=False``, UTF-8.
 Timestamps are RFC 3339 in UTC ending in ``Z``, so the signed text does not depend on
 the zone a database hands back.
+
+A second seal covers the license with each field replaced by a salted digest
+(SD-JWT style): ``base64url(SHA-256(canonical JSON of [salt, name, value]))``. A holder
+can then show some fields with their salts, and a verifier checks them against the
+sealed digests without learning the others.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from yiwang_platform.internal_token import load_jwks
 KEY_FILE = "seal.key"
 
 
-def canonical_json(content: Mapping[str, Any]) -> bytes:
+def canonical_json(content: Any) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -63,6 +68,52 @@ def sealed_content(
     }
 
 
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def new_salt() -> str:
+    return b64url(os.urandom(16))
+
+
+def field_digest(salt: str, name: str, value: str) -> str:
+    return b64url(hashlib.sha256(canonical_json([salt, name, value])).digest())
+
+
+def disclosure_content(
+    *,
+    license_id: str,
+    license_type: str,
+    issuer: str,
+    issued_at: datetime,
+    valid_until: datetime | None,
+    fields: Mapping[str, str],
+    salts: Mapping[str, str],
+) -> dict[str, Any]:
+    """What the disclosure seal covers: the license with only salted digests of its
+    fields, sorted so their order tells nothing."""
+    return {
+        "typ": "yiwang-license-sd",
+        "license_id": license_id,
+        "license_type": license_type,
+        "issuer": issuer,
+        "issued_at": timestamp(issued_at),
+        "valid_until": timestamp(valid_until),
+        "digests": sorted(field_digest(salts[n], n, v) for n, v in fields.items()),
+    }
+
+
+def verify_signature(
+    public_key: Ed25519PublicKey, content: Mapping[str, Any], signature: str
+) -> bool:
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        public_key.verify(raw, canonical_json(content))
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
 def key_id(public_key: Ed25519PublicKey) -> str:
     """Derived from the key itself, so the same key always has the same id."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -74,7 +125,7 @@ def public_jwk(public_key: Ed25519PublicKey, status: str) -> dict[str, str]:
     return {
         "kty": "OKP",
         "crv": "Ed25519",
-        "x": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        "x": b64url(raw),
         "kid": key_id(public_key),
         "use": "sig",
         "alg": "EdDSA",
@@ -157,12 +208,7 @@ class SealKeyring:
         key = self._public.get(seal_key_id)
         if key is None:
             return False
-        try:
-            raw = base64.b64decode(signature, validate=True)
-            key.verify(raw, canonical_json(content))
-        except (InvalidSignature, binascii.Error, ValueError):
-            return False
-        return True
+        return verify_signature(key, content, signature)
 
     def jwks(self) -> list[dict[str, str]]:
         return [

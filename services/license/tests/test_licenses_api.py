@@ -92,6 +92,8 @@ async def test_issue_read_verify_and_publish(backend, signer, verifier, read_top
             "issuer": "杭州市卫生健康委员会",
             "issued_at": body["issued_at"],
             "valid_until": "2046-02-26T16:00:00Z",
+            "case_id": None,
+            "subcase_id": None,
         }
         assert CITIZEN.encode() not in message.value
 

@@ -34,3 +34,15 @@ def holder_scope(principal: InternalPrincipal, cipher: PiiCipher) -> str | None:
     if principal.principal_type in ("citizen", "enterprise"):
         return cipher.blind_index(principal.subject)
     raise ProblemError(403, "forbidden", "无权访问")
+
+
+def require_staff(principal: InternalPrincipal, detail: str) -> None:
+    if principal.principal_type != "staff":
+        raise ProblemError(403, "forbidden", "无权访问", detail=detail)
+
+
+def holder_of(principal: InternalPrincipal, cipher: PiiCipher) -> str:
+    """The caller's blind index when the caller can hold licenses, else 403."""
+    if principal.principal_type not in ("citizen", "enterprise"):
+        raise ProblemError(403, "forbidden", "无权访问", detail="only holders have a wallet")
+    return cipher.blind_index(principal.subject)

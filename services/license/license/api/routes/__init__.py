@@ -1,3 +1,9 @@
-from license.api.routes import licenses, seal_keys
+from license.api.routes import license_types, licenses, presentations, seal_keys, wallet
 
-ROUTERS = [licenses.router, seal_keys.router]
+ROUTERS = [
+    licenses.router,
+    wallet.router,
+    presentations.router,
+    seal_keys.router,
+    license_types.router,
+]

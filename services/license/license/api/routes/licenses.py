@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
-from license import issuance
-from license.api.deps import CipherDep, KeyringDep, holder_scope
+from license import issuance, types, usage
+from license.api.deps import CipherDep, KeyringDep, holder_scope, require_staff
+from license.identifiers import normalise_holder_id
 from license.models import License, idempotency
-from license.schemas import LicenseIssue, LicenseRead, Verification
+from license.schemas import LicenseIssue, LicenseRead, Revocation, UsageEntry, Verification
 from license.seal import timestamp
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import remember, replay, request_hash
@@ -21,15 +22,15 @@ from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 router = APIRouter(prefix="/api/v1/license/licenses", tags=["licenses"])
 
 
-def _not_found() -> ProblemError:
+def not_found() -> ProblemError:
     return ProblemError(404, "license_not_found", "证照不存在", title_en="License not found")
 
 
-def _cursor_of(license: License) -> str:
+def cursor_of(license: License) -> str:
     return encode_cursor(f"{timestamp(license.issued_at)}|{license.license_id}")
 
 
-def _after(cursor: str | None) -> tuple[datetime, str] | None:
+def after_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     value = decode_cursor(cursor)
     if value is None:
         return None
@@ -52,12 +53,35 @@ async def issue_license(
     cipher: CipherDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
-    if principal.principal_type != "staff":
-        raise ProblemError(403, "forbidden", "无权访问", detail="only staff issue licenses")
+    require_staff(principal, "only staff issue licenses")
     # The stored request hash covers the holder's blind index, not the identifier itself.
     digest = request_hash(
         {**body.model_dump(mode="json"), "holder_id": cipher.blind_index(body.holder_id)}
     )
+    holder_id = normalise_holder_id(body.holder_kind, body.holder_id)
+    issued_at = issuance.now()
+    valid_until = body.valid_until
+    registered = types.lookup(body.license_type)
+    if registered is not None:
+        problems = registered.problems(body.fields)
+        if body.holder_kind != registered.holder_kind:
+            problems.append(f"held by a {registered.holder_kind}")
+        if problems:
+            raise ProblemError(
+                422,
+                "license_fields_invalid",
+                "证照信息与证照类型不符",
+                detail=f"{body.license_type}: {'; '.join(problems)}",
+                title_en="The license does not fit its type",
+            )
+        valid_until = valid_until or registered.valid_until(issued_at)
+    if valid_until is not None and valid_until <= issued_at:
+        raise ProblemError(
+            422,
+            "valid_until_not_in_future",
+            "有效期截止时间须晚于签发时间",
+            title_en="valid_until must be after the time of issue",
+        )
     async with session.begin():
         stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
         if stored is not None:
@@ -67,8 +91,15 @@ async def issue_license(
             runtime.outbox,
             keyring,
             cipher,
-            body,
+            license_type=body.license_type,
+            holder_kind=body.holder_kind,
+            holder_id=holder_id,
+            holder_name=body.holder_name,
+            fields=dict(body.fields),
+            issuer=keyring.issuer,
             issued_by=principal.subject,
+            issued_at=issued_at,
+            valid_until=valid_until,
         )
         result = issuance.to_read(license, cipher).model_dump(mode="json")
         await remember(
@@ -90,21 +121,79 @@ async def list_licenses(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LicenseRead]:
     scope = holder_scope(principal, cipher)
-    rows = await issuance.newest_first(session, scope, _after(cursor), limit)
-    next_cursor = _cursor_of(rows[-1]) if len(rows) == limit else None
+    rows = await issuance.newest_first(session, scope, after_cursor(cursor), limit)
+    next_cursor = cursor_of(rows[-1]) if len(rows) == limit else None
     return Page[LicenseRead](
         items=[issuance.to_read(r, cipher) for r in rows], next_cursor=next_cursor
     )
 
 
-@router.get("/{license_id}", response_model=LicenseRead, summary="One license, holder id masked")
+@router.get(
+    "/{license_id}",
+    response_model=LicenseRead,
+    summary="One license with its status, for its holder or staff; every read is logged",
+    description="Another service using a license on the holder's behalf (免提交) calls this "
+    "with a token whose subject is the holder; the read is logged with the token's scenario.",
+)
 async def get_license(
     license_id: str, session: SessionDep, principal: PrincipalDep, cipher: CipherDep
 ) -> LicenseRead:
+    async with session.begin():
+        license = await issuance.find(session, license_id, holder_scope(principal, cipher))
+        if license is None:
+            raise not_found()
+        await usage.record(session, cipher, license.license_id, "read", principal)
+        return issuance.to_read(license, cipher)
+
+
+@router.post(
+    "/{license_id}/revocation",
+    response_model=LicenseRead,
+    summary="Revoke a license (staff); its presentations stop verifying",
+)
+async def revoke_license(
+    license_id: str,
+    body: Revocation,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    require_staff(principal, "only staff revoke licenses")
+    digest = request_hash({"license_id": license_id, **body.model_dump(mode="json")})
+    async with session.begin():
+        stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
+        if stored is not None:
+            return JSONResponse(stored[1], status_code=stored[0])
+        license = await session.get(License, license_id, with_for_update=True)
+        if license is None:
+            raise not_found()
+        await issuance.revoke(session, runtime.outbox, license, body.reason, principal.subject)
+        result = issuance.to_read(license, cipher).model_dump(mode="json")
+        await remember(
+            session, idempotency, principal.subject, idempotency_key, digest, 200, result
+        )
+    return JSONResponse(result)
+
+
+@router.get(
+    "/{license_id}/usage",
+    response_model=Page[UsageEntry],
+    summary="Who used the license and for what (holder or staff), newest first",
+)
+async def license_usage(
+    license_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[UsageEntry]:
     license = await issuance.find(session, license_id, holder_scope(principal, cipher))
     if license is None:
-        raise _not_found()
-    return issuance.to_read(license, cipher)
+        raise not_found()
+    return await usage.page(session, license.license_id, cursor, limit)
 
 
 @router.post(
@@ -121,5 +210,5 @@ async def verify_license(
 ) -> Verification:
     license = await issuance.find(session, license_id, holder_scope(principal, cipher))
     if license is None:
-        raise _not_found()
+        raise not_found()
     return Verification(valid=issuance.verify(keyring, license))
