@@ -105,6 +105,7 @@ def create_app(
             settings.max_body_bytes,
             scenarios=scenarios,
             limiter=RateLimiter(app.state.kv, settings.rate_limit_per_minute),
+            delegated_audiences=settings.delegated_audiences,
         )
         for upstream in routes.values():
             await upstream.start()

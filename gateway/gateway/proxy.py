@@ -57,7 +57,9 @@ class Forwarder:
         max_body_bytes: int,
         scenarios: ScenarioStore | None = None,
         limiter: RateLimiter | None = None,
+        delegated_audiences: dict[str, list[str]] | None = None,
     ) -> None:
+        self.delegated_audiences = delegated_audiences or {}
         self.upstreams = upstreams
         self.signer = signer
         self.recorder = recorder
@@ -80,13 +82,15 @@ class Forwarder:
 
         # Scenario decision, rate limit and subject binding: scn/grant/bind/acr claims.
         scenario_claims = await authorise(self, request, service, principal)
+        delegates = self.delegated_audiences.get(service, [])
         token = self.signer.mint(
-            audience=service,
+            audience=[service, *delegates] if delegates else service,
             subject=principal.subject,
             principal_type=principal.principal_type,
             ttl=self.token_ttl,
             roles=list(principal.roles),
             kid_of_caller=principal.key_id,
+            dept=principal.department,
             **scenario_claims,
         )
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST]

@@ -34,6 +34,12 @@ class Settings(ServiceSettings):
     internal_token_private_key: str = ""
     internal_token_kid: str = "gateway-1"
     internal_token_ttl: int = 60
+    # Peers a service may call on the caller's behalf inside a request: the caller's
+    # internal token names them as further audiences (intake pre-fills from
+    # data-exchange, reads the guide from matters, checks wallet licenses).
+    delegated_audiences: dict[str, list[str]] = Field(
+        default_factory=lambda: {"intake": ["matters", "exchange", "license"]}
+    )
 
     # API keys of callers (JSON, inline or a file path): [{"sha256": ..., "subject": ...,
     # "principal_type": ..., "roles": [...]}]. Only hashes are configured, never keys.

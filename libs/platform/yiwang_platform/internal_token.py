@@ -79,7 +79,7 @@ class InternalTokenSigner:
 
     def mint(
         self,
-        audience: str,
+        audience: str | list[str],
         subject: str,
         principal_type: str,
         ttl: int = DEFAULT_TTL_SECONDS,

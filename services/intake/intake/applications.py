@@ -6,17 +6,27 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import catalogue, deadlines
+from intake import deadlines, prereview
 from intake.events import CaseSubmitted
-from intake.models import Case
-from intake.schemas import ApplicationCreate, CaseRead
+from intake.guide import Resolved
+from intake.models import Case, SubCase, Upload
+from intake.schemas import (
+    ApplicationCreate,
+    CaseRead,
+    MaterialAttachment,
+    PreReview,
+    Problem,
+    SubCaseRead,
+)
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
+from yiwang_platform.peers import PeerClient
 from yiwang_platform.pii import PiiCipher
 
 
@@ -26,6 +36,8 @@ async def submit(
     cipher: PiiCipher,
     applicant: str,
     data: ApplicationCreate,
+    resolved: Resolved,
+    pre_review: PreReview,
     assigned_to: str | None = None,
 ) -> Case:
     """Open a case for ``applicant`` and add its event to the caller's transaction.
@@ -33,31 +45,36 @@ async def submit(
     ``assigned_to``: the window staff member who took the application; only they may
     read the applicant's data for this case.
     """
-    matter = await catalogue.current(session, data.matter_code)
-    if matter is None:
-        raise ProblemError(
-            422,
-            "matter_unknown",
-            "事项不存在或未发布",
-            detail=f"matter {data.matter_code} is not in the published catalogue",
-            title_en="Matter unknown or not published",
-        )
     submitted_at = datetime.now(UTC)
+    supplied = {m.code: ("upload" if m.upload_id else "license") for m in data.materials}
+    materials = [
+        {"code": m.code, "kind": supplied[m.code], "ref": m.upload_id or m.license_id}
+        for m in data.materials
+    ] + [{"code": c, "kind": "commitment", "ref": None} for c in data.commitments]
     case = Case(
         id=str(uuid.uuid4()),
-        matter_code=matter.code,
-        matter_version=matter.version,
-        matter_name=matter.name,
-        department=matter.department,
-        promised_days=matter.promised_days,
+        matter_code=resolved.code,
+        matter_version=resolved.version,
+        matter_name=resolved.name,
+        department=resolved.department,
+        promised_days=resolved.promised_days,
         channel=data.channel,
         status="submitted",
         applicant_encrypted=cipher.encrypt(applicant),
         applicant_index=cipher.blind_index(applicant),
         form_encrypted=cipher.encrypt(json.dumps(data.form, ensure_ascii=False)),
         submitted_at=submitted_at,
-        due_date=deadlines.due_date(submitted_at, matter.promised_days),
+        due_date=deadlines.due_date(submitted_at, resolved.promised_days),
         assigned_to=assigned_to,
+        bundle_code=resolved.bundle_code,
+        bundle_version=resolved.version if resolved.bundle_code else None,
+        applicant_kind="citizen",
+        materials=materials,
+        plan=resolved.plan,
+        required_materials=[m.model_dump() for m in pre_review.materials],
+        missing_materials=pre_review.missing_non_key,
+        requested_materials=[],
+        suspended_working_days=0,
     )
     session.add(case)
     await session.flush()
@@ -72,6 +89,7 @@ async def submit(
             promised_days=case.promised_days,
             channel=data.channel,
             submitted_at=case.submitted_at,
+            bundle_code=case.bundle_code,
             applicant_index=case.applicant_index,
         ),
         key=case.id,
@@ -79,7 +97,7 @@ async def submit(
     return case
 
 
-def to_read(case: Case, cipher: PiiCipher) -> CaseRead:
+def to_read(case: Case, cipher: PiiCipher, subcases: list[SubCase] | None = None) -> CaseRead:
     return CaseRead(
         case_id=case.id,
         matter_code=case.matter_code,
@@ -96,6 +114,28 @@ def to_read(case: Case, cipher: PiiCipher) -> CaseRead:
         grade=case.grade,
         rated_at=case.rated_at,
         assigned_to=case.assigned_to,
+        bundle_code=case.bundle_code,
+        acceptance_mode=case.acceptance_mode,
+        missing_materials=list(case.missing_materials or []),
+        supplement_due=case.supplement_due,
+        requested_materials=list(case.requested_materials or []),
+        outcome=case.outcome,
+        reason=case.reason,
+        subcases=[
+            SubCaseRead(
+                subcase_id=s.id,
+                matter_code=s.matter_code,
+                matter_name=s.matter_name,
+                department=s.department,
+                status=s.status,
+                depends_on=list(s.depends_on),
+                due_date=s.due_date,
+                decided_at=s.decided_at,
+                reason=s.reason,
+                license_type=s.license_type,
+            )
+            for s in subcases or []
+        ],
     )
 
 
@@ -173,3 +213,70 @@ def applicant_of(principal: InternalPrincipal, data: ApplicationCreate) -> tuple
 
 async def binding_of(session: AsyncSession, case_id: str) -> Case | None:
     return await session.get(Case, case_id)
+
+
+async def attachments_of(
+    session: AsyncSession,
+    license_service: PeerClient,
+    token: str,
+    owners: set[str],
+    case: Case,
+    attachments: list[MaterialAttachment],
+    caller_is_holder: bool,
+) -> list[dict[str, Any]]:
+    """Supplied materials checked like at submission; any problem refuses them all."""
+    wanted = {m["code"]: m for m in case.required_materials}
+    problems: list[Problem] = []
+    supplied: list[dict[str, Any]] = []
+    for attachment in attachments:
+        material = wanted.get(attachment.code)
+        if material is None:
+            problems.append(
+                Problem(
+                    code="material_unknown", target=attachment.code, message="材料不在材料清单中"
+                )
+            )
+            continue
+        if attachment.upload_id is not None:
+            found = await session.scalar(
+                select(Upload.id).where(
+                    Upload.id == attachment.upload_id, Upload.owner_index.in_(owners)
+                )
+            )
+            if found is None:
+                problems.append(
+                    Problem(
+                        code="upload_not_found", target=attachment.code, message="上传的材料不存在"
+                    )
+                )
+                continue
+            supplied.append(
+                {"code": attachment.code, "kind": "upload", "ref": attachment.upload_id}
+            )
+            continue
+        if not caller_is_holder:
+            problems.append(
+                Problem(
+                    code="license_holder_only",
+                    target=attachment.code,
+                    message="电子证照只能由持证人本人授权使用",
+                )
+            )
+            continue
+        problem = await prereview.license_problem(
+            license_service, token, attachment, material.get("license_type")
+        )
+        if problem is not None:
+            problems.append(problem)
+            continue
+        supplied.append({"code": attachment.code, "kind": "license", "ref": attachment.license_id})
+    if problems:
+        raise ProblemError(
+            422,
+            "supplement_refused",
+            "补充的材料有误",
+            detail=f"{len(problems)} problem(s) found",
+            title_en="Supplied materials refused",
+            problems=[p.model_dump() for p in problems],
+        )
+    return supplied

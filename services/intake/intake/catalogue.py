@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ async def record_version(
     department: str,
     promised_days: int,
     published_at: datetime,
+    elements: dict[str, Any] | None = None,
 ) -> None:
     """Keep a published version; a version already known is left as it is."""
     known = await session.scalar(
@@ -35,6 +37,7 @@ async def record_version(
             department=department,
             promised_days=promised_days,
             published_at=published_at,
+            elements=elements or {},
         )
     )
     await session.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from yiwang_platform.workdays import china_date, next_working_day
+from yiwang_platform.workdays import china_date, is_working_day, next_working_day
 
 
 def due_date(submitted_at: datetime, promised_days: int) -> date:
@@ -24,3 +24,24 @@ def due_date(submitted_at: datetime, promised_days: int) -> date:
     for _ in range(promised_days):
         day = next_working_day(day + timedelta(days=1))
     return day
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The day ``days`` working days after ``start`` (``start`` itself counts as day 0)."""
+    day = next_working_day(start)
+    for _ in range(days):
+        day = next_working_day(day + timedelta(days=1))
+    return day
+
+
+def working_days_between(start: datetime, end: datetime) -> int:
+    """Whole working days from ``start`` up to but not including ``end`` (China time):
+    how long a 补正 pause stopped the clock."""
+    first, last = china_date(start), china_date(end)
+    count = 0
+    day = first
+    while day < last:
+        if is_working_day(day):
+            count += 1
+        day += timedelta(days=1)
+    return count

@@ -8,6 +8,8 @@ from intake import applications, catalogue
 from yiwang_platform.consumer import Handler, RejectEvent, event_time
 from yiwang_platform.events import CloudEvent
 
+BASE_FIELDS = {"code", "version", "name", "kind", "department", "promised_days", "published_at"}
+
 
 async def on_matter_published(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
@@ -20,6 +22,7 @@ async def on_matter_published(session: AsyncSession, event: CloudEvent) -> None:
         department=data["department"],
         promised_days=data["promised_days"],
         published_at=event_time(data["published_at"], "published_at"),
+        elements={k: v for k, v in data.items() if k not in BASE_FIELDS},
     )
 
 

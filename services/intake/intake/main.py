@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+from fastapi import FastAPI
 
 from intake.api.routes import ROUTERS
 from intake.events import PUBLISHES
@@ -18,6 +22,13 @@ def migrations_dir() -> Path:
     return packaged_migrations(__file__)
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    for peer in (getattr(app.state, "peers", None) or {}).values():
+        await peer.close()
+
+
 def spec(settings: Settings | None = None) -> ServiceSpec:
     return ServiceSpec(
         name=NAME,
@@ -28,6 +39,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         routers=ROUTERS,
         publishes=PUBLISHES,
         handlers=HANDLERS,
+        lifespan=lifespan,
     )
 
 

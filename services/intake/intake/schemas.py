@@ -3,27 +3,114 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Channel = Literal["online", "window"]
 FormKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 FormValue = Annotated[str, StringConstraints(max_length=2000)] | int | bool | None
 Form = dict[FormKey, FormValue]
+Code = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z][0-9A-Z-]{1,39}$")]
+MaterialCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class MaterialAttachment(BaseModel):
+    """A material supplied as an upload or as an e-license from the wallet (免提交)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: MaterialCode = Field(description="材料编码（来自办事指南的材料清单）")
+    upload_id: str | None = Field(default=None, max_length=36, description="已上传文件的编号")
+    license_id: str | None = Field(
+        default=None, max_length=36, description="证照夹中电子证照的编号（免提交）"
+    )
+
+    @model_validator(mode="after")
+    def one_source(self) -> MaterialAttachment:
+        if (self.upload_id is None) == (self.license_id is None):
+            raise ValueError("give exactly one of upload_id and license_id")
+        return self
 
 
 class ApplicationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    matter_code: str = Field(pattern=r"^[0-9A-Z]{4,40}$", description="事项编码")
+    matter_code: Code | None = Field(default=None, description="事项编码（单个事项）")
+    bundle_code: Code | None = Field(default=None, description="一件事编码")
+    answers: dict[Annotated[str, StringConstraints(max_length=64)], Any] = Field(
+        default_factory=dict, max_length=50, description="智能导办问题的回答（一件事）"
+    )
     channel: Channel = Field(default="online", description="online 网上办理 / window 窗口受理")
-    form: Form = Field(default_factory=dict, max_length=50, description="表单字段（最多 50 项）")
+    form: Form = Field(
+        default_factory=dict, max_length=50, description="表单字段（一表，最多 50 项）"
+    )
+    materials: list[MaterialAttachment] = Field(default_factory=list, max_length=50)
+    commitments: list[MaterialCode] = Field(
+        default_factory=list,
+        max_length=50,
+        description="以告知承诺代替的材料编码（仅事项允许告知承诺时）",
+    )
     applicant_id_number: str | None = Field(
         default=None,
         pattern=r"^[0-9]{17}[0-9Xx]$",
         description="窗口受理时申请人的居民身份证号（仅窗口人员提交时填写，该办件分配给提交人）",
     )
+
+    @model_validator(mode="after")
+    def matter_or_bundle(self) -> ApplicationCreate:
+        if (self.matter_code is None) == (self.bundle_code is None):
+            raise ValueError("give exactly one of matter_code and bundle_code")
+        return self
+
+
+class Problem(BaseModel):
+    """One finding of the pre-review; all are reported at once (一次性告知)."""
+
+    code: str
+    target: str = Field(description="the form field or material code concerned")
+    message: str
+
+
+class RequiredMaterial(BaseModel):
+    code: str
+    name: str
+    key: bool = Field(description="key material (not 容缺)")
+    license_type: str | None = None
+    commitment_allowed: bool = False
+    supplied: Literal["upload", "license", "commitment", "missing"]
+
+
+class PreReview(BaseModel):
+    passed: bool = Field(description="no blocking problem (missing non-key materials allowed)")
+    problems: list[Problem]
+    missing_non_key: list[str] = Field(description="non-key materials missing: 容缺 possible")
+    materials: list[RequiredMaterial]
+
+
+class PrefillRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bundle_code: Code
+
+
+class Prefill(BaseModel):
+    bundle_code: str
+    form: Form = Field(description="the combined form (一表) with values from the libraries")
+    prefilled: list[str] = Field(description="fields filled from the base libraries")
+
+
+class SubCaseRead(BaseModel):
+    subcase_id: str
+    matter_code: str
+    matter_name: str
+    department: str
+    status: str = Field(description="waiting / routed / approved / refused / cancelled")
+    depends_on: list[str]
+    due_date: date | None
+    decided_at: datetime | None
+    reason: str | None
+    license_type: str | None
 
 
 class CaseRead(BaseModel):
@@ -34,7 +121,7 @@ class CaseRead(BaseModel):
     department: str
     promised_days: int
     channel: str
-    status: str
+    status: str = Field(description="submitted / accepted / suspended (补正) / completed / refused")
     form: Form
     submitted_at: datetime
     due_date: date = Field(description="承诺办结日期（按工作日计算）")
@@ -42,3 +129,64 @@ class CaseRead(BaseModel):
     grade: str | None = Field(default=None, description="good 好评 / bad 差评")
     rated_at: datetime | None = None
     assigned_to: str | None = Field(default=None, description="受理该办件的窗口人员")
+    bundle_code: str | None = None
+    acceptance_mode: str | None = Field(default=None, description="full / deficiency / commitment")
+    missing_materials: list[str] = Field(default_factory=list)
+    supplement_due: date | None = None
+    requested_materials: list[str] = Field(default_factory=list)
+    outcome: str | None = None
+    reason: str | None = None
+    subcases: list[SubCaseRead] = Field(default_factory=list)
+
+
+class Acceptance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["full", "deficiency", "commitment"] = Field(
+        description="full 受理 / deficiency 容缺受理 / commitment 告知承诺"
+    )
+
+
+class Refusal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class SupplementRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    materials: list[MaterialCode] = Field(min_length=1, max_length=50)
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class Supplement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    materials: list[MaterialAttachment] = Field(min_length=1, max_length=50)
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approved", "refused"]
+    reason: str | None = Field(default=None, max_length=500)
+    fields: Form = Field(
+        default_factory=dict,
+        max_length=30,
+        description="fields the department sets for the e-license (e.g. the assigned credit code)",
+    )
+
+    @model_validator(mode="after")
+    def refusal_has_reason(self) -> Decision:
+        if self.decision == "refused" and not self.reason:
+            raise ValueError("a refusal needs a reason")
+        return self
+
+
+class UploadRead(BaseModel):
+    upload_id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str

@@ -45,6 +45,14 @@ async def test_submit_opens_a_case_and_publishes_it(app, signer, publish_matter,
         "grade": None,
         "rated_at": None,
         "assigned_to": None,
+        "bundle_code": None,
+        "acceptance_mode": None,
+        "missing_materials": [],
+        "supplement_due": None,
+        "requested_materials": [],
+        "outcome": None,
+        "reason": None,
+        "subcases": [],
     }
     assert (again.status_code, again.json()) == (201, case)
 
@@ -68,6 +76,8 @@ async def test_submit_opens_a_case_and_publishes_it(app, signer, publish_matter,
         "promised_days": 5,
         "channel": "window",
         "submitted_at": submitted_at.isoformat().replace("+00:00", "Z"),
+        "bundle_code": None,
+        "applicant_index": cipher.blind_index(APPLICANT),
     }
     assert [(r.topic, r.message_key) for r in rows] == [("intake.case.v1", case["case_id"])]
     assert json.loads(rows[0].payload) == expected_event

@@ -1,3 +1,3 @@
-from intake.api.routes import applications, cases
+from intake.api.routes import applications, cases, prefills, subcases, uploads
 
-ROUTERS = [applications.router, cases.router]
+ROUTERS = [applications.router, cases.router, subcases.router, prefills.router, uploads.router]

@@ -1,0 +1,82 @@
+"""/api/v1/intake/prefills: 智能预填 — a bundle's combined form (一表) filled from the
+base libraries under the bundle's scenario, which the gateway must have granted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from intake import guide
+from intake.peers import PeersDep
+from intake.schemas import Prefill, PrefillRequest
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.peers import bearer_token
+from yiwang_platform.service import PrincipalDep
+
+router = APIRouter(prefix="/api/v1/intake/prefills", tags=["pre-fill"])
+
+# A form field's ``source`` starts with the library read it comes from.
+SOURCES = {
+    "population": "/api/v1/exchange/population/people/self",
+    "household": "/api/v1/exchange/population/household/self",
+    "legal_person": "/api/v1/exchange/legal-persons/self",
+}
+
+
+def _pick(data: Any, path: list[str]) -> Any:
+    for part in path:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def form_fields(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    form = bundle.get("form") or []
+    return list(form.get("fields", [])) if isinstance(form, dict) else list(form)
+
+
+@router.post("", response_model=Prefill, summary="Pre-fill a bundle's form from the libraries")
+async def prefill(
+    body: PrefillRequest, request: Request, principal: PrincipalDep, peers: PeersDep
+) -> Prefill:
+    token = bearer_token(request.headers.get("authorization", ""))
+    bundle = await guide.bundle_definition(peers["matters"], token, body.bundle_code)
+    scenario = bundle.get("scenario")
+    if not scenario or principal.scenario != scenario:
+        raise ProblemError(
+            403,
+            "scenario_required",
+            "预填须在该一件事的业务场景下进行",
+            detail=f"send X-Scenario: {scenario}",
+            title_en="The bundle's scenario is required",
+            scenario=scenario,
+        )
+    fields = form_fields(bundle)
+    wanted = {str(f["source"]).split(".")[0] for f in fields if f.get("source")}
+    libraries: dict[str, Any] = {}
+    for library in sorted(wanted & SOURCES.keys()):
+        status, answer = await peers["exchange"].call("GET", SOURCES[library], token)
+        if status == 200:
+            libraries[library] = answer
+        elif status not in (403, 404):
+            raise ProblemError(
+                502, "peer_error", "依赖的服务返回错误", f"data-exchange answered {status}"
+            )
+    form: dict[str, Any] = {}
+    filled: list[str] = []
+    for field in fields:
+        name = str(field["name"])
+        value = (
+            _pick(libraries, str(field.get("source") or "").split("."))
+            if field.get("source")
+            else None
+        )
+        form[name] = value
+        if value not in (None, ""):
+            filled.append(name)
+    return Prefill(bundle_code=body.bundle_code, form=form, prefilled=filled)

@@ -1,0 +1,97 @@
+"""/api/v1/intake/subcases: each department's share of accepted cases (后台分类审批),
+decided in parallel (并联审批)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from intake import workflow
+from intake.api.dependencies import CipherDep
+from intake.api.staff import reviewer_department
+from intake.models import Case, SubCase
+from intake.schemas import Decision, SubCaseRead
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/intake/subcases", tags=["sub-cases"])
+
+
+def _read(s: SubCase) -> SubCaseRead:
+    return SubCaseRead(
+        subcase_id=s.id,
+        matter_code=s.matter_code,
+        matter_name=s.matter_name,
+        department=s.department,
+        status=s.status,
+        depends_on=list(s.depends_on),
+        due_date=s.due_date,
+        decided_at=s.decided_at,
+        reason=s.reason,
+        license_type=s.license_type,
+    )
+
+
+@router.get("", response_model=Page[SubCaseRead], summary="The caller's department's sub-cases")
+async def list_subcases(
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: str = "routed",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[SubCaseRead]:
+    department = reviewer_department(principal)
+    query = (
+        select(SubCase)
+        .where(SubCase.department == department, SubCase.status == status)
+        .order_by(SubCase.id)
+        .limit(limit)
+    )
+    after = decode_cursor(cursor)
+    if after:
+        query = query.where(SubCase.id > after)
+    rows = list((await session.scalars(query)).all())
+    return Page[SubCaseRead](
+        items=[_read(s) for s in rows],
+        next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None,
+    )
+
+
+@router.post(
+    "/{subcase_id}/decision",
+    response_model=SubCaseRead,
+    summary="审批决定: approve (issuing its e-license, if any) or refuse",
+)
+async def decide_subcase(
+    subcase_id: str,
+    body: Decision,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+) -> SubCaseRead:
+    department = reviewer_department(principal)
+    async with session.begin():
+        subcase = await session.get(SubCase, subcase_id, with_for_update=True)
+        # Another department's sub-case is as invisible as one that does not exist.
+        if subcase is None or subcase.department != department:
+            raise ProblemError(
+                404, "subcase_not_found", "子办件不存在", title_en="Sub-case not found"
+            )
+        case = await session.get(Case, subcase.case_id, with_for_update=True)
+        assert case is not None
+        await workflow.decide(
+            session,
+            runtime.outbox,
+            cipher,
+            case,
+            subcase,
+            principal.subject,
+            body.decision,
+            body.reason,
+            dict(body.fields),
+        )
+        return _read(subcase)
