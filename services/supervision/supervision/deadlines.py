@@ -1,12 +1,11 @@
 """Deadlines in Chinese working days and the red/yellow cards (红黄牌) against them.
 
-Statutory holidays and adjusted working days come from ``chinese_calendar``. For a
-year it does not cover yet (the State Council announces each year's arrangement late
-in the year before), Monday to Friday are counted as working days until the library
-is upgraded.
+Statutory holidays and adjusted working days come from the shared working-day
+calendar (``chinese_calendar``).
 
-Cards: green until ``yellow_at``, the last working day before the due date; yellow
-from then to the due date inclusive; red from the day after the due date.
+Cards: yellow when ``threshold`` working days or fewer are left before the due date
+(the working days after today up to and including the due date), red from the day
+after the due date. Items that are closed or whose clock is stopped get no card.
 """
 
 from __future__ import annotations
@@ -16,11 +15,13 @@ from typing import Literal
 
 from yiwang_platform.workdays import (
     china_date,
+    is_working_day,
     next_working_day,
     previous_working_day,
 )
 
 Card = Literal["green", "yellow", "red"]
+Level = Literal["none", "yellow", "red"]
 
 
 def due_date(submitted_at: datetime, promised_days: int) -> date:
@@ -31,18 +32,55 @@ def due_date(submitted_at: datetime, promised_days: int) -> date:
     immediate matter, ends on the day of receipt).
     """
     day = next_working_day(china_date(submitted_at))
-    for _ in range(promised_days):
+    return add_working_days(day, promised_days)
+
+
+def add_working_days(day: date, days: int) -> date:
+    """The ``days``-th working day after ``day`` (``day`` itself for 0)."""
+    for _ in range(days):
         day = next_working_day(day + timedelta(days=1))
     return day
 
 
-def yellow_at(due: date) -> date:
-    return previous_working_day(due)
+def remaining_working_days(due: date, today: date) -> int:
+    """Working days after today up to the due date; negative (working days past) when overdue."""
+    if today <= due:
+        return _working_days_in(today, due)
+    return -_working_days_in(due, today)
 
 
-def card(due: date, yellow: date, today: date) -> Card:
+def _working_days_in(start: date, end: date) -> int:
+    """Working days in (start, end]."""
+    count = 0
+    day = start + timedelta(days=1)
+    while day <= end:
+        count += is_working_day(day)
+        day += timedelta(days=1)
+    return count
+
+
+def yellow_at(due: date, threshold: int = 1) -> date:
+    """The first day on which at most ``threshold`` working days are left."""
+    day = due if is_working_day(due) else previous_working_day(due)
+    for _ in range(threshold):
+        day = previous_working_day(day)
+    return day
+
+
+def yellow_until(today: date, threshold: int) -> date:
+    """Due dates before this day are yellow or red today: it is the (threshold + 1)-th
+    working day after today, so a due date before it has at most ``threshold`` left."""
+    return add_working_days(today, threshold + 1)
+
+
+def level(due: date, today: date, threshold: int) -> Level:
     if today > due:
         return "red"
-    if today >= yellow:
+    if remaining_working_days(due, today) <= threshold:
         return "yellow"
-    return "green"
+    return "none"
+
+
+def card(due: date, today: date, threshold: int = 1) -> Card:
+    found = level(due, today, threshold)
+    return "green" if found == "none" else found

@@ -1,27 +1,13 @@
-"""Events the supervision service consumes: submitted cases to watch, and other
-services' activity to count."""
+"""Events the supervision service consumes: intake's case events for timelines and
+deadlines, and other services' activity to count."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supervision import metrics, watches
-from yiwang_platform.consumer import Handler, event_time
+from supervision import metrics, timelines
+from yiwang_platform.consumer import Handler
 from yiwang_platform.events import CloudEvent
-
-
-async def on_case_submitted(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    await watches.watch(
-        session,
-        case_id=data["case_id"],
-        matter_code=data["matter_code"],
-        matter_name=data["matter_name"],
-        department=data["department"],
-        channel=data["channel"],
-        promised_days=data["promised_days"],
-        submitted_at=event_time(data["submitted_at"], "submitted_at"),
-    )
 
 
 async def on_license_issued(session: AsyncSession, event: CloudEvent) -> None:
@@ -43,9 +29,18 @@ async def on_exchange_access_recorded(session: AsyncSession, event: CloudEvent) 
     await metrics.increment(session, metrics.DATA_ACCESSES, event.data.get("scenario") or "-")
 
 
+CASE_TOPIC = "intake.case.v1"
+
 # event type -> (topic, handler)
 HANDLERS: dict[str, tuple[str, Handler]] = {
-    "gov.intake.case.submitted.v1": ("intake.case.v1", on_case_submitted),
+    "gov.intake.case.submitted.v1": (CASE_TOPIC, timelines.on_submitted),
+    "gov.intake.case.accepted.v1": (CASE_TOPIC, timelines.on_accepted),
+    "gov.intake.case.refused.v1": (CASE_TOPIC, timelines.on_refused),
+    "gov.intake.case.suspended.v1": (CASE_TOPIC, timelines.on_suspended),
+    "gov.intake.case.resumed.v1": (CASE_TOPIC, timelines.on_resumed),
+    "gov.intake.subcase.routed.v1": (CASE_TOPIC, timelines.on_subcase_routed),
+    "gov.intake.subcase.decided.v1": (CASE_TOPIC, timelines.on_subcase_decided),
+    "gov.intake.case.completed.v1": (CASE_TOPIC, timelines.on_completed),
     "gov.license.license.issued.v1": ("license.license.v1", on_license_issued),
     "gov.exchange.record.upserted.v1": ("exchange.record.v1", on_exchange_record_upserted),
     "gov.gateway.access.recorded.v1": ("gateway.access.v1", on_gateway_access_recorded),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yiwang_platform.db import UtcDateTime
@@ -18,12 +18,21 @@ class SupervisionBase(DeclarativeBase):
 
 metadata = SupervisionBase.metadata
 
+# Statuses of a case: open (clock running), suspended (补正, clock stopped), completed, refused.
+# Of a sub-case: waiting (dependencies unmet, no deadline yet), open, suspended, decided, closed.
+RUNNING = "open"
+SUSPENDED = "suspended"
+
 
 class CaseWatch(SupervisionBase):
-    """The deadline of a submitted case, in working days, as supervision computes it."""
+    """A case and its promised deadline: computed from the submission until the case is
+    accepted, then the one intake promised (moved when it resumes after 补正)."""
 
     __tablename__ = "case_watches"
-    __table_args__ = (Index("ix_case_watches_due", "due_date", "case_id"),)
+    __table_args__ = (
+        Index("ix_case_watches_due", "due_date", "case_id"),
+        Index("ix_case_watches_status_due", "status", "due_date"),
+    )
 
     case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     matter_code: Mapped[str] = mapped_column(String(40))
@@ -33,23 +42,90 @@ class CaseWatch(SupervisionBase):
     promised_days: Mapped[int] = mapped_column(Integer)
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     due_date: Mapped[date] = mapped_column(Date)
-    yellow_at: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))
+    applicant_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class SubcaseWatch(SupervisionBase):
+    """One department's part of an accepted case (并联审批) and its own deadline."""
+
+    __tablename__ = "subcase_watches"
+    __table_args__ = (
+        Index("ix_subcase_watches_case", "case_id"),
+        Index("ix_subcase_watches_status_due", "status", "due_date"),
+    )
+
+    subcase_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36))
+    matter_code: Mapped[str] = mapped_column(String(40))
+    matter_name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200))
+    promised_days: Mapped[int] = mapped_column(Integer)
+    depends_on: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of subcase ids
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class TimelineEntry(SupervisionBase):
+    """One step of a case (``subcase_id`` empty) or of one of its sub-cases, in arrival
+    order: one case's events share a partition key, so they arrive in order."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (Index("ix_timeline_entries_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    case_id: Mapped[str] = mapped_column(String(36))
+    subcase_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    event_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    summary: Mapped[str] = mapped_column(Text)
 
 
 class Review(SupervisionBase):
-    """A good/bad review (好差评) of a case; one per case."""
+    """A good/bad review (好差评) of a completed case; one per case and channel."""
 
     __tablename__ = "reviews"
-    __table_args__ = (Index("ix_reviews_recent", "submitted_at", "id"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "channel", name="uq_reviews_case_channel"),
+        Index("ix_reviews_recent", "submitted_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    case_id: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[str] = mapped_column(String(36))
     rating: Mapped[int] = mapped_column(Integer)
     grade: Mapped[str] = mapped_column(String(10))
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     channel: Mapped[str] = mapped_column(String(32))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReviewHandling(SupervisionBase):
+    """差评整改: a bad review the case's department must handle by ``due_date``."""
+
+    __tablename__ = "review_handlings"
+    __table_args__ = (Index("ix_review_handlings_status_due", "status", "due_date", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    review_id: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[str] = mapped_column(String(36))
+    matter_code: Mapped[str] = mapped_column(String(40))
+    matter_name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200))
+    rating: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))  # open, closed
+    resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Metric(SupervisionBase):

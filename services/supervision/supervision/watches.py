@@ -1,65 +1,42 @@
-"""Watching submitted cases against their deadlines."""
+"""Watched cases with today's card, most urgent first."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision import deadlines
 from supervision.deadlines import Card
-from supervision.models import CaseWatch
+from supervision.models import RUNNING, CaseWatch
 from supervision.schemas import CaseWatchRead
-
-
-async def watch(
-    session: AsyncSession,
-    case_id: str,
-    matter_code: str,
-    matter_name: str,
-    department: str,
-    channel: str,
-    promised_days: int,
-    submitted_at: datetime,
-) -> None:
-    """Start watching a case; a case already watched is left as it is."""
-    if await session.get(CaseWatch, case_id) is not None:
-        return
-    due = deadlines.due_date(submitted_at, promised_days)
-    session.add(
-        CaseWatch(
-            case_id=case_id,
-            matter_code=matter_code,
-            matter_name=matter_name,
-            department=department,
-            channel=channel,
-            promised_days=promised_days,
-            submitted_at=submitted_at,
-            due_date=due,
-            yellow_at=deadlines.yellow_at(due),
-            status="open",
-        )
-    )
-    await session.flush()
 
 
 async def list_watches(
     session: AsyncSession,
     today: date,
+    threshold: int,
     card: Card | None,
     after: tuple[date, str] | None,
     limit: int,
 ) -> list[CaseWatch]:
-    """Watched cases by due date (most urgent first), after the ``(due_date, case_id)`` given."""
+    """Watched cases by due date, after the ``(due_date, case_id)`` given."""
     query = select(CaseWatch).order_by(CaseWatch.due_date, CaseWatch.case_id).limit(limit)
-    # The same rule as deadlines.card, as a filter.
+    # The same rule as deadlines.card, as a filter: only a running clock shows a card.
+    running = CaseWatch.status == RUNNING
+    red = and_(running, CaseWatch.due_date < today)
+    yellow = and_(
+        running,
+        CaseWatch.due_date >= today,
+        CaseWatch.due_date < deadlines.yellow_until(today, threshold),
+    )
     if card == "red":
-        query = query.where(CaseWatch.due_date < today)
+        query = query.where(red)
     elif card == "yellow":
-        query = query.where(CaseWatch.yellow_at <= today, CaseWatch.due_date >= today)
+        query = query.where(yellow)
     elif card == "green":
-        query = query.where(CaseWatch.yellow_at > today)
+        query = query.where(not_(or_(red, yellow)))
     if after is not None:
         due, case_id = after
         query = query.where(
@@ -71,7 +48,13 @@ async def list_watches(
     return list((await session.scalars(query)).all())
 
 
-def to_read(watched: CaseWatch, today: date) -> CaseWatchRead:
+def card_of(watched: CaseWatch, today: date, threshold: int) -> Card:
+    if watched.status != RUNNING:
+        return "green"
+    return deadlines.card(watched.due_date, today, threshold)
+
+
+def to_read(watched: CaseWatch, today: date, threshold: int) -> CaseWatchRead:
     return CaseWatchRead(
         case_id=watched.case_id,
         matter_code=watched.matter_code,
@@ -81,7 +64,7 @@ def to_read(watched: CaseWatch, today: date) -> CaseWatchRead:
         promised_days=watched.promised_days,
         submitted_at=watched.submitted_at,
         due_date=watched.due_date,
-        yellow_at=watched.yellow_at,
+        yellow_at=deadlines.yellow_at(watched.due_date, threshold),
         status=watched.status,
-        card=deadlines.card(watched.due_date, watched.yellow_at, today),
+        card=card_of(watched, today, threshold),
     )

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
+from supervision.api.dependencies import current_time
 from supervision.main import create_app
 from supervision.models import CaseWatch
 from supervision.settings import Settings
 from yiwang_platform.bus.base import OutgoingMessage
 from yiwang_platform.events import CloudEvent
+from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import eventually, running
 
 Publish = Callable[..., Awaitable[CloudEvent]]
@@ -76,3 +79,164 @@ def submit_case(app, publish) -> Callable[..., Awaitable[dict[str, Any]]]:
         return data
 
     return _submit_case
+
+
+class CaseEvents:
+    """Intake's case events, built to their contracts and put on the bus keyed by case id."""
+
+    def __init__(self, app: FastAPI, publish: Publish) -> None:
+        self.app = app
+        self.publish = publish
+        self.sent = 0
+
+    def applicant_index(self, subject: str) -> str:
+        return PiiCipher.from_settings(self.app.state.runtime.settings).blind_index(subject)
+
+    async def send(
+        self, kind: str, data: dict[str, Any] | None = None, again: CloudEvent | None = None
+    ) -> CloudEvent:
+        """Publish ``gov.intake.<kind>.v1``, or re-deliver the event ``again``."""
+        if again is not None:
+            return await self.publish(CASE_TOPIC, again.type, again.subject or "", event=again)
+        assert data is not None
+        self.sent += 1
+        return await self.publish(CASE_TOPIC, f"gov.intake.{kind}.v1", data["case_id"], data)
+
+    async def settle(self) -> None:
+        """Wait until every event sent was applied or dead-lettered."""
+        consumer = self.app.state.runtime.consumer
+
+        async def done() -> bool:
+            return consumer.applied + consumer.dead_lettered >= self.sent
+
+        await eventually(done, timeout=30)
+
+    async def submitted(self, applicant: str | None = None, **changes: Any) -> dict[str, Any]:
+        data = {**CASE, "case_id": str(uuid.uuid4()), **changes}
+        if applicant is not None:
+            data["applicant_index"] = self.applicant_index(applicant)
+        await self.send("case.submitted", data)
+        return data
+
+    @staticmethod
+    def subcase(subcase_id: str, department: str, due_date: str | None, **changes: Any) -> dict:
+        return {
+            "subcase_id": subcase_id,
+            "matter_code": "11000000000002",
+            "matter_version": 1,
+            "matter_name": f"{department}审批事项",
+            "department": department,
+            "promised_days": 3,
+            "depends_on": [],
+            "due_date": due_date,
+            "license_type": None,
+            **changes,
+        }
+
+    async def accepted(
+        self, case_id: str, at: str, due_date: str, subcases: list[dict], **changes: Any
+    ) -> CloudEvent:
+        data = {
+            "case_id": case_id,
+            "accepted_at": at,
+            "accepted_by": "staff-window-1",
+            "mode": "full",
+            "due_date": due_date,
+            "supplement_due": None,
+            "missing_materials": [],
+            "subcases": subcases,
+            **changes,
+        }
+        return await self.send("case.accepted", data)
+
+    async def suspended(self, case_id: str, at: str, reason: str, materials: list[str]):
+        data = {
+            "case_id": case_id,
+            "suspended_at": at,
+            "reason": reason,
+            "requested_materials": materials,
+        }
+        return await self.send("case.suspended", data)
+
+    async def resumed(self, case_id: str, at: str, paused: int, due_date: str) -> CloudEvent:
+        data = {
+            "case_id": case_id,
+            "resumed_at": at,
+            "suspended_working_days": paused,
+            "due_date": due_date,
+        }
+        return await self.send("case.resumed", data)
+
+    async def routed(
+        self, case_id: str, subcase_id: str, department: str, at: str, due_date: str
+    ) -> CloudEvent:
+        data = {
+            "case_id": case_id,
+            "subcase_id": subcase_id,
+            "matter_code": "11000000000002",
+            "department": department,
+            "routed_at": at,
+            "due_date": due_date,
+        }
+        return await self.send("subcase.routed", data)
+
+    async def decided(
+        self,
+        case_id: str,
+        subcase_id: str,
+        department: str,
+        at: str,
+        decision: str = "approved",
+        reason: str | None = None,
+    ) -> CloudEvent:
+        data = {
+            "case_id": case_id,
+            "subcase_id": subcase_id,
+            "matter_code": "11000000000002",
+            "department": department,
+            "decision": decision,
+            "decided_at": at,
+            "decided_by": "staff-dept-1",
+            "reason": reason,
+        }
+        return await self.send("subcase.decided", data)
+
+    async def completed(self, case_id: str, at: str, outcome: str = "approved") -> CloudEvent:
+        data = {"case_id": case_id, "completed_at": at, "outcome": outcome}
+        return await self.send("case.completed", data)
+
+    async def refused(self, case_id: str, at: str, reason: str) -> CloudEvent:
+        return await self.send(
+            "case.refused", {"case_id": case_id, "refused_at": at, "reason": reason}
+        )
+
+    async def completed_case(self, applicant: str | None, **changes: Any) -> dict[str, Any]:
+        """A case submitted by ``applicant``, accepted, decided and completed."""
+        case = await self.submitted(applicant=applicant, **changes)
+        sub = f"{case['case_id'][:8]}-1"
+        await self.accepted(
+            case["case_id"],
+            "2026-09-30T03:00:00Z",
+            "2026-10-09",
+            [self.subcase(sub, case["department"], "2026-10-09")],
+        )
+        await self.decided(case["case_id"], sub, case["department"], "2026-10-08T02:00:00Z")
+        await self.completed(case["case_id"], "2026-10-08T02:00:01Z")
+        await self.settle()
+        return case
+
+
+@pytest.fixture
+def case_events(app, publish) -> CaseEvents:
+    return CaseEvents(app, publish)
+
+
+@pytest.fixture
+def on_day(app) -> Callable[[str], None]:
+    """Put the service's clock at 10:00 China time on the given day."""
+
+    def _on_day(day: str) -> None:
+        moment = datetime.fromisoformat(f"{day}T02:00:00+00:00")
+        app.dependency_overrides[current_time] = lambda: moment
+
+    return _on_day

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime
 
+from supervision.api.dependencies import current_time
 from yiwang_platform.testing import client
-from yiwang_platform.workdays import china_today
 
 URL = "/api/v1/supervision/cases"
 
@@ -17,7 +17,7 @@ async def test_cases_show_their_deadline_and_card(app, signer, submit_case):
         submitted_at="2026-10-03T02:00:00Z", promised_days=2, channel="window"
     )
     on_time = await submit_case(submitted_at="2026-10-09T02:00:00Z", promised_days=5)
-    app.dependency_overrides[china_today] = lambda: date(2026, 10, 9)
+    app.dependency_overrides[current_time] = lambda: datetime(2026, 10, 9, 2, tzinfo=UTC)
 
     async with client(app, signer, "supervision", principal_type="supervisor") as api:
         listed = (await api.get(URL)).json()

@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from supervision.deadlines import card, due_date, yellow_at
+from supervision.deadlines import (
+    add_working_days,
+    card,
+    due_date,
+    level,
+    remaining_working_days,
+    yellow_at,
+    yellow_until,
+)
 from supervision.reviews import grade_of
 from yiwang_platform.workdays import is_working_day
 
@@ -45,7 +53,49 @@ def test_due_date_and_yellow_day_count_chinese_working_days(submitted, promised_
     ],
 )
 def test_card_of_a_case_due_after_national_day(today, expected):
-    assert card(date(2026, 10, 8), date(2026, 9, 30), today) == expected
+    assert card(date(2026, 10, 8), today) == expected
+
+
+@pytest.mark.parametrize(
+    ("today", "remaining", "one_day", "two_days"),
+    [
+        (date(2026, 9, 28), 2, "none", "yellow"),
+        (date(2026, 9, 29), 1, "yellow", "yellow"),  # 09-30 is the only working day left
+        (date(2026, 10, 3), 0, "red", "red"),  # overdue in the holiday: no working day past
+        (date(2026, 10, 8), -1, "red", "red"),
+        (date(2026, 10, 10), -3, "red", "red"),  # the working Saturday counts
+    ],
+)
+def test_remaining_working_days_and_level_of_a_case_due_before_national_day(
+    today, remaining, one_day, two_days
+):
+    due = date(2026, 9, 30)
+    assert remaining_working_days(due, today) == remaining
+    assert level(due, today, 1) == one_day
+    assert level(due, today, 2) == two_days
+
+
+def test_yellow_window_matches_the_level_rule():
+    # For every day and due date in autumn 2026, a due date is yellow or red exactly when
+    # it falls before yellow_until, the filter the lists use.
+    start = date(2026, 9, 20)
+    for threshold in (0, 1, 3):
+        for offset in range(40):
+            today = date.fromordinal(start.toordinal() + offset)
+            until = yellow_until(today, threshold)
+            for later in range(-5, 30):
+                due = date.fromordinal(today.toordinal() + later)
+                warned = level(due, today, threshold) != "none"
+                assert warned == (due < until), (threshold, today, due)
+                if due >= today and warned:
+                    assert yellow_at(due, threshold) <= today
+
+
+def test_working_days_are_added_over_the_holiday_and_the_working_saturday():
+    assert add_working_days(date(2026, 9, 30), 0) == date(2026, 9, 30)
+    assert add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert add_working_days(date(2026, 9, 30), 3) == date(2026, 10, 10)
+    assert add_working_days(date(2026, 10, 3), 1) == date(2026, 10, 8)
 
 
 def test_years_without_calendar_data_count_monday_to_friday():

@@ -1,3 +1,3 @@
-from supervision.api.routes import cases, metrics, reviews
+from supervision.api.routes import cases, handlings, metrics, reviews, warnings
 
-ROUTERS = [cases.router, reviews.router, metrics.router]
+ROUTERS = [cases.router, warnings.router, reviews.router, handlings.router, metrics.router]

@@ -1,43 +1,31 @@
-"""/api/v1/supervision/cases: watched cases with their red/yellow cards."""
+"""/api/v1/supervision/cases: watched cases with their red/yellow cards, and each
+case's timeline."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from supervision import watches
-from supervision.api.dependencies import OverseerDep
+from supervision import deadlines, timelines, watches
+from supervision.api import cursors
+from supervision.api.dependencies import OverseerDep, SettingsDep, TodayDep
 from supervision.deadlines import Card
-from supervision.models import CaseWatch
-from supervision.schemas import CaseWatchRead
+from supervision.models import RUNNING, CaseWatch, SubcaseWatch
+from supervision.schemas import (
+    CaseTimelineRead,
+    CaseWatchRead,
+    DeadlineRead,
+    SubcaseTimelineRead,
+    TimelineEntryRead,
+)
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page
 from yiwang_platform.service import SessionDep
-from yiwang_platform.workdays import china_today
 
 router = APIRouter(prefix="/api/v1/supervision/cases", tags=["cases"])
-
-
-def _cursor_of(watched: CaseWatch) -> str:
-    return encode_cursor(f"{watched.due_date.isoformat()}|{watched.case_id}")
-
-
-def _parse_cursor(cursor: str | None) -> tuple[date, str] | None:
-    value = decode_cursor(cursor)
-    if value is None:
-        return None
-    due, _, case_id = value.partition("|")
-    try:
-        due_date = date.fromisoformat(due)
-    except ValueError as exc:
-        raise ProblemError(
-            400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor"
-        ) from exc
-    if not case_id:
-        raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
-    return due_date, case_id
 
 
 @router.get(
@@ -48,13 +36,87 @@ def _parse_cursor(cursor: str | None) -> tuple[date, str] | None:
 async def list_cases(
     session: SessionDep,
     _overseer: OverseerDep,
-    today: Annotated[date, Depends(china_today)],
+    settings: SettingsDep,
+    today: TodayDep,
     card: Card | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CaseWatchRead]:
-    rows = await watches.list_watches(session, today, card, _parse_cursor(cursor), limit)
-    next_cursor = _cursor_of(rows[-1]) if len(rows) == limit else None
+    threshold = settings.yellow_working_days
+    after = cursors.day_and_id(cursor)
+    rows = await watches.list_watches(session, today, threshold, card, after, limit)
+    next_cursor = (
+        cursors.encode(rows[-1].due_date.isoformat(), rows[-1].case_id)
+        if len(rows) == limit
+        else None
+    )
     return Page[CaseWatchRead](
-        items=[watches.to_read(r, today) for r in rows], next_cursor=next_cursor
+        items=[watches.to_read(r, today, threshold) for r in rows], next_cursor=next_cursor
+    )
+
+
+def _deadline(due: date | None, running: bool, today: date, threshold: int) -> DeadlineRead:
+    if due is None:
+        return DeadlineRead(due_date=None, remaining_working_days=None, level="none")
+    if not running:
+        # Closed, or suspended for 补正: the clock is stopped and no card shows.
+        return DeadlineRead(due_date=due, remaining_working_days=None, level="none")
+    return DeadlineRead(
+        due_date=due,
+        remaining_working_days=deadlines.remaining_working_days(due, today),
+        level=deadlines.level(due, today, threshold),
+    )
+
+
+@router.get(
+    "/{case_id}/timeline",
+    response_model=CaseTimelineRead,
+    summary="A case's steps and deadlines, and those of its sub-cases",
+)
+async def get_timeline(
+    case_id: str,
+    session: SessionDep,
+    _overseer: OverseerDep,
+    settings: SettingsDep,
+    today: TodayDep,
+) -> CaseTimelineRead:
+    case = await session.get(CaseWatch, case_id) if len(case_id) <= 36 else None
+    if case is None:
+        raise ProblemError(404, "case_not_found", "办件不存在", title_en="Case not found")
+    threshold = settings.yellow_working_days
+    entries = await timelines.entries_of(session, case_id)
+
+    def entries_for(subcase_id: str | None) -> list[TimelineEntryRead]:
+        return [
+            TimelineEntryRead(event_type=e.event_type, at=e.at, summary=e.summary)
+            for e in entries
+            if e.subcase_id == subcase_id
+        ]
+
+    def subcase_read(sub: SubcaseWatch) -> SubcaseTimelineRead:
+        return SubcaseTimelineRead(
+            subcase_id=sub.subcase_id,
+            matter_code=sub.matter_code,
+            matter_name=sub.matter_name,
+            department=sub.department,
+            depends_on=json.loads(sub.depends_on),
+            status=sub.status,
+            decision=sub.decision,
+            deadline=_deadline(sub.due_date, sub.status == RUNNING, today, threshold),
+            entries=entries_for(sub.subcase_id),
+        )
+
+    return CaseTimelineRead(
+        case_id=case.case_id,
+        matter_code=case.matter_code,
+        matter_name=case.matter_name,
+        department=case.department,
+        channel=case.channel,
+        status=case.status,
+        outcome=case.outcome,
+        submitted_at=case.submitted_at,
+        accepted_at=case.accepted_at,
+        deadline=_deadline(case.due_date, case.status == RUNNING, today, threshold),
+        entries=entries_for(None),
+        subcases=[subcase_read(s) for s in await timelines.subcases_of(session, case_id)],
     )

@@ -1,0 +1,69 @@
+"""/api/v1/supervision/warnings: red and yellow cards (红黄牌) of cases, sub-cases and
+bad-review handling items, and their counts by department."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from supervision import warnings
+from supervision.api import cursors
+from supervision.api.dependencies import OverseerDep, SettingsDep, TodayDep
+from supervision.schemas import WarningKind, WarningLevel, WarningRead, WarningSummaryRead
+from supervision.warnings import Cursor
+from yiwang_platform.pagination import Page
+from yiwang_platform.service import SessionDep
+
+router = APIRouter(prefix="/api/v1/supervision/warnings", tags=["warnings"])
+
+_KINDS: set[WarningKind] = {"case", "subcase", "review_handling"}
+
+
+def _parse_cursor(cursor: str | None) -> Cursor | None:
+    parts = cursors.decode(cursor, 3)
+    if parts is None:
+        return None
+    due, kind, item_id = parts
+    if kind not in _KINDS:
+        raise cursors.invalid_cursor()
+    return cursors.day(due), kind, item_id
+
+
+@router.get(
+    "",
+    response_model=Page[WarningRead],
+    summary="Today's yellow and red cards, most urgent first",
+)
+async def list_warnings(
+    session: SessionDep,
+    _overseer: OverseerDep,
+    settings: SettingsDep,
+    today: TodayDep,
+    department: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    level: WarningLevel | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[WarningRead]:
+    items, last = await warnings.list_warnings(
+        session,
+        today,
+        settings.yellow_working_days,
+        department,
+        level,
+        _parse_cursor(cursor),
+        limit,
+    )
+    next_cursor = cursors.encode(last[0].isoformat(), last[1], last[2]) if last else None
+    return Page[WarningRead](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/summary",
+    response_model=WarningSummaryRead,
+    summary="Today's yellow and red cards counted by department",
+)
+async def warning_summary(
+    session: SessionDep, _overseer: OverseerDep, settings: SettingsDep, today: TodayDep
+) -> WarningSummaryRead:
+    return await warnings.summary(session, today, settings.yellow_working_days)
