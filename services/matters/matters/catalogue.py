@@ -1,41 +1,57 @@
-"""Publishing matters: every publication is a new version and an event."""
+"""Publishing matters and bundles: every publication is a new version and an event."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matters.events import MatterPublished
-from matters.models import Matter
-from matters.schemas import MatterCreate
+from matters.events import BundlePublished, MatterPublished
+from matters.models import Bundle, Matter
+from matters.schemas import (
+    BundleCreate,
+    BundleMaterial,
+    BundleMemberRead,
+    BundleRead,
+    GuideQuestion,
+    Material,
+    MatterCreate,
+)
+from yiwang_platform.errors import ProblemError
 from yiwang_platform.outbox import Outbox
+
+# When one material is asked for in several forms, the set asks for the strongest.
+FORM_STRENGTH = {"原件": 3, "复印件": 2, "电子": 1}
 
 
 async def publish(session: AsyncSession, outbox: Outbox, data: MatterCreate) -> Matter:
     """Publish a new version of a matter and its event in the caller's transaction."""
     current = await session.scalar(select(func.max(Matter.version)).where(Matter.code == data.code))
-    matter = Matter(**data.model_dump(), version=(current or 0) + 1, published_at=datetime.now(UTC))
+    matter = Matter(
+        **data.model_dump(mode="json"), version=(current or 0) + 1, published_at=datetime.now(UTC)
+    )
     session.add(matter)
     await session.flush()
     await outbox.add(
-        session,
-        MatterPublished(
-            code=matter.code,
-            version=matter.version,
-            name=matter.name,
-            kind=matter.kind,
-            department=matter.department,
-            promised_days=matter.promised_days,
-            published_at=matter.published_at,
-        ),
-        key=matter.code,
+        session, MatterPublished.model_validate(matter_fields(matter)), key=matter.code
     )
     return matter
 
 
-async def current_versions(session: AsyncSession, after: str | None, limit: int) -> list[Matter]:
+def matter_fields(matter: Matter) -> dict[str, Any]:
+    return {
+        name: getattr(matter, name)
+        for name in MatterPublished.model_fields
+        if hasattr(Matter, name) and name != "id"
+    }
+
+
+async def current_versions(
+    session: AsyncSession, after: str | None, limit: int, main_item: str | None = None
+) -> list[Matter]:
     latest = (
         select(Matter.code, func.max(Matter.version).label("version"))
         .group_by(Matter.code)
@@ -49,10 +65,220 @@ async def current_versions(session: AsyncSession, after: str | None, limit: int)
     )
     if after:
         query = query.where(Matter.code > after)
+    if main_item:
+        query = query.where(Matter.main_item_code == main_item)
     return list((await session.scalars(query)).all())
 
 
-async def current(session: AsyncSession, code: str) -> Matter | None:
-    return await session.scalar(
-        select(Matter).where(Matter.code == code).order_by(Matter.version.desc()).limit(1)
+async def current(session: AsyncSession, code: str, version: int | None = None) -> Matter | None:
+    query = select(Matter).where(Matter.code == code)
+    if version is not None:
+        query = query.where(Matter.version == version)
+    return await session.scalar(query.order_by(Matter.version.desc()).limit(1))
+
+
+async def current_of(session: AsyncSession, codes: Iterable[str]) -> dict[str, Matter]:
+    """The current version of each of ``codes`` that exists."""
+    wanted = sorted(set(codes))
+    latest = (
+        select(Matter.code, func.max(Matter.version).label("version"))
+        .where(Matter.code.in_(wanted))
+        .group_by(Matter.code)
+        .subquery()
     )
+    rows = await session.scalars(
+        select(Matter).join(
+            latest, (Matter.code == latest.c.code) & (Matter.version == latest.c.version)
+        )
+    )
+    return {m.code: m for m in rows}
+
+
+# ---- bundles ----------------------------------------------------------------------------
+
+
+def walk(questions: list[GuideQuestion]) -> Iterator[GuideQuestion]:
+    """Every question of a guide tree, depth first in asking order."""
+    for question in questions:
+        yield question
+        for option in question.options:
+            yield from walk(option.questions)
+
+
+def bundle_problems(data: BundleCreate, matters: dict[str, Matter]) -> list[dict[str, str]]:
+    """Every rule a bundle breaks, so the operator can fix them all at once."""
+    problems: list[dict[str, str]] = []
+
+    def problem(where: str, msg: str) -> None:
+        problems.append({"loc": where, "msg": msg})
+
+    seen: list[str] = []
+    for i, member in enumerate(data.members):
+        if member.matter in seen:
+            problem(f"members/{i}", f"{member.matter} is listed twice")
+        if member.matter not in matters:
+            problem(f"members/{i}", f"matter {member.matter} is not published")
+        for dependency in member.depends_on:
+            if dependency not in seen:
+                problem(
+                    f"members/{i}/depends_on",
+                    f"{dependency} must be a member listed before {member.matter}",
+                )
+        seen.append(member.matter)
+    members = set(seen)
+
+    def member_refs(where: str, codes: list[str]) -> None:
+        for code in codes:
+            if code not in members:
+                problem(where, f"{code} is not a member of the bundle")
+
+    names = [f.name for f in data.form]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problem("form", f"field {name} is listed twice")
+    for i, step in enumerate(data.flow):
+        member_refs(f"flow/{i}/matters", step.matters)
+    member_refs("guide/base", data.guide.base)
+    ids: list[str] = []
+    for question in walk(data.guide.questions):
+        where = f"guide/{question.id}"
+        if question.id in ids:
+            problem(where, "question id is used twice")
+        ids.append(question.id)
+        values = [option.value for option in question.options]
+        if question.kind == "boolean" and sorted(values, key=str) != [False, True]:
+            problem(where, "a boolean question has exactly the options true and false")
+        if question.kind == "choice" and (
+            not all(isinstance(v, str) for v in values) or len(set(values)) != len(values)
+        ):
+            problem(where, "a choice question has distinct text option values")
+        for option in question.options:
+            at = f"{where}/{option.value}"
+            member_refs(at, option.include + option.exclude)
+            for ref in option.situations:
+                matter = matters.get(ref.matter)
+                if ref.matter not in members or matter is None:
+                    problem(at, f"{ref.matter} is not a published member of the bundle")
+                elif ref.situation not in {s["code"] for s in matter.situations}:
+                    problem(at, f"matter {ref.matter} has no situation {ref.situation}")
+    return problems
+
+
+def material_set(
+    materials: Iterable[tuple[str, Material]], produced: Mapping[str, str] | None = None
+) -> list[BundleMaterial]:
+    """The union of (matter code, material) pairs, one entry per material code.
+
+    A material asked for by several matters is asked for once: in its strongest form,
+    as key if any matter holds it key. ``produced`` maps e-license types to the matter
+    of the same application that issues them: the applicant does not bring those.
+    """
+    produced = produced or {}
+    merged: dict[str, BundleMaterial] = {}
+    for matter_code, material in materials:
+        issuer = produced.get(material.license_type or "")
+        if issuer is not None and issuer != matter_code:
+            continue
+        known = merged.get(material.code)
+        if known is None:
+            merged[material.code] = BundleMaterial(
+                **material.model_dump(), for_matters=[matter_code]
+            )
+            continue
+        if FORM_STRENGTH[material.form] > FORM_STRENGTH[known.form]:
+            known.form = material.form
+        known.key = known.key or material.key
+        known.license_type = known.license_type or material.license_type
+        if matter_code not in known.for_matters:
+            known.for_matters.append(matter_code)
+    return list(merged.values())
+
+
+def materials_of(matter: Matter) -> list[Material]:
+    return [Material.model_validate(m) for m in matter.materials]
+
+
+def bundle_read(bundle: Bundle, matters: dict[str, Matter]) -> BundleRead:
+    """A bundle version with its members' current names, versions and material set."""
+    members = [
+        BundleMemberRead(
+            matter=m["matter"],
+            depends_on=m["depends_on"],
+            name=matters[m["matter"]].name,
+            version=matters[m["matter"]].version,
+        )
+        for m in bundle.members
+    ]
+    pairs = [(m.matter, x) for m in members for x in materials_of(matters[m.matter])]
+    return BundleRead.model_validate(
+        {
+            "code": bundle.code,
+            "version": bundle.version,
+            "name": bundle.name,
+            "lead_department": bundle.lead_department,
+            "scenario": bundle.scenario,
+            "description": bundle.description,
+            "keywords": bundle.keywords,
+            "members": members,
+            "form": bundle.form,
+            "flow": bundle.flow,
+            "instructions": bundle.instructions,
+            "guide": bundle.guide,
+            "published_at": bundle.published_at,
+            "materials": material_set(pairs),
+        }
+    )
+
+
+async def publish_bundle(session: AsyncSession, outbox: Outbox, data: BundleCreate) -> BundleRead:
+    """Publish a new version of a bundle and its event in the caller's transaction."""
+    matters = await current_of(session, [m.matter for m in data.members])
+    problems = bundle_problems(data, matters)
+    if problems:
+        raise ProblemError(
+            422, "bundle_invalid", "一件事配置有误", title_en="Invalid bundle", errors=problems
+        )
+    latest = await session.scalar(select(func.max(Bundle.version)).where(Bundle.code == data.code))
+    fields = data.model_dump(mode="json")
+    bundle = Bundle(**fields, version=(latest or 0) + 1, published_at=datetime.now(UTC))
+    session.add(bundle)
+    await session.flush()
+    read = bundle_read(bundle, matters)
+    await outbox.add(session, BundlePublished.model_validate(read.model_dump()), key=bundle.code)
+    return read
+
+
+async def current_bundle(
+    session: AsyncSession, code: str, version: int | None = None
+) -> Bundle | None:
+    query = select(Bundle).where(Bundle.code == code)
+    if version is not None:
+        query = query.where(Bundle.version == version)
+    return await session.scalar(query.order_by(Bundle.version.desc()).limit(1))
+
+
+async def current_bundles(session: AsyncSession, after: str | None, limit: int) -> list[Bundle]:
+    latest = (
+        select(Bundle.code, func.max(Bundle.version).label("version"))
+        .group_by(Bundle.code)
+        .subquery()
+    )
+    query = (
+        select(Bundle)
+        .join(latest, (Bundle.code == latest.c.code) & (Bundle.version == latest.c.version))
+        .order_by(Bundle.code)
+        .limit(limit)
+    )
+    if after:
+        query = query.where(Bundle.code > after)
+    return list((await session.scalars(query)).all())
+
+
+async def read_bundle(session: AsyncSession, bundle: Bundle) -> BundleRead:
+    matters = await current_of(session, [m["matter"] for m in bundle.members])
+    return bundle_read(bundle, matters)
+
+
+async def is_empty(session: AsyncSession) -> bool:
+    matters = await session.scalar(select(func.count()).select_from(Matter))
+    bundles = await session.scalar(select(func.count()).select_from(Bundle))
+    return not matters and not bundles

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+from fastapi import FastAPI
 
 from matters.api.routes import ROUTERS
 from matters.events import PUBLISHES
 from matters.models import metadata
+from matters.search import SearchIndex
+from matters.seed import seed_catalogue
 from matters.settings import Settings
-from yiwang_platform.service import ServiceSpec, packaged_migrations, service_entrypoints
+from yiwang_platform.service import (
+    Runtime,
+    ServiceSpec,
+    packaged_migrations,
+    service_entrypoints,
+)
 
 NAME = "matters"
 
 
 def migrations_dir() -> Path:
     return packaged_migrations(__file__)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Seed the catalogue if asked to, then build the search index."""
+    runtime: Runtime = app.state.runtime
+    settings = runtime.settings
+    if isinstance(settings, Settings) and settings.seed_catalogue:
+        await seed_catalogue(runtime.sessions, runtime.outbox)
+    index = app.state.search_index = SearchIndex()
+    async with runtime.sessions() as session:
+        await index.refresh(session)
+    yield
 
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
@@ -26,6 +50,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         migrations=migrations_dir(),
         routers=ROUTERS,
         publishes=PUBLISHES,
+        lifespan=lifespan,
     )
 
 

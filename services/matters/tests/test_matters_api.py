@@ -20,7 +20,10 @@ BIRTH_CERTIFICATE = {
 
 async def test_publish_versions_list_and_event(backend, signer, verifier):
     app = create_app(
-        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+        await backend.settings(Settings, seed_catalogue=False),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
     )
     async with running(app), client(app, signer, "matters") as api:
         first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
@@ -50,7 +53,10 @@ async def test_publish_versions_list_and_event(backend, signer, verifier):
 
 async def test_idempotency_key_replays_and_rejects_a_different_body(backend, signer, verifier):
     app = create_app(
-        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+        await backend.settings(Settings, seed_catalogue=False),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
     )
     async with running(app), client(app, signer, "matters") as api:
         headers = {"Idempotency-Key": "publish-1"}
@@ -72,7 +78,10 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(backend, sig
 
 async def test_bad_input_is_a_problem_not_a_500(backend, signer, verifier):
     app = create_app(
-        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+        await backend.settings(Settings, seed_catalogue=False),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
     )
     async with running(app), client(app, signer, "matters") as api:
         bad = await api.post("/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "kind": "随便"})
@@ -89,7 +98,10 @@ async def test_bad_input_is_a_problem_not_a_500(backend, signer, verifier):
 
 async def test_requests_without_a_valid_internal_token_are_refused(backend, signer, verifier):
     app = create_app(
-        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+        await backend.settings(Settings, seed_catalogue=False),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
     )
     async with running(app):
         async with client(app, None, "matters") as anonymous:
@@ -104,7 +116,10 @@ async def test_requests_without_a_valid_internal_token_are_refused(backend, sign
 
 async def test_citizens_read_but_do_not_publish(backend, signer, verifier):
     app = create_app(
-        await backend.settings(Settings), bus=backend.bus(), verifier=verifier, configure_logs=False
+        await backend.settings(Settings, seed_catalogue=False),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
     )
     async with running(app), client(app, signer, "matters", principal_type="citizen") as citizen:
         refused = await citizen.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)

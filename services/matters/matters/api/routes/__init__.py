@@ -1,3 +1,3 @@
-from matters.api.routes import matters
+from matters.api.routes import bundles, matters, search
 
-ROUTERS = [matters.router]
+ROUTERS = [matters.router, bundles.router, search.router]

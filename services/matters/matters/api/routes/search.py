@@ -1,0 +1,32 @@
+"""/api/v1/matters/search: find bundles and matters by what people say."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from matters.api.access import search_index
+from matters.schemas import SearchResult
+from yiwang_platform.service import PrincipalDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/matters/search", tags=["search"])
+
+
+@router.get(
+    "",
+    response_model=SearchResult,
+    summary="Search bundles and matters in Chinese",
+    description="jieba tokens of the query against each current version's name, keywords "
+    "(synonyms from the catalogue) and description, ranked with BM25; best first.",
+)
+async def search(
+    request: Request,
+    session: SessionDep,
+    _principal: PrincipalDep,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="如：孩子出生要办什么")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> SearchResult:
+    index = search_index(request)
+    await index.refresh(session)
+    return SearchResult(query=q, items=index.search(q, limit))
