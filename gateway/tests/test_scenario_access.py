@@ -208,7 +208,7 @@ async def test_every_refusal_reason_over_http(backend, signer, verifier):
 
         assert (await refused(_h("zhang")))["code"] == "scenario_required"
         assert (await refused(_h("zhang", "nope")))["code"] == "scenario_unknown"
-        assert (await refused(_h("zhang", "company-opening")))["code"] == (
+        assert (await refused(_h("zhang", "county-record-push")))["code"] == (
             "scenario_route_mismatch"
         )
         assert (await refused(_h("window-7", "citizen-self-lookup")))["code"] == (

@@ -51,9 +51,14 @@ def test_the_shipped_policies_load_and_cover_their_routes():
         "partner-case-exchange",
         "county-record-push",
         "real-name-binding",
+        "enterprise-self-lookup",
     }
     assert Settings().policies_dir == policies()
-    assert registry.covering("GET", SELF) == {"citizen-self-lookup", "birth-registration"}
+    assert registry.covering("GET", SELF) == {
+        "citizen-self-lookup",
+        "birth-registration",
+        "company-opening",
+    }
     assert registry.covering("POST", "/api/v1/exchange/verify") == {
         "birth-registration",
         "window-case-lookup",
@@ -84,7 +89,7 @@ def test_each_refusal_has_its_reason_code():
     assert reason(CITIZEN_L2, SELF, None).reason_code == "scenario_required"
     assert reason(CITIZEN_L2, SELF, "  ").reason_code == "scenario_required"
     assert reason(CITIZEN_L2, SELF, "no-such-thing").reason_code == "scenario_unknown"
-    assert reason(CITIZEN_L2, SELF, "company-opening").reason_code == "scenario_route_mismatch"
+    assert reason(CITIZEN_L2, SELF, "county-record-push").reason_code == "scenario_route_mismatch"
     assert reason(WINDOW_STAFF, SELF, "citizen-self-lookup").reason_code == (
         "scenario_principal_forbidden"
     )
