@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import cast
 
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
-from data_exchange import access_audit
+from data_exchange import access_audit, seed
 from data_exchange.api.routes import ROUTERS
 from data_exchange.events import PUBLISHES
 from data_exchange.faces import DlibFaceMatcher, FaceMatcher, create_matcher
@@ -19,14 +23,31 @@ from data_exchange.models import metadata, outbox
 from data_exchange.settings import Settings
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import ServiceSpec, packaged_migrations, service_entrypoints
+from yiwang_platform.service import (
+    Runtime,
+    ServiceSpec,
+    packaged_migrations,
+    service_entrypoints,
+)
 
+log = logging.getLogger(__name__)
 # The audience of its internal tokens, its consumer group and its route prefix.
 NAME = "exchange"
 
 
 def migrations_dir() -> Path:
     return packaged_migrations(__file__)
+
+
+async def load_seed(runtime: Runtime, cipher: PiiCipher) -> None:
+    """Load the synthetic seed (settings ``seed_libraries``). Replicas starting at once
+    may insert the same record: the loser's transaction rolls back and one more try
+    finds everything there."""
+    try:
+        done = await seed.load(runtime.sessions, runtime.outbox, cipher)
+    except (IntegrityError, StaleDataError):
+        done = await seed.load(runtime.sessions, runtime.outbox, cipher)
+    log.info("seed libraries loaded: %s", done)
 
 
 def load_keys(
@@ -46,6 +67,8 @@ def load_keys(
         runtime = app.state.runtime
         access_audit.configure(runtime.sessions, runtime.settings)
         try:
+            if cast(Settings, runtime.settings).seed_libraries:
+                await load_seed(runtime, app.state.pii_cipher)
             yield
         finally:
             if face_matcher is not None:

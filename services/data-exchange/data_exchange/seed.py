@@ -1,0 +1,436 @@
+"""Synthetic seed data for the population and legal-person libraries (人口库, 法人库).
+
+Everything here is made up: a fixed random seed draws a few hundred people in
+households of 杭州市 and a few dozen enterprises, with valid GB 11643 ID numbers
+(real area codes, the birth date, the check digit) and valid GB 32100 credit codes
+(the organisation code's GB 11714 check digit and the code's check character). Any
+likeness to a real person or enterprise is chance. The records are shaped as the
+county contracts (``gov.county.population.record.v1``,
+``gov.county.legal_person.record.v1``) from the source ``330100-seed``, version 1.
+
+Demo identities (synthetic):
+
+出生一件事 (birth registration) — two married parents sharing household 户号
+330106800001 at 浙江省杭州市西湖区文三路90号3幢2单元501室, with the father's mother:
+
+- father  陈志远  男  汉族  1991-03-14  ID 330106199103140315
+- mother  林晓雯  女  汉族  1993-07-22  ID 330102199307220485
+- grandmother  刘秀英  女  汉族  1965-09-02  ID 330122196509020221
+
+企业开办 (company opening) — the founder and the enterprise he has just registered:
+
+- founder  王建国  男  汉族  1992-11-08  ID 330105199211080579, 户号 330105800002
+- enterprise  杭州云栖数智科技有限公司  USCC 9133010674812306X1, 有限责任公司, established
+  2025-12-18, legal representative 王建国
+
+Write the files: ``python -m data_exchange.seed --out <dir>`` (``population.json``,
+``legal_persons.json``). Load them into the libraries through the normal upsert path
+(idempotent: a second load changes nothing) with ``await load(sessions, outbox,
+cipher)``, or set ``YIWANG_SEED_LIBRARIES=true`` (setting ``seed_libraries``) and the
+service loads them when it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from stdnum.cn import ric, uscc
+
+from data_exchange import batches, legal_persons, population
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.pii import PiiCipher
+
+SOURCE = "330100-seed"
+RANDOM_SEED = 20260101
+# Ages are counted from this day, not today, so the output never changes.
+AS_OF = date(2026, 1, 1)
+
+FATHER_ID = "330106199103140315"
+MOTHER_ID = "330102199307220485"
+GRANDMOTHER_ID = "330122196509020221"
+DEMO_HOUSEHOLD = "330106800001"
+DEMO_ADDRESS = "浙江省杭州市西湖区文三路90号3幢2单元501室"
+FOUNDER_ID = "330105199211080579"
+FOUNDER_HOUSEHOLD = "330105800002"
+ENTERPRISE_USCC = "9133010674812306X1"
+
+HOUSEHOLDS = 130
+ENTERPRISES = 60
+
+# Districts of 杭州市: division code, name, streets.
+DISTRICTS = [
+    ("330102", "上城区", ["解放路", "庆春路", "望江路", "秋涛路"]),
+    ("330105", "拱墅区", ["莫干山路", "湖墅南路", "上塘路", "大关路"]),
+    ("330106", "西湖区", ["文三路", "天目山路", "古墩路", "西溪路"]),
+    ("330108", "滨江区", ["江南大道", "滨盛路", "长河路", "江汉路"]),
+    ("330110", "余杭区", ["文一西路", "临平大道", "良睦路", "五常大道"]),
+]
+# Birth places (area codes); the first valid one for the birth year is used.
+BIRTH_AREAS = [
+    "330102",
+    "330105",
+    "330106",
+    "330122",
+    "330302",
+    "330402",
+    "330602",
+    "110101",
+    "310101",
+    "320102",
+    "340102",
+    "360102",
+    "410102",
+    "420102",
+    "430102",
+    "510104",
+]
+FAMILY_NAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余"
+MALE_CHARS = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林欣建志文国"
+FEMALE_CHARS = "芳娜敏静丽艳娟霞燕玲婷雪慧莉琳颖倩洁琴云莹晶悦瑶佳晓雯萍红梅"
+ETHNICITIES = ["汉族"] * 46 + ["回族", "满族", "畲族", "苗族"]
+INDUSTRIES = [
+    ("科技", "技术开发、技术咨询、技术服务；软件开发；信息系统集成服务"),
+    ("贸易", "日用百货、服装鞋帽、五金交电的批发与零售；货物进出口"),
+    ("餐饮管理", "餐饮服务；餐饮管理；食品销售"),
+    ("文化传媒", "文化艺术交流活动策划；广告设计、制作、代理、发布"),
+    ("建筑工程", "建设工程施工；建筑装饰工程；市政设施管理"),
+    ("物流", "普通货物道路运输；仓储服务；国内货物运输代理"),
+]
+TRADE_NAMES = (
+    "云栖 西溪 钱塘 之江 运河 湖畔 东方 恒信 博远 嘉禾 鼎盛 新拓 融智 锦程 华睿 天目".split()
+)
+ENTITY_TYPES = ["有限责任公司"] * 6 + ["股份有限公司", "个人独资企业", "合伙企业"]
+STATUSES = ["存续"] * 16 + ["在业", "注销", "吊销", "迁出"]
+
+
+@dataclass(frozen=True)
+class Seed:
+    population: list[dict[str, Any]]
+    legal_persons: list[dict[str, Any]]
+
+
+def id_number(area: str, birth: date, sequence: int) -> str:
+    """A GB 11643 number: area, birth date, 3-digit sequence (odd: male), check digit."""
+    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def organisation_code(body: str) -> str:
+    """An 8-digit organisation code body with its GB 11714 check character."""
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    check = 11 - sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11
+    return body + {10: "X", 11: "0"}.get(check, str(check))
+
+
+def credit_code(area: str, organisation: str) -> str:
+    """A GB 32100 code of an enterprise registered with market regulation (91)."""
+    body = f"91{area}{organisation_code(organisation)}"
+    return body + uscc.calc_check_digit(body + "0")
+
+
+def _person(
+    number: str,
+    name: str,
+    sex: str,
+    ethnicity: str,
+    birth: date,
+    address: str,
+    household: str,
+    marital: str,
+    spouse: str | None = None,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "source": SOURCE,
+        "source_version": 1,
+        "id_number": number,
+        "name": name,
+        "sex": sex,
+        "ethnicity": ethnicity,
+        "birth_date": birth.isoformat(),
+        "household_address": address,
+        "marital_status": marital,
+        "household_number": household,
+    }
+    if spouse:
+        record["spouse_id_number"] = spouse
+    return record
+
+
+def _demo_people() -> list[dict[str, Any]]:
+    founder_address = "浙江省杭州市拱墅区莫干山路188号1幢1单元1202室"
+    return [
+        _person(
+            FATHER_ID,
+            "陈志远",
+            "男",
+            "汉族",
+            date(1991, 3, 14),
+            DEMO_ADDRESS,
+            DEMO_HOUSEHOLD,
+            "已婚",
+            MOTHER_ID,
+        ),
+        _person(
+            MOTHER_ID,
+            "林晓雯",
+            "女",
+            "汉族",
+            date(1993, 7, 22),
+            DEMO_ADDRESS,
+            DEMO_HOUSEHOLD,
+            "已婚",
+            FATHER_ID,
+        ),
+        _person(
+            GRANDMOTHER_ID,
+            "刘秀英",
+            "女",
+            "汉族",
+            date(1965, 9, 2),
+            DEMO_ADDRESS,
+            DEMO_HOUSEHOLD,
+            "丧偶",
+        ),
+        _person(
+            FOUNDER_ID,
+            "王建国",
+            "男",
+            "汉族",
+            date(1992, 11, 8),
+            founder_address,
+            FOUNDER_HOUSEHOLD,
+            "未婚",
+        ),
+    ]
+
+
+class _People:
+    """Draws people with unique, valid ID numbers."""
+
+    def __init__(self, rng: random.Random, taken: set[str]) -> None:
+        self.rng = rng
+        self.taken = taken
+
+    def number(self, birth: date, male: bool) -> str:
+        areas = self.rng.sample(BIRTH_AREAS, len(BIRTH_AREAS))
+        while True:
+            for area in areas:
+                sequence = self.rng.randrange(0, 500) * 2 + (1 if male else 0)
+                number = id_number(area, birth, sequence)
+                if ric.is_valid(number) and number not in self.taken:
+                    self.taken.add(number)
+                    return number
+
+    def name(self, male: bool, family: str | None = None) -> str:
+        chars = MALE_CHARS if male else FEMALE_CHARS
+        given = "".join(self.rng.choice(chars) for _ in range(self.rng.choice((1, 2, 2))))
+        return (family or self.rng.choice(FAMILY_NAMES)) + given
+
+    def birth(self, oldest: int, youngest: int) -> date:
+        start = date(AS_OF.year - oldest, 1, 1)
+        end = date(AS_OF.year - youngest, 12, 31)
+        return start + timedelta(days=self.rng.randrange((end - start).days + 1))
+
+
+def _households(rng: random.Random) -> Iterator[dict[str, Any]]:
+    people = _People(rng, {FATHER_ID, MOTHER_ID, GRANDMOTHER_ID, FOUNDER_ID})
+    for n in range(HOUSEHOLDS):
+        code, district, streets = DISTRICTS[n % len(DISTRICTS)]
+        household = f"{code}{n + 101:06d}"
+        address = (
+            f"浙江省杭州市{district}{rng.choice(streets)}{rng.randrange(1, 400)}号"
+            f"{rng.randrange(1, 20)}幢{rng.randrange(1, 4)}单元{rng.randrange(1, 30)}0{rng.randrange(1, 4)}室"
+        )
+        family = rng.choice(FAMILY_NAMES)
+        ethnicity = rng.choice(ETHNICITIES)
+        head_male = rng.random() < 0.5
+        head_birth = people.birth(75, 24)
+        head = people.number(head_birth, head_male)
+        if rng.random() < 0.7:  # a married couple, maybe with children
+            partner_birth = min(head_birth + timedelta(days=rng.randrange(-1500, 1500)), AS_OF)
+            partner_birth = max(partner_birth, date(1950, 1, 1))
+            partner = people.number(partner_birth, not head_male)
+            yield _person(
+                head,
+                people.name(head_male, family),
+                "男" if head_male else "女",
+                ethnicity,
+                head_birth,
+                address,
+                household,
+                "已婚",
+                partner,
+            )
+            yield _person(
+                partner,
+                people.name(not head_male),
+                "女" if head_male else "男",
+                rng.choice(ETHNICITIES),
+                partner_birth,
+                address,
+                household,
+                "已婚",
+                head,
+            )
+            younger = max(head_birth, partner_birth)
+            for _ in range(rng.choice((0, 1, 1, 2))):
+                child_birth = younger + timedelta(days=rng.randrange(22 * 365, 36 * 365))
+                if child_birth >= AS_OF:
+                    continue
+                male = rng.random() < 0.5
+                yield _person(
+                    people.number(child_birth, male),
+                    people.name(male, family),
+                    "男" if male else "女",
+                    ethnicity,
+                    child_birth,
+                    address,
+                    household,
+                    "未婚",
+                )
+        else:  # one person on their own
+            marital = "未婚" if head_birth.year > 1985 else rng.choice(("未婚", "离婚", "丧偶"))
+            yield _person(
+                head,
+                people.name(head_male, family),
+                "男" if head_male else "女",
+                ethnicity,
+                head_birth,
+                address,
+                household,
+                marital,
+            )
+
+
+def _enterprise(
+    code: str,
+    name: str,
+    entity_type: str,
+    representative: dict[str, Any],
+    address: str,
+    scope: str,
+    established: date,
+    status: str,
+) -> dict[str, Any]:
+    return {
+        "source": SOURCE,
+        "source_version": 1,
+        "uscc": code,
+        "name": name,
+        "entity_type": entity_type,
+        "legal_representative_name": representative["name"],
+        "legal_representative_id_number": representative["id_number"],
+        "registered_address": address,
+        "business_scope": scope,
+        "established_on": established.isoformat(),
+        "status": status,
+    }
+
+
+def _enterprises(rng: random.Random, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    founder = next(p for p in people if p["id_number"] == FOUNDER_ID)
+    result = [
+        _enterprise(
+            ENTERPRISE_USCC,
+            "杭州云栖数智科技有限公司",
+            "有限责任公司",
+            founder,
+            "浙江省杭州市西湖区西溪路525号A幢3楼301室",
+            INDUSTRIES[0][1],
+            date(2025, 12, 18),
+            "存续",
+        )
+    ]
+    adults = [p for p in people if p["birth_date"] < "2000-01-01" and p is not founder]
+    codes = {ENTERPRISE_USCC}
+    names = {result[0]["name"]}
+    while len(result) < ENTERPRISES:
+        code, district, streets = rng.choice(DISTRICTS)
+        number = credit_code(code, f"{rng.randrange(10**7, 10**8)}")
+        industry, scope = rng.choice(INDUSTRIES)
+        name = f"杭州{rng.choice(TRADE_NAMES)}{rng.choice(TRADE_NAMES)}{industry}有限公司"
+        if number in codes or name in names:
+            continue
+        codes.add(number)
+        names.add(name)
+        result.append(
+            _enterprise(
+                number,
+                name,
+                rng.choice(ENTITY_TYPES),
+                rng.choice(adults),
+                f"浙江省杭州市{district}{rng.choice(streets)}{rng.randrange(1, 900)}号",
+                scope,
+                date(2000, 1, 1) + timedelta(days=rng.randrange(9000)),
+                rng.choice(STATUSES),
+            )
+        )
+    return result
+
+
+def generate() -> Seed:
+    """The seed records; the same on every call."""
+    rng = random.Random(RANDOM_SEED)  # noqa: S311 - synthetic data, repeatable on purpose
+    people = _demo_people() + list(_households(rng))
+    return Seed(population=people, legal_persons=_enterprises(rng, people))
+
+
+def write(seed: Seed, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, records in (("population", seed.population), ("legal_persons", seed.legal_persons)):
+        path = out / f"{name}.json"
+        path.write_text(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        written.append(path)
+    return written
+
+
+async def load(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    cipher: PiiCipher,
+    seed: Seed | None = None,
+) -> dict[str, dict[str, int]]:
+    """Upsert the seed through the libraries' normal path, in one transaction; returns
+    the batch summary per library. A second load finds every record unchanged.
+
+    No one's data is read, so it adds no access-log entries; each effective change
+    publishes its RecordUpserted event as any county record does."""
+    seed = seed or generate()
+    async with sessions() as session, session.begin():
+        people = []
+        for index, data in enumerate(seed.population):
+            done = await population.upsert(session, outbox, cipher, population.parse(data))
+            people.append(batches.BatchResult(index, done.outcome, done.record_id))
+        enterprises = []
+        for index, data in enumerate(seed.legal_persons):
+            done = await legal_persons.upsert(session, outbox, cipher, legal_persons.parse(data))
+            enterprises.append(batches.BatchResult(index, done.outcome, done.record_id))
+    return {
+        "population": batches.summary(people),
+        "legal_person": batches.summary(enterprises),
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m data_exchange.seed", description=__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="folder for the JSON files")
+    args = parser.parse_args(argv)
+    seed = generate()
+    for path in write(seed, args.out):
+        print(path)
+    print(f"{len(seed.population)} people, {len(seed.legal_persons)} enterprises")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
