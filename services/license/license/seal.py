@@ -108,6 +108,10 @@ def verify_signature(
 ) -> bool:
     try:
         raw = base64.b64decode(signature, validate=True)
+        # Only the canonical encoding: otherwise unused trailing bits could change
+        # without the signature noticing.
+        if base64.b64encode(raw).decode() != signature:
+            return False
         public_key.verify(raw, canonical_json(content))
     except (InvalidSignature, binascii.Error, ValueError):
         return False
