@@ -19,8 +19,16 @@ depends_on: str | Sequence[str] | None = None
 _SQLITE_NAMES = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
 
 
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def _old_unique() -> str:
+    return "uq_reviews_case_id" if _sqlite() else "reviews_case_id_key"
+
+
 def _reviews_unique(drop: str, create: str, columns: list[str]) -> None:
-    if op.get_bind().dialect.name == "sqlite":
+    if _sqlite():
         with op.batch_alter_table("reviews", naming_convention=_SQLITE_NAMES) as batch_op:
             batch_op.drop_constraint(drop, type_="unique")
             batch_op.create_unique_constraint(create, columns)
@@ -100,17 +108,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_case_watches_status_due", ["status", "due_date"], unique=False)
         batch_op.drop_column("yellow_at")
 
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    _reviews_unique(
-        "uq_reviews_case_id" if sqlite else "reviews_case_id_key",
-        "uq_reviews_case_channel",
-        ["case_id", "channel"],
-    )
+    _reviews_unique(_old_unique(), "uq_reviews_case_channel", ["case_id", "channel"])
 
 
 def downgrade() -> None:
     # Fails if a case has reviews on several channels, as the old key allows one.
-    _reviews_unique("uq_reviews_case_channel", "reviews_case_id_key", ["case_id"])
+    _reviews_unique("uq_reviews_case_channel", _old_unique(), ["case_id"])
 
     with op.batch_alter_table("case_watches", schema=None) as batch_op:
         batch_op.add_column(sa.Column("yellow_at", sa.Date(), nullable=True))
