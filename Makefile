@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(UV) run --frozen
 
-.PHONY: help install run up down test test-unit test-stack lint contracts contracts-check bench bench-gateway stack-start stack-stop
+.PHONY: help install run up down test test-unit test-stack lint contracts contracts-check bench bench-gateway stack-start stack-stop k8s-tools
 
 help:
 	@echo "make run        standalone: every service in one process on :8000 (PORT to override)"
@@ -51,8 +51,12 @@ contracts: install
 contracts-check: install
 	@$(PY) python tools/contracts.py --check
 
+# kustomize and KEDA's CRDs, for the checks of deploy/k8s (no cluster needed).
+k8s-tools:
+	@bash deploy/local/k8s-tools.sh
+
 # Everything, on the real stack; stops the servers it started, pass or fail.
-test: install lint
+test: install lint k8s-tools
 	@started=$$(bash deploy/local/stack.sh status >/dev/null 2>&1 && echo no || echo yes); \
 	bash deploy/local/stack.sh start || exit 1; \
 	eval "$$(bash deploy/local/stack.sh env)"; \

@@ -82,9 +82,10 @@ def image_env(name: str) -> dict[str, str]:
                 stages[-1][key] = value
     env = stages[-1]
     env.pop("PATH", None)  # the virtual environment's bin is put first by ServiceProcess
+    image_var = "/tmp/yiwang"  # noqa: S108 (the image's path, mapped away)
     return {
         k: v.replace("/app/contracts", str(ROOT / "contracts")).replace(
-            "/tmp/yiwang", str(LOCAL / "var")
+            image_var, str(LOCAL / "var")
         )
         for k, v in env.items()
     }
