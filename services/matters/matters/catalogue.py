@@ -214,7 +214,7 @@ def bundle_read(bundle: Bundle, matters: dict[str, Matter]) -> BundleRead:
             "code": bundle.code,
             "version": bundle.version,
             "name": bundle.name,
-            "lead_department": bundle.lead_department,
+            "department": bundle.department,
             "scenario": bundle.scenario,
             "description": bundle.description,
             "keywords": bundle.keywords,

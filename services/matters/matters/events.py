@@ -63,7 +63,7 @@ class BundlePublished(EventData):
     code: str
     version: int
     name: str
-    lead_department: str
+    department: str
     scenario: str
     description: str
     keywords: list[str]

@@ -67,7 +67,7 @@ class Bundle(MattersBase):
     code: Mapped[str] = mapped_column(String(40), index=True)
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    lead_department: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200))
     scenario: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text)
     keywords: JsonList = mapped_column(JSON)

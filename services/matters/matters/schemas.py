@@ -208,7 +208,7 @@ class Guide(Strict):
 class BundleCreate(Strict):
     code: str = Field(pattern=BUNDLE_CODE, description="一件事编码")
     name: str = Field(min_length=2, max_length=200)
-    lead_department: str = Field(min_length=2, max_length=200, description="牵头部门")
+    department: str = Field(min_length=2, max_length=200, description="牵头部门")
     scenario: str = Field(
         pattern=r"^[a-z][a-z0-9-]{1,63}$", description="预填所用的场景，如 birth-registration"
     )

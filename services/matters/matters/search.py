@@ -129,7 +129,7 @@ class SearchIndex:
             bundles = await current_bundles(session, None, INDEX_LIMIT)
             matters = await current_versions(session, None, INDEX_LIMIT)
             rows: list[tuple[Any, ...]] = [
-                ("bundle", b.code, b.version, b.name, b.lead_department, b.keywords, b.description)
+                ("bundle", b.code, b.version, b.name, b.department, b.keywords, b.description)
                 for b in bundles
             ] + [
                 ("matter", m.code, m.version, m.name, m.department, m.keywords, m.description)

@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=40), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("lead_department", sa.String(length=200), nullable=False),
+        sa.Column("department", sa.String(length=200), nullable=False),
         sa.Column("scenario", sa.String(length=64), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("keywords", sa.JSON(), nullable=False),
