@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import matters.main
 import matters.settings
 from gateway.accounts import hash_password, personal_key_digest
+from gateway.admin import add_staff
 from gateway.identity_models import MachineClient, StaffAccount
 from gateway.main import create_app
 from gateway.settings import SERVICES, Settings
@@ -330,3 +331,31 @@ async def test_expired_access_token_is_refused(backend, signer, verifier, tmp_pa
         await asyncio.sleep(7)  # one second of life plus the five seconds of clock leeway
         expired = await client.get("/api/v1/gateway/nothing", headers=bearer(token))
         assert (expired.status_code, expired.json()["detail"]) == (401, "token expired")
+
+
+async def test_operator_command_provisions_staff_who_then_sign_in(gateway):
+    settings = gateway.state.runtime.settings
+    key = await add_staff(
+        settings, "r-0042", "市市场监督管理局", ["reviewer"], "a reviewer password"
+    )
+    again = await add_staff(
+        settings, "r-0042", "市市场监督管理局", ["reviewer"], "a reviewer password"
+    )
+    assert key != again  # resetting issues a new personal key; the old one stops working
+    async with api(gateway) as client:
+        ok = await client.post(
+            "/api/v1/auth/staff/sessions",
+            json={"staff_id": "r-0042", "password": "a reviewer password", "personal_key": again},
+        )
+        old = await client.post(
+            "/api/v1/auth/staff/sessions",
+            json={"staff_id": "r-0042", "password": "a reviewer password", "personal_key": key},
+        )
+    assert ok.status_code == 200, ok.text
+    assert old.status_code == 401
+    principal = gateway.state.tokens.verify(ok.json()["access_token"])
+    assert (principal.principal_type, principal.roles, principal.department) == (
+        "staff",
+        ("reviewer",),
+        "市市场监督管理局",
+    )

@@ -25,6 +25,7 @@ import matters.settings
 import supervision.main
 import supervision.settings
 from gateway.upstreams import AsgiUpstream, Upstream
+from intake.peers import use_in_process_peers
 from yiwang_platform import tracing
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
@@ -61,6 +62,8 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
             supervision.settings.Settings(**common), bus, verifier, False
         ),
     }
+    # Intake calls matters, data-exchange and license inside requests: in-process here.
+    use_in_process_peers(services["intake"], services)
     hashes_file, keys = ensure_dev_keys(var_dir)
     gateway_settings = gateway.settings.Settings(**common, api_keys=str(hashes_file))
     upstreams: dict[str, Upstream] = {
