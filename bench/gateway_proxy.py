@@ -8,6 +8,8 @@ matters service process (uvicorn, PostgreSQL, Kafka, as in the distributed run):
   gateway  through the Yiwang gateway process, with a development API key (``X-Api-Key``):
            it authenticates, mints an internal token, forwards with aiohttp and records
            the access (gateway.access.v1);
+  gateway-jwt  the same, as a citizen signed in by SMS with a 15-minute EdDSA access token:
+           signature, expiry and the session's revocation state (Redis) checked per request;
   nginx    through nginx as a plain reverse proxy (keep-alive upstream pool) that adds
            the internal token header, i.e. the cheapest proxy one could put there.
 
@@ -35,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gateway.sms import FileOutboxSms  # noqa: E402
 from tools.distributed import LocalPlatform, free_port  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -92,6 +95,25 @@ def get(url: str, headers: dict[str, str]) -> dict[str, object]:
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return dict(json.loads(response.read()))
+
+
+def post_json(url: str, body: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+        return dict(json.loads(raw)) if raw else {}
+
+
+def citizen_access_token(gateway_url: str, sms_outbox: Path) -> str:
+    """Sign a citizen up by SMS (the development provider writes codes to a file)."""
+    phone = "13900001234"
+    post_json(gateway_url + "/api/v1/auth/sms-codes", {"phone": phone})
+    code = FileOutboxSms(sms_outbox).last_code_for(phone)
+    assert code, "no SMS code was written"
+    tokens = post_json(gateway_url + "/api/v1/auth/citizens", {"phone": phone, "code": code})
+    return str(tokens["access_token"])
 
 
 def seed_matter(platform: LocalPlatform, matters_url: str) -> None:
@@ -211,6 +233,7 @@ async def main() -> None:
                 log_level="WARNING",
                 upstream_matters=matters.url(),
                 rate_limit_per_minute=str(100_000_000),
+                sms_outbox=str(Path(tmp) / "sms-outbox.jsonl"),
                 **others,
             )
             gateway.start()
@@ -232,6 +255,13 @@ async def main() -> None:
                     gateway.url(PATH),
                     {"X-Api-Key": platform.keys.api_keys()["operator"]},
                 ),
+                "gateway-jwt": (
+                    gateway.url(PATH),
+                    {
+                        "Authorization": "Bearer "
+                        + citizen_access_token(gateway.url(), Path(tmp) / "sms-outbox.jsonl")
+                    },
+                ),
                 "nginx": (f"http://127.0.0.1:{nginx_port}{PATH}", {}),
             }
             for name, (url, headers) in paths.items():
@@ -242,6 +272,7 @@ async def main() -> None:
             await platform.close()
 
     direct, gateway_result, proxy = results["direct"], results["gateway"], results["nginx"]
+    jwt_result = results["gateway-jwt"]
     lines = [
         f"gateway benchmark: GET {PATH}, wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s "
         f"(after {WARMUP_SECONDS}s warm-up), {os.cpu_count()} cores",
@@ -249,13 +280,14 @@ async def main() -> None:
     ]
     for name, result in results.items():
         lines.append(
-            f"  {name:<8} {result.requests_per_second:>9,.0f} requests/s   "
+            f"  {name:<11} {result.requests_per_second:>9,.0f} requests/s   "
             f"p50 {result.p50_ms:7.2f} ms   p99 {result.p99_ms:7.2f} ms"
         )
     lines.append(
         "  ratios (requests/s): "
         f"gateway/direct {gateway_result.requests_per_second / direct.requests_per_second:.3f}, "
         f"gateway/nginx {gateway_result.requests_per_second / proxy.requests_per_second:.3f}, "
+        f"gateway-jwt/nginx {jwt_result.requests_per_second / proxy.requests_per_second:.3f}, "
         f"nginx/direct {proxy.requests_per_second / direct.requests_per_second:.3f}"
     )
     print("\n".join(lines))
