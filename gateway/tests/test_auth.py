@@ -32,7 +32,7 @@ TOKEN_URL = "http://gw/api/v1/auth/token"
 @pytest.fixture
 async def gateway(backend, signer, verifier, tmp_path):
     service = matters.main.create_app(
-        await backend.settings(matters.settings.Settings),
+        await backend.settings(matters.settings.Settings, seed_catalogue=False),
         bus=backend.bus(),
         verifier=verifier,
         configure_logs=False,

@@ -46,7 +46,7 @@ MATTER = {
 
 async def _apps(backend, signer, verifier, down: set[str] = frozenset()):
     service = matters.main.create_app(
-        await backend.settings(matters.settings.Settings),
+        await backend.settings(matters.settings.Settings, seed_catalogue=False),
         bus=backend.bus(),
         verifier=verifier,
         configure_logs=False,
