@@ -255,6 +255,14 @@ def service_env(
     )
     if name == "license":
         env["YIWANG_SEAL_PRIVATE_KEY"] = str(keys.folder / "seal.pem")
+    if name == "intake":
+        # The peers intake calls inside a request, at their ``make up`` ports.
+        for peer, folder in (
+            ("matters", "matters"),
+            ("license", "license"),
+            ("exchange", "data-exchange"),
+        ):
+            env[f"YIWANG_PEER_{peer.upper()}_URL"] = f"http://127.0.0.1:{SERVICES[folder][1]}"
     if name == "gateway":
         env.update(
             YIWANG_INTERNAL_TOKEN_PRIVATE_KEY=str(keys.folder / "internal-token.pem"),
@@ -394,7 +402,9 @@ def up() -> None:
             continue
         database = f"yiwang_{module}"
         asyncio.run(ensure_database(stack["YIWANG_POSTGRES_URL"], database))
-        env = service_env(name, stack, keys, database)
+        # The demo's synthetic people and enterprises (the matters catalogue seeds itself).
+        extra = {"YIWANG_SEED_LIBRARIES": "true"} if name == "data-exchange" else None
+        env = service_env(name, stack, keys, database, extra=extra)
         process = ServiceProcess(
             name, env, gateway_port if name == "gateway" else port, RUN / f"{name}.log"
         )

@@ -55,8 +55,9 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
         "license": license.main.create_app(
             license.settings.Settings(**common), bus, verifier, False
         ),
+        # Synthetic people and enterprises, so the bundles can be tried at once.
         "exchange": data_exchange.main.create_app(
-            data_exchange.settings.Settings(**common), bus, verifier, False
+            data_exchange.settings.Settings(**common, seed_libraries=True), bus, verifier, False
         ),
         "supervision": supervision.main.create_app(
             supervision.settings.Settings(**common), bus, verifier, False

@@ -16,7 +16,7 @@ from yiwang_platform.service import PrincipalDep
 
 router = APIRouter(prefix="/api/v1/intake/prefills", tags=["pre-fill"])
 
-# A form field's ``source`` starts with the library read it comes from.
+# A form field's ``prefill`` source starts with the library read it comes from.
 SOURCES = {
     "population": "/api/v1/exchange/population/people/self",
     "household": "/api/v1/exchange/population/household/self",
@@ -33,6 +33,10 @@ def _pick(data: Any, path: list[str]) -> Any:
         else:
             return None
     return data
+
+
+def source_of(field: dict[str, Any]) -> str:
+    return str(field.get("prefill") or field.get("source") or "")
 
 
 def form_fields(bundle: dict[str, Any]) -> list[dict[str, Any]]:
@@ -57,7 +61,7 @@ async def prefill(
             scenario=scenario,
         )
     fields = form_fields(bundle)
-    wanted = {str(f["source"]).split(".")[0] for f in fields if f.get("source")}
+    wanted = {source_of(f).split(".")[0] for f in fields if source_of(f)}
     libraries: dict[str, Any] = {}
     for library in sorted(wanted & SOURCES.keys()):
         status, answer = await peers["exchange"].call("GET", SOURCES[library], token)
