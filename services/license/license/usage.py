@@ -58,7 +58,7 @@ async def page(
     )
     after = decode_cursor(cursor)
     if after is not None:
-        if not after.isdigit():
+        if not after.isdigit() or len(after) > 18:  # a BIGINT row id
             raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
         query = query.where(LicenseUsage.id < int(after))
     rows = list((await session.scalars(query)).all())

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from license import presentation
 from license.issuance import disclosure_content_of
 from license.models import License, LicenseUsage
+from yiwang_platform.pagination import encode_cursor
 from yiwang_platform.testing import client
 
 
@@ -76,8 +77,14 @@ async def test_wallet_is_the_callers_own_and_other_licenses_are_not_found(app, s
                     404,
                     "license_not_found",
                 )
-        bad_cursor = await holder.get("/api/v1/license/wallet", params={"cursor": "bm9wZQ"})
-        assert (bad_cursor.status_code, bad_cursor.json()["code"]) == (400, "invalid_cursor")
+        for cursor in ("bm9wZQ", encode_cursor("2026-01-01T00:00:00|x")):
+            bad = await holder.get("/api/v1/license/wallet", params={"cursor": cursor})
+            assert (bad.status_code, bad.json()["code"]) == (400, "invalid_cursor")
+        for cursor in ("bm9wZQ", encode_cursor("9" * 30)):
+            bad = await holder.get(
+                f"/api/v1/license/licenses/{mine[0]}/usage", params={"cursor": cursor}
+            )
+            assert (bad.status_code, bad.json()["code"]) == (400, "invalid_cursor")
 
     async with as_holder(app, signer, samples.enterprise, "enterprise") as enterprise:
         assert (await enterprise.get("/api/v1/license/wallet")).json()["items"] == []

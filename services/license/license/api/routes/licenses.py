@@ -36,11 +36,13 @@ def after_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         return None
     issued_at, _, license_id = value.partition("|")
     try:
-        return datetime.fromisoformat(issued_at), license_id
-    except ValueError as exc:
-        raise ProblemError(
-            400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor"
-        ) from exc
+        after = datetime.fromisoformat(issued_at)
+    except ValueError:
+        after = None
+    # A cursor without a zone is not one we made (and the column refuses naive times).
+    if after is None or after.tzinfo is None:
+        raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
+    return after, license_id
 
 
 @router.post("", status_code=201, response_model=LicenseRead, summary="Issue and seal a license")
