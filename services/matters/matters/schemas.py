@@ -77,7 +77,7 @@ def unique_codes(items: list[Material] | list[Situation], what: str) -> None:
         raise ValueError(f"duplicate {what} codes: {', '.join(duplicates)}")
 
 
-class MatterCreate(Strict):
+class MatterFields(Strict):
     code: str = Field(pattern=MATTER_CODE, description="事项编码（GB/T 39554.1）")
     name: str = Field(min_length=2, max_length=200)
     kind: MatterKind
@@ -105,6 +105,11 @@ class MatterCreate(Strict):
     license_type: str | None = Field(
         default=None, pattern=LICENSE_TYPE, description="办结后签发的电子证照类型"
     )
+
+
+class MatterCreate(MatterFields):
+    """A new version as published; reads are not checked again, so rules may tighten
+    without breaking versions published before."""
 
     @field_validator("department_credit_code")
     @classmethod
@@ -136,7 +141,7 @@ class MatterCreate(Strict):
         return self
 
 
-class MatterRead(MatterCreate):
+class MatterRead(MatterFields):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
 
     version: int
