@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.cn import uscc
 
 from intake import deadlines
 from intake.events import (
@@ -40,7 +41,6 @@ from yiwang_platform.pii import PiiCipher
 from yiwang_platform.workdays import china_date
 
 OPEN_SUBCASE = ("waiting", "routed")
-ENTERPRISE_LICENSES = {"business-license"}
 
 
 def _state_conflict(case: Case, action: str) -> ProblemError:
@@ -300,28 +300,53 @@ async def supply(
 
 
 def license_for(
-    case: Case, subcase: SubCase, cipher: PiiCipher, decision_fields: dict[str, Any]
+    case: Case,
+    subcase: SubCase,
+    cipher: PiiCipher,
+    decision_fields: dict[str, Any],
+    license_type: dict[str, Any] | None,
 ) -> LicenseToIssue | None:
-    """What the license service seals: the applicant's form plus the department's fields."""
+    """What the license service seals: the fields its type declares, taken from the
+    department's decision and, where it leaves them out, the applicant's form."""
     if subcase.license_type is None:
         return None
+    if license_type is None:
+        raise ProblemError(
+            422,
+            "license_type_unknown",
+            "证照类型未登记",
+            detail=f"the license service has no type {subcase.license_type}",
+            title_en="License type not registered",
+        )
     form = json.loads(cipher.decrypt(case.form_encrypted))
-    fields = {k: v for k, v in {**form, **decision_fields}.items() if v not in (None, "")}
-    if subcase.license_type in ENTERPRISE_LICENSES:
-        holder = str(fields.get("uscc") or fields.get("credit_code") or "")
-        holder_name = str(fields.get("enterprise_name") or fields.get("name") or "")
-        if not holder:
+    merged = {k: v for k, v in {**form, **decision_fields}.items() if v not in (None, "")}
+    declared = {f["name"]: bool(f.get("required")) for f in license_type.get("fields", [])}
+    fields = {name: str(merged[name]) for name in declared if name in merged}
+    missing = sorted(n for n, required in declared.items() if required and n not in fields)
+    if missing:
+        raise ProblemError(
+            422,
+            "license_fields_missing",
+            "请填写电子证照的必填信息",
+            detail="missing: " + ", ".join(missing),
+            title_en="License fields missing",
+            fields=missing,
+        )
+    if license_type.get("holder_kind") == "enterprise":
+        holder = str(merged.get("uscc") or "")
+        holder_name = str(merged.get("company_name") or merged.get("enterprise_name") or "")
+        if not uscc.is_valid(holder):
             raise ProblemError(
                 422,
                 "license_holder_missing",
-                "请填写企业统一社会信用代码",
-                detail="approving this sub-case issues a business license: set fields.uscc",
+                "请填写企业的统一社会信用代码",
+                detail="a license for an enterprise needs fields.uscc (a valid credit code)",
                 title_en="Credit code required",
             )
         kind = "enterprise"
     else:
         holder = cipher.decrypt(case.applicant_encrypted)
-        holder_name = str(fields.get("applicant_name") or fields.get("name") or "")
+        holder_name = str(merged.get("applicant_name") or merged.get("name") or "")
         kind = "citizen"
     return LicenseToIssue(
         license_type=subcase.license_type,
@@ -345,6 +370,7 @@ async def decide(
     reason: str | None,
     fields: dict[str, Any],
     now: datetime | None = None,
+    license_type: dict[str, Any] | None = None,
 ) -> None:
     if case.status != "accepted":
         raise _state_conflict(case, "decide a sub-case of")
@@ -357,7 +383,9 @@ async def decide(
             title_en="Sub-case not open for decision",
         )
     now = now or datetime.now(UTC)
-    license = license_for(case, subcase, cipher, fields) if decision == "approved" else None
+    license = (
+        license_for(case, subcase, cipher, fields, license_type) if decision == "approved" else None
+    )
     subcase.status = decision
     subcase.decided_at = now
     subcase.decided_by = reviewer

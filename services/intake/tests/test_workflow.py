@@ -9,15 +9,18 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
+import license.main
+import license.settings
 from intake import deadlines, workflow
 from intake.guide import Resolved
 from intake.models import Case, SubCase, outbox
 from intake.prereview import Checklist
 from intake.schemas import PreReview
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.testing import client
+from yiwang_platform.testing import client, running
 from yiwang_platform.workdays import china_today
 
 APPLICANT = "110101199003074514"
@@ -51,10 +54,11 @@ def window(app, signer, subject: str = "window-7"):
 
 
 def reviewer(app, signer, department: str = HEALTH, subject: str = "reviewer-3"):
+    # As the gateway mints it for intake: the license service is a further audience.
     return client(
         app,
         signer,
-        "intake",
+        ["intake", "license"],
         subject=subject,
         principal_type="staff",
         roles=["reviewer"],
@@ -177,8 +181,16 @@ async def test_another_citizens_upload_does_not_count(app, signer, publish_matte
 
 
 async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license(
-    app, signer, publish_matter
+    app, signer, verifier, backend, publish_matter
 ):
+    # Approving asks the license service which fields its e-license carries: the real one.
+    license_app = license.main.create_app(
+        await backend.settings(license.settings.Settings),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
+    )
+    app.state.peer_transports = {"license": httpx.ASGITransport(app=license_app)}
     await publish_matter(**ELEMENTS)
     async with citizen(app, signer) as api:
         created = await api.post(
@@ -220,10 +232,28 @@ async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license
     async with window(app, signer) as clerk:
         not_reviewer = await clerk.post(decision_url, json={"decision": "approved"})
         assert not_reviewer.status_code == 403
-    async with reviewer(app, signer) as health:
+    certificate = {
+        "certificate_number": "O330106123",
+        "newborn_name": "王小明",
+        "sex": "男",
+        "birth_time": "2026-11-20T08:30",
+        "birth_place": "杭州市妇产科医院",
+    }
+    async with running(license_app), reviewer(app, signer) as health:
         queue = await health.get("/api/v1/intake/subcases")
         assert [s["subcase_id"] for s in queue.json()["items"]] == [subcase_id]
-        approved = await health.post(decision_url, json={"decision": "approved"})
+        incomplete = await health.post(
+            decision_url, json={"decision": "approved", "fields": certificate}
+        )
+        assert (incomplete.status_code, incomplete.json()["code"]) == (
+            422,
+            "license_fields_missing",
+        )
+        assert incomplete.json()["fields"] == ["mother_name"]
+        approved = await health.post(
+            decision_url,
+            json={"decision": "approved", "fields": {**certificate, "mother_name": "李芳"}},
+        )
         assert approved.status_code == 200, approved.text
         twice = await health.post(decision_url, json={"decision": "approved"})
         assert twice.status_code == 409
@@ -238,16 +268,21 @@ async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license
         "gov.intake.case.completed.v1",
     ]
     decided = found[4][1]
-    license = decided["license"]
+    issued = decided["license"]
     cipher = PiiCipher.from_settings(app.state.runtime.settings)
-    assert license["license_type"] == "birth-medical-certificate"
-    assert license["holder_kind"] == "citizen"
-    assert license["holder_index"] == cipher.blind_index(APPLICANT)
-    assert cipher.decrypt(license["holder_encrypted"]) == APPLICANT
-    assert json.loads(cipher.decrypt(license["fields_encrypted"]))["child_name"] == "王小明"
+    assert issued["license_type"] == "birth-medical-certificate"
+    assert issued["holder_kind"] == "citizen"
+    assert issued["holder_index"] == cipher.blind_index(APPLICANT)
+    assert cipher.decrypt(issued["holder_encrypted"]) == APPLICANT
+    # Only the fields the type declares; the rest of the form stays with intake.
+    assert json.loads(cipher.decrypt(issued["fields_encrypted"])) == {
+        **certificate,
+        "mother_name": "李芳",
+    }
     # Nothing personal travels in clear.
     assert APPLICANT not in json.dumps(found, ensure_ascii=False)
     assert "王小明" not in json.dumps(found, ensure_ascii=False)
+    assert "王建国" not in json.dumps(found, ensure_ascii=False)
     assert found[5][1]["outcome"] == "approved"
 
 
@@ -270,7 +305,7 @@ async def _bundle_case(app, plan: list[dict[str, Any]]) -> Case:
     )
     data = ApplicationCreate(
         bundle_code="COMPANY-OPENING",
-        form={"enterprise_name": "杭州示例理发有限公司", "uscc": "91330106MA2KXXXX0X"},
+        form={"enterprise_name": "杭州示例理发有限公司", "uscc": "91330106748123991G"},
     )
     review = PreReview(passed=True, problems=[], missing_non_key=[], materials=[])
     async with runtime.sessions() as s, s.begin():
@@ -291,6 +326,21 @@ def _member(code: str, department: str, depends_on: list[str], license: str | No
         "depends_on": depends_on,
     }
 
+
+BUSINESS_LICENSE = {
+    "code": "business-license",
+    "holder_kind": "enterprise",
+    "fields": [
+        {"name": n, "required": True}
+        for n in ("company_name", "legal_representative", "business_scope")
+    ],
+}
+LICENSE_FIELDS = {
+    "uscc": "91330106748123991G",
+    "company_name": "杭州示例理发有限公司",
+    "legal_representative": "王建国",
+    "business_scope": "理发服务",
+}
 
 COMPANY = [
     _member("BIZ-LICENSE", "市市场监督管理局", [], "business-license"),
@@ -328,8 +378,9 @@ async def test_dependents_wait_for_their_dependency_and_fall_with_its_refusal(ap
             "reviewer-1",
             "approved",
             None,
-            {},
+            LICENSE_FIELDS,
             monday,
+            license_type=BUSINESS_LICENSE,
         )
         assert {x.matter_code: x.status for x in await workflow.subcases_of(s, case.id)} == {
             "BIZ-LICENSE": "approved",

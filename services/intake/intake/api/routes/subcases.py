@@ -3,18 +3,20 @@ decided in parallel (并联审批)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from intake import workflow
 from intake.api.dependencies import CipherDep
 from intake.api.staff import reviewer_department
 from intake.models import Case, SubCase
+from intake.peers import PeersDep
 from intake.schemas import Decision, SubCaseRead
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.peers import PeerClient, bearer_token
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/subcases", tags=["sub-cases"])
@@ -33,6 +35,16 @@ def _read(s: SubCase) -> SubCaseRead:
         reason=s.reason,
         license_type=s.license_type,
     )
+
+
+async def license_type_of(
+    peers: dict[str, PeerClient], request: Request, code: str
+) -> dict[str, Any] | None:
+    token = bearer_token(request.headers.get("authorization", ""))
+    status, types = await peers["license"].call("GET", "/api/v1/license/license-types", token)
+    if status != 200 or not isinstance(types, list):
+        raise ProblemError(502, "peer_error", "依赖的服务返回错误", f"license answered {status}")
+    return next((t for t in types if t.get("code") == code), None)
 
 
 @router.get("", response_model=Page[SubCaseRead], summary="The caller's department's sub-cases")
@@ -72,8 +84,22 @@ async def decide_subcase(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     cipher: CipherDep,
+    peers: PeersDep,
+    request: Request,
 ) -> SubCaseRead:
     department = reviewer_department(principal)
+    license_type = None
+    if body.decision == "approved":
+        # Asked before the transaction: what the e-license of this sub-case carries.
+        license_code = await session.scalar(
+            select(SubCase.license_type).where(
+                SubCase.id == subcase_id, SubCase.department == department
+            )
+        )
+        if session.in_transaction():
+            await session.commit()
+        if license_code:
+            license_type = await license_type_of(peers, request, license_code)
     async with session.begin():
         subcase = await session.get(SubCase, subcase_id, with_for_update=True)
         # Another department's sub-case is as invisible as one that does not exist.
@@ -93,5 +119,6 @@ async def decide_subcase(
             body.decision,
             body.reason,
             dict(body.fields),
+            license_type=license_type,
         )
         return _read(subcase)
