@@ -21,6 +21,7 @@ import httpx
 from PIL import Image, ImageEnhance
 
 from data_exchange import seed
+from license.issuance import license_id_for_subcase
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "services" / "data-exchange" / "tests" / "faces"
@@ -86,9 +87,12 @@ class Platform:
     add_staff: AddStaff
     say: Say = field(default=lambda zh, en: None)
     staff_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    citizens: dict[str, dict[str, str]] = field(default_factory=dict)
 
     async def citizen(self, phone: str, id_number: str, name: str) -> dict[str, str]:
-        """Sign up by SMS and bind the real name (L2)."""
+        """Sign up by SMS and bind the real name (L2); once per person."""
+        if id_number in self.citizens:
+            return self.citizens[id_number]
         api = self.api
         expect(await api.post("/api/v1/auth/sms-codes", json={"phone": phone}), 202, "sms code")
         tokens = expect(
@@ -109,7 +113,8 @@ class Platform:
         self.say(
             f"{name} 短信注册并实名认证（{bound['acr']}）", f"{name} signed up, real name bound"
         )
-        return {"Authorization": f"Bearer {bound['access_token']}"}
+        self.citizens[id_number] = {"Authorization": f"Bearer {bound['access_token']}"}
+        return self.citizens[id_number]
 
     async def staff(self, staff_id: str, department: str, roles: list[str]) -> dict[str, str]:
         """A staff member provisioned by the operator, signed in with password + personal key."""
@@ -341,7 +346,7 @@ async def wallet(p: Platform, auth: dict[str, str], count: int) -> list[dict[str
         return list(answer["items"]) if len(answer["items"]) >= count else None
 
     items = await eventually(filled, f"{count} e-licenses in the wallet")
-    names = "、".join(str(i.get("name") or i["license_type"]) for i in items)
+    names = "、".join(str(i.get("license_type_name") or i["license_type"]) for i in items)
     p.say(f"证照夹：{names}", f"wallet: {len(items)} e-licenses")
     return items
 
@@ -394,10 +399,6 @@ async def show_and_verify(
         "QR verified; tampered copy refused",
     )
     return {"shown": shown, "verified": ok, "tampered": tampered}
-
-
-def approve(_: dict[str, Any]) -> dict[str, Any]:
-    return {"decision": "approved"}
 
 
 BIRTH_ANSWERS = {
@@ -481,14 +482,44 @@ async def birth(p: Platform) -> Outcome:
             "late supplement",
         )
         p.say(f"补齐容缺材料，剩余缺件 {supplied['missing_materials']}", "late materials supplied")
-    done = await decide_all(p, auth, case["case_id"], approve)
+
+    def decision(subcase: dict[str, Any]) -> dict[str, Any]:
+        """Each department sets what its e-license records (the rest comes from the form)."""
+        fields = {
+            "birth-medical-certificate": {
+                "certificate_number": "Q330106" + secrets.token_hex(3).upper(),
+                "newborn_name": form["child_name"],
+                "sex": form["child_sex"],
+                "birth_time": form["child_birth_time"],
+                "birth_place": form["birth_hospital"],
+                "mother_name": mother["name"],
+                "father_name": form["other_parent_name"],
+            },
+            "household-register": {
+                "household_number": mother["household_number"],
+                "householder_name": form["other_parent_name"],
+                "name": form["child_name"],
+                "relation_to_householder": "女",
+                "address": mother["household_address"],
+                "registration_authority": "杭州市公安局西湖区分局",
+            },
+            "social-security-card": {
+                "card_number": "A" + secrets.token_hex(4).upper(),
+                "name": form["child_name"],
+                "issuing_region": "杭州市",
+                "issue_date": "2026-12-02",
+            },
+        }.get(subcase["license_type"] or "", {})
+        return {"decision": "approved", "fields": fields}
+
+    done = await decide_all(p, auth, case["case_id"], decision)
     p.say(f"办结：{done['outcome']}", f"completed: {done['outcome']}")
     license_types = [s["license_type"] for s in accepted["subcases"] if s["license_type"]]
     licenses = await wallet(p, auth, len(license_types))
     birth_certificate = next(
         x for x in licenses if x["license_type"] == "birth-medical-certificate"
     )
-    shown = await show_and_verify(p, auth, birth_certificate, ["child_name", "birth_hospital"])
+    shown = await show_and_verify(p, auth, birth_certificate, ["newborn_name", "birth_place"])
     timeline = await supervised(p, case["case_id"], "completed")
     review = await rate(p, auth, case["case_id"], 5)
     return Outcome(
@@ -514,11 +545,7 @@ async def company(p: Platform, refuse_license: bool = False) -> Outcome:
     (N+1); the 营业执照 e-license goes to the new enterprise."""
     founder = next(p for p in seed.generate().population if p["id_number"] == seed.FOUNDER_ID)
     p.say("—— 企业开办一件事 ——", "— company-opening bundle —")
-    auth = await p.citizen(
-        "13800000002" if not refuse_license else "13800000003",
-        founder["id_number"],
-        founder["name"],
-    )
+    auth = await p.citizen("13800000002", founder["id_number"], founder["name"])
     for query in ("我要开公司", "开理发店"):
         hit = await search_first(p, auth, query)
         if hit["code"] != "COMPANY-OPENING":
@@ -556,12 +583,33 @@ async def company(p: Platform, refuse_license: bool = False) -> Outcome:
             return {"decision": "refused", "reason": "企业名称与已登记企业相同"}
         return {
             "decision": "approved",
-            "fields": {"uscc": credit_code, "enterprise_name": name},
+            "fields": {
+                "uscc": credit_code,
+                "company_type": "有限责任公司（自然人独资）",
+                "established_on": "2026-12-02",
+                "address": form["registered_address"],
+            },
         }
 
     done = await decide_all(p, auth, case["case_id"], decision)
     p.say(f"办结：{done['outcome']}", f"completed: {done['outcome']}")
+    licenses: list[dict[str, Any]] = []
+    first = next(s for s in done["subcases"] if s["license_type"] == "business-license")
+    if first["status"] == "approved":
+        # The e-license belongs to the new enterprise; its registrar can read it.
+        registrar = await p.reviewer(first["department"])
+        license_id = license_id_for_subcase(first["subcase_id"])
+
+        async def issued() -> dict[str, Any] | None:
+            answer = await p.api.get(f"/api/v1/license/licenses/{license_id}", headers=registrar)
+            return dict(answer.json()) if answer.status_code == 200 else None
+
+        licenses.append(await eventually(issued, "the business license is issued"))
+        p.say(
+            f"电子营业执照已签发给 {licenses[0]['holder_name']}（{licenses[0]['holder_id']}）",
+            "business e-license issued to the enterprise",
+        )
     timeline = await supervised(p, case["case_id"], "completed")
     return Outcome(
-        case["case_id"], auth, done, [], {"timeline": timeline, "credit_code": credit_code}
+        case["case_id"], auth, done, licenses, {"timeline": timeline, "credit_code": credit_code}
     )

@@ -75,11 +75,8 @@ async def prefill(
     filled: list[str] = []
     for field in fields:
         name = str(field["name"])
-        value = (
-            _pick(libraries, str(field.get("source") or "").split("."))
-            if field.get("source")
-            else None
-        )
+        source = source_of(field)
+        value = _pick(libraries, source.split(".")) if source else None
         form[name] = value
         if value not in (None, ""):
             filled.append(name)

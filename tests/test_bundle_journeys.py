@@ -1,0 +1,126 @@
+"""Both 一件事 journeys end to end through the standalone platform (every service in
+one process, the in-process bus), plus their bad paths: a missing key material refused
+at pre-review, and a department's refusal ending the case without a license. The same
+journeys run on the distributed stack in ``test_distributed_journeys.py``."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import gateway.settings
+from gateway.admin import add_staff
+from gateway.sms import FileOutboxSms
+from tools import journeys
+from yiwang_standalone.main import build
+
+pytestmark = pytest.mark.face_model
+
+
+@contextlib.asynccontextmanager
+async def standalone(tmp_path: Path) -> AsyncIterator[journeys.Platform]:
+    app, keys = build(tmp_path)
+    settings = gateway.settings.Settings(var_dir=tmp_path, database_url="")
+    sms = FileOutboxSms(tmp_path / "sms-outbox.jsonl")
+
+    async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
+        password = secrets.token_urlsafe(16)
+        return password, await add_staff(settings, staff_id, department, roles, password)
+
+    def code(phone: str) -> str:
+        found = sms.last_code_for(phone)
+        assert found, f"no SMS code for {phone}"
+        return found
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
+        ) as api,
+    ):
+        yield journeys.Platform(api, keys, code, provision)
+
+
+async def test_birth_bundle_done_once_ends_with_licenses_in_the_wallet(tmp_path: Path):
+    async with standalone(tmp_path) as platform:
+        outcome = await journeys.birth(platform)
+    case = outcome.case
+    assert (case["status"], case["outcome"]) == ("completed", "approved")
+    assert case["acceptance_mode"] == "deficiency"
+    assert case["missing_materials"] == []
+    assert [s["status"] for s in case["subcases"]] == ["approved"] * 4
+    assert sorted(x["license_type"] for x in outcome.licenses) == [
+        "birth-medical-certificate",
+        "household-register",
+        "social-security-card",
+    ]
+    certificate = next(
+        x for x in outcome.licenses if x["license_type"] == "birth-medical-certificate"
+    )
+    assert certificate["fields"]["newborn_name"] == "陈安然"
+    assert certificate["status"] == "valid"
+    shown = outcome.notes["presentation"]
+    assert shown["verified"]["fields"] == {
+        "newborn_name": "陈安然",
+        "birth_place": "杭州市妇产科医院",
+    }
+    assert shown["tampered"]["valid"] is False
+    timeline = outcome.notes["timeline"]
+    assert [e["event_type"] for e in timeline["entries"]][:2] == [
+        "gov.intake.case.submitted.v1",
+        "gov.intake.case.accepted.v1",
+    ]
+    assert timeline["entries"][-1]["event_type"] == "gov.intake.case.completed.v1"
+    assert outcome.notes["review"]["rating"] == 5
+
+
+async def test_company_opening_routes_the_rest_after_the_business_license(tmp_path: Path):
+    async with standalone(tmp_path) as platform:
+        outcome = await journeys.company(platform)
+        refused = await journeys.company(platform, refuse_license=True)
+    case = outcome.case
+    assert (case["status"], case["outcome"]) == ("completed", "approved")
+    assert len(case["subcases"]) == 6
+    assert {s["status"] for s in case["subcases"]} == {"approved"}
+    [business] = outcome.licenses
+    assert business["license_type"] == "business-license"
+    assert business["holder_kind"] == "enterprise"
+    assert business["fields"]["company_name"] == "杭州一网理发有限公司"
+
+    # The registrar refuses the business license: the rest never starts, nothing is issued.
+    assert (refused.case["status"], refused.case["outcome"]) == ("completed", "refused")
+    assert sorted(s["status"] for s in refused.case["subcases"]) == ["cancelled"] * 5 + ["refused"]
+    assert refused.licenses == []
+
+
+async def test_a_missing_key_material_is_refused_at_pre_review(tmp_path: Path):
+    async with standalone(tmp_path) as platform:
+        founder = next(
+            p
+            for p in journeys.seed.generate().population
+            if p["id_number"] == journeys.seed.FOUNDER_ID
+        )
+        auth = await platform.citizen("13800000009", founder["id_number"], founder["name"])
+        resolved = await journeys.guide(platform, auth, "COMPANY-OPENING", journeys.COMPANY_ANSWERS)
+        key = sorted(m["code"] for m in resolved["materials"] if m["key"])
+        with pytest.raises(journeys.StepFailed, match="pre-review") as refused:
+            await journeys.apply(
+                platform,
+                auth,
+                "COMPANY-OPENING",
+                journeys.COMPANY_ANSWERS,
+                {"company_name": "杭州缺件测试有限公司"},
+                resolved["materials"],
+                {key[0]},
+            )
+        message = str(refused.value)
+        assert "material_missing" in message and key[0] in message
+        # Every problem at once: the required form fields are listed as well.
+        assert "field_required" in message
+        cases = await platform.api.get("/api/v1/intake/applications", headers=auth)
+        assert cases.json()["items"] == []
