@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 from stdnum.cn import ric
 
+import gateway.settings
+from gateway.admin import add_staff
 from yiwang_platform.testing import eventually
 from yiwang_standalone.main import build
 
@@ -82,11 +84,45 @@ async def test_one_journey_through_every_service(tmp_path: Path):
 
         await eventually(watched)
 
-        # supervision -> intake: a bad review shows on the applicant's case.
-        review = await citizen.post(
-            "/api/v1/supervision/reviews", json={"case_id": case["case_id"], "rating": 1}
+        # The window accepts; the department approves: the case completes.
+        accepted = await staff.post(
+            f"/api/v1/intake/cases/{case['case_id']}/acceptance", json={"mode": "full"}
         )
-        assert review.status_code == 201, review.text
+        assert accepted.status_code == 200, accepted.text
+        [subcase] = accepted.json()["subcases"]
+        password = "reviewer password 1"
+        personal_key = await add_staff(
+            gateway.settings.Settings(var_dir=tmp_path, database_url=""),
+            "r-0001",
+            MATTER["department"],
+            ["reviewer"],
+            password,
+        )
+        signed_in = await operator.post(
+            "/api/v1/auth/staff/sessions",
+            json={"staff_id": "r-0001", "password": password, "personal_key": personal_key},
+        )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://yiwang",
+            headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"},
+        ) as reviewer:
+            decided = await reviewer.post(
+                f"/api/v1/intake/subcases/{subcase['subcase_id']}/decision",
+                json={"decision": "approved"},
+            )
+        assert decided.status_code == 200, decided.text
+
+        # intake -> supervision -> intake: once supervision saw the case completed, the
+        # applicant's bad review shows on the case.
+        async def reviewed() -> bool:
+            review = await citizen.post(
+                "/api/v1/supervision/reviews", json={"case_id": case["case_id"], "rating": 1}
+            )
+            assert review.status_code in (201, 409), review.text
+            return review.status_code == 201
+
+        await eventually(reviewed)
 
         async def rated() -> bool:
             mine = (await citizen.get(f"/api/v1/intake/applications/{case['case_id']}")).json()
