@@ -1,0 +1,75 @@
+"""Both 一件事 journeys on the distributed stack: six processes on PostgreSQL, Kafka and
+Redis, the gateway and intake reaching their peers over HTTP, events through Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import httpx
+import pytest
+
+import gateway.settings
+from gateway.admin import add_staff
+from gateway.sms import FileOutboxSms
+from tests.conftest import LocalPlatform
+from tools import journeys
+
+pytestmark = pytest.mark.face_model
+
+SERVICES = ["matters", "intake", "license", "data-exchange", "supervision"]
+
+
+async def test_both_bundles_on_the_distributed_stack(local_platform: LocalPlatform):
+    seeds = {"matters": {"seed_catalogue": "true"}, "data-exchange": {"seed_libraries": "true"}}
+    processes = {
+        name: await local_platform.service(name, **seeds.get(name, {})) for name in SERVICES
+    }
+    intake = processes["intake"]
+    for peer, folder in (
+        ("matters", "matters"),
+        ("license", "license"),
+        ("exchange", "data-exchange"),
+    ):
+        intake.env[f"YIWANG_PEER_{peer.upper()}_URL"] = processes[folder].url()
+    upstreams = {
+        f"upstream_{'exchange' if name == 'data-exchange' else name}": p.url()
+        for name, p in processes.items()
+    }
+    sms_outbox = local_platform.tmp / "sms-outbox.jsonl"
+    front = await local_platform.service("gateway", sms_outbox=str(sms_outbox), **upstreams)
+    for process in [*processes.values(), front]:
+        process.start()
+    for process in [*processes.values(), front]:
+        await asyncio.to_thread(process.wait_ready)
+
+    settings = gateway.settings.Settings(database_url=front.env["YIWANG_DATABASE_URL"])
+
+    async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
+        password = secrets.token_urlsafe(16)
+        return password, await add_staff(settings, staff_id, department, roles, password)
+
+    def code(phone: str) -> str:
+        found = FileOutboxSms(sms_outbox).last_code_for(phone)
+        assert found, f"no SMS code for {phone}"
+        return found
+
+    async with httpx.AsyncClient(base_url=front.url(), timeout=60) as api:
+        platform = journeys.Platform(api, local_platform.keys.api_keys(), code, provision)
+        birth = await journeys.birth(platform)
+        company = await journeys.company(platform)
+
+    assert (birth.case["status"], birth.case["outcome"]) == ("completed", "approved")
+    assert sorted(x["license_type"] for x in birth.licenses) == [
+        "birth-medical-certificate",
+        "household-register",
+        "social-security-card",
+    ]
+    assert birth.notes["presentation"]["tampered"]["valid"] is False
+    assert birth.notes["timeline"]["status"] == "completed"
+    assert (company.case["status"], company.case["outcome"]) == ("completed", "approved")
+    assert [x["license_type"] for x in company.licenses] == ["business-license"]
+    # Each event was applied once: supervision's timeline has one entry per case event.
+    types = [e["event_type"] for e in company.notes["timeline"]["entries"]]
+    assert types.count("gov.intake.case.accepted.v1") == 1
+    assert types.count("gov.intake.case.completed.v1") == 1
