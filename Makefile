@@ -5,11 +5,12 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(UV) run --frozen
 
-.PHONY: help install run up down test test-unit test-stack lint contracts contracts-check bench bench-gateway stack-start stack-stop k8s-tools
+.PHONY: help install run demo up down test test-unit test-stack lint contracts contracts-check bench bench-gateway stack-start stack-stop k8s-tools
 
 help:
 	@echo "make run        standalone: every service in one process on :8000 (PORT to override)"
 	@echo "make test       lint, contracts and all tests on real Kafka, PostgreSQL and Redis"
+	@echo "make demo       both bundle journeys step by step (MODE=distributed against make up)"
 	@echo "make up / down  distributed: real Kafka, PostgreSQL, Redis and one process per service"
 	@echo "make contracts  regenerate contracts/openapi and contracts/events from the code"
 	@echo "make bench      event-pipeline benchmark on the real stack"
@@ -22,6 +23,11 @@ install:
 
 run: install
 	@$(PY) python -m yiwang_standalone
+
+# Both 一件事 journeys through the gateway, printed step by step (MODE=distributed: against `make up`).
+MODE ?= standalone
+demo: install
+	@YIWANG_LOG_LEVEL=WARNING $(PY) python tools/demo.py --mode $(MODE)
 
 stack-start:
 	@bash deploy/local/stack.sh start

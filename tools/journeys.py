@@ -315,6 +315,15 @@ async def supervised(p: Platform, case_id: str, status: str) -> dict[str, Any]:
         return None
 
     timeline = await eventually(reached, f"supervision sees the case {status}")
+    summary = expect(
+        await p.api.get("/api/v1/supervision/warnings/summary", headers=supervisor),
+        200,
+        "warnings summary",
+    )
+    p.say(
+        f"红黄牌：黄牌 {summary['yellow']} 件，红牌 {summary['red']} 件（{summary['today']}）",
+        f"warnings: {summary['yellow']} yellow, {summary['red']} red",
+    )
     p.say(
         f"电子监察：时间线 {len(timeline['entries'])} 条记录，状态 {timeline['status']}",
         f"supervision timeline: {len(timeline['entries'])} entries, {timeline['status']}",
