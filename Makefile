@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(UV) run --frozen
 
-.PHONY: help install run demo up down test test-unit test-stack lint contracts contracts-check bench bench-gateway stack-start stack-stop k8s-tools
+.PHONY: help install run demo up down test test-unit test-stack lint contracts contracts-check bench bench-bundles bench-gateway stack-start stack-stop k8s-tools
 
 help:
 	@echo "make run        standalone: every service in one process on :8000 (PORT to override)"
@@ -14,6 +14,7 @@ help:
 	@echo "make up / down  distributed: real Kafka, PostgreSQL, Redis and one process per service"
 	@echo "make contracts  regenerate contracts/openapi and contracts/events from the code"
 	@echo "make bench      event-pipeline benchmark on the real stack"
+	@echo "make bench-bundles  bundle submissions through the gateway to supervision (real stack)"
 	@echo "make bench-gateway  gateway vs direct vs nginx on the real stack (wrk)"
 
 # Python 3.11 and the locked dependencies, with uv installed from the Python package index if missing.
@@ -74,6 +75,9 @@ test: install lint k8s-tools
 
 bench: install stack-start
 	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/event_pipeline.py
+
+bench-bundles: install stack-start
+	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/bundle_submissions.py
 
 bench-gateway: install stack-start
 	@bash deploy/local/bench-tools.sh

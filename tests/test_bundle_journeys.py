@@ -124,3 +124,70 @@ async def test_a_missing_key_material_is_refused_at_pre_review(tmp_path: Path):
         assert "field_required" in message
         cases = await platform.api.get("/api/v1/intake/applications", headers=auth)
         assert cases.json()["items"] == []
+
+
+async def test_a_supplement_request_stops_the_clock_until_the_applicant_supplies(
+    tmp_path: Path,
+):
+    async with standalone(tmp_path) as platform:
+        founder = next(
+            p
+            for p in journeys.seed.generate().population
+            if p["id_number"] == journeys.seed.FOUNDER_ID
+        )
+        auth = await platform.citizen("13800000010", founder["id_number"], founder["name"])
+        resolved = await journeys.guide(platform, auth, "COMPANY-OPENING", journeys.COMPANY_ANSWERS)
+        form = {
+            "company_name": "杭州补正测试有限公司",
+            "legal_representative": founder["name"],
+            "registered_address": "浙江省杭州市西湖区文三路100号",
+            "business_scope": "理发服务",
+            "registered_capital": "10",
+            "shareholders": f"{founder['name']} 100%",
+        }
+        case = await journeys.apply(
+            platform,
+            auth,
+            "COMPANY-OPENING",
+            journeys.COMPANY_ANSWERS,
+            form,
+            resolved["materials"],
+            set(),
+        )
+        case_id = case["case_id"]
+        accepted = await journeys.accept_at_window(platform, case_id, "full")
+        clerk = await platform.staff("window-001", "市政务服务中心", ["window"])
+        paused = await platform.api.post(
+            f"/api/v1/intake/cases/{case_id}/supplement-requests",
+            json={"materials": ["ARTICLES"], "reason": "公司章程缺少股东签字"},
+            headers=clerk,
+        )
+        assert paused.json()["status"] == "suspended", paused.text
+        suspended = await journeys.supervised(platform, case_id, "suspended")
+        assert suspended["deadline"]["level"] == "none"
+        assert suspended["deadline"]["remaining_working_days"] is None
+
+        # Nothing is decided while the clock is stopped.
+        first = next(s for s in accepted["subcases"] if s["status"] == "routed")
+        registrar = await platform.reviewer(first["department"])
+        blocked = await platform.api.post(
+            f"/api/v1/intake/subcases/{first['subcase_id']}/decision",
+            json={"decision": "refused", "reason": "材料不全"},
+            headers=registrar,
+        )
+        assert (blocked.status_code, blocked.json()["code"]) == (409, "case_state_conflict")
+
+        resumed = await platform.api.post(
+            f"/api/v1/intake/cases/{case_id}/supplements",
+            json={"materials": [{"code": "ARTICLES", "upload_id": await platform.upload(auth)}]},
+            headers=auth,
+        )
+        assert resumed.json()["status"] == "accepted", resumed.text
+        # Paused and resumed on the same day: the deadline stays where it was.
+        assert resumed.json()["due_date"] == accepted["due_date"]
+        running = await journeys.supervised(platform, case_id, "open")
+        assert [e["event_type"] for e in running["entries"]][-2:] == [
+            "gov.intake.case.suspended.v1",
+            "gov.intake.case.resumed.v1",
+        ]
+        assert running["deadline"]["due_date"] == accepted["due_date"]
