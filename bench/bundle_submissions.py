@@ -40,7 +40,6 @@ from tools.journeys import COMPANY_ANSWERS  # noqa: E402
 
 CASES = int(os.environ.get("BENCH_CASES", "300"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
-SERVICES = ["matters", "intake", "license", "data-exchange", "supervision"]
 FORM = {
     "company_name": "杭州基准测试有限公司",
     "legal_representative": "基准",
@@ -195,37 +194,13 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         platform = LocalPlatform(Path(tmp), stack)
         try:
-            seeds = {
-                "matters": {"seed_catalogue": "true"},
-                "data-exchange": {"seed_libraries": "true"},
-            }
-            processes = {
-                name: await platform.service(name, log_level="WARNING", **seeds.get(name, {}))
-                for name in SERVICES
-            }
-            intake = processes["intake"]
-            for peer, folder in (
-                ("matters", "matters"),
-                ("license", "license"),
-                ("exchange", "data-exchange"),
-            ):
-                intake.env[f"YIWANG_PEER_{peer.upper()}_URL"] = processes[folder].url()
-            upstreams = {
-                f"upstream_{'exchange' if name == 'data-exchange' else name}": p.url()
-                for name, p in processes.items()
-            }
             sms = Path(tmp) / "sms-outbox.jsonl"
-            gateway = await platform.service(
-                "gateway",
-                log_level="WARNING",
+            processes, gateway = await platform.start_all(
+                common={"log_level": "WARNING"},
                 sms_outbox=str(sms),
                 rate_limit_per_minute=str(100_000_000),
-                **upstreams,
             )
-            for process in [*processes.values(), gateway]:
-                process.start()
-            for process in [*processes.values(), gateway]:
-                await asyncio.to_thread(process.wait_ready)
+            intake = processes["intake"]
 
             async with aiohttp.ClientSession() as api:
                 tokens = [

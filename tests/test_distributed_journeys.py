@@ -3,7 +3,6 @@ Redis, the gateway and intake reaching their peers over HTTP, events through Kaf
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import httpx
@@ -17,31 +16,10 @@ from tools import journeys
 
 pytestmark = pytest.mark.face_model
 
-SERVICES = ["matters", "intake", "license", "data-exchange", "supervision"]
-
 
 async def test_both_bundles_on_the_distributed_stack(local_platform: LocalPlatform):
-    seeds = {"matters": {"seed_catalogue": "true"}, "data-exchange": {"seed_libraries": "true"}}
-    processes = {
-        name: await local_platform.service(name, **seeds.get(name, {})) for name in SERVICES
-    }
-    intake = processes["intake"]
-    for peer, folder in (
-        ("matters", "matters"),
-        ("license", "license"),
-        ("exchange", "data-exchange"),
-    ):
-        intake.env[f"YIWANG_PEER_{peer.upper()}_URL"] = processes[folder].url()
-    upstreams = {
-        f"upstream_{'exchange' if name == 'data-exchange' else name}": p.url()
-        for name, p in processes.items()
-    }
     sms_outbox = local_platform.tmp / "sms-outbox.jsonl"
-    front = await local_platform.service("gateway", sms_outbox=str(sms_outbox), **upstreams)
-    for process in [*processes.values(), front]:
-        process.start()
-    for process in [*processes.values(), front]:
-        await asyncio.to_thread(process.wait_ready)
+    _, front = await local_platform.start_all(sms_outbox=str(sms_outbox))
 
     settings = gateway.settings.Settings(database_url=front.env["YIWANG_DATABASE_URL"])
 

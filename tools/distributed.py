@@ -325,6 +325,37 @@ class LocalPlatform:
         self.processes.append(process)
         return process
 
+    async def start_all(
+        self, seeded: bool = True, common: dict[str, str] | None = None, **gateway_env: str
+    ) -> tuple[dict[str, ServiceProcess], ServiceProcess]:
+        """All five services and the gateway, started and ready, wired to each other by
+        their ports: the gateway to every service, intake to the peers it calls.
+        ``seeded``: the seed catalogue and the synthetic people and enterprises;
+        ``common``: settings for every process."""
+        common = common or {}
+        seeds = {"matters": {"seed_catalogue": "true"}, "data-exchange": {"seed_libraries": "true"}}
+        names = [n for n in SERVICES if n != "gateway"]
+        services = {
+            name: await self.service(name, **common, **(seeds.get(name, {}) if seeded else {}))
+            for name in names
+        }
+        for peer, folder in (
+            ("matters", "matters"),
+            ("license", "license"),
+            ("exchange", "data-exchange"),
+        ):
+            services["intake"].env[f"YIWANG_PEER_{peer.upper()}_URL"] = services[folder].url()
+        upstreams = {
+            f"upstream_{'exchange' if name == 'data-exchange' else name}": process.url()
+            for name, process in services.items()
+        }
+        front = await self.service("gateway", **common, **upstreams, **gateway_env)
+        for process in [*services.values(), front]:
+            process.start()
+        for process in [*services.values(), front]:
+            await asyncio.to_thread(process.wait_ready)
+        return services, front
+
     def token(
         self, audience: str, subject: str = "fault-test", principal_type: str = "staff"
     ) -> str:
