@@ -49,6 +49,25 @@ async def standalone(tmp_path: Path) -> AsyncIterator[journeys.Platform]:
 async def test_birth_bundle_done_once_ends_with_licenses_in_the_wallet(tmp_path: Path):
     async with standalone(tmp_path) as platform:
         outcome = await journeys.birth(platform)
+        # 免提交: the new household register stands in for the paper one in the next
+        # application, for its holder only.
+        register = next(x for x in outcome.licenses if x["license_type"] == "household-register")
+        body = {
+            "matter_code": "0700201001",
+            "materials": [{"code": "HOUSEHOLD-BOOK", "license_id": register["license_id"]}],
+        }
+        own = await platform.api.post(
+            "/api/v1/intake/applications/pre-reviews", json=body, headers=outcome.applicant
+        )
+        father = next(
+            p
+            for p in journeys.seed.generate().population
+            if p["id_number"] == journeys.seed.FATHER_ID
+        )
+        other = await platform.citizen("13800000011", father["id_number"], father["name"])
+        foreign = await platform.api.post(
+            "/api/v1/intake/applications/pre-reviews", json=body, headers=other
+        )
     case = outcome.case
     assert (case["status"], case["outcome"]) == ("completed", "approved")
     assert case["acceptance_mode"] == "deficiency"
@@ -77,6 +96,14 @@ async def test_birth_bundle_done_once_ends_with_licenses_in_the_wallet(tmp_path:
     ]
     assert timeline["entries"][-1]["event_type"] == "gov.intake.case.completed.v1"
     assert outcome.notes["review"]["rating"] == 5
+
+    assert own.status_code == 200, own.text
+    supplied = {m["code"]: m["supplied"] for m in own.json()["materials"]}
+    assert supplied["HOUSEHOLD-BOOK"] == "license"
+    assert "HOUSEHOLD-BOOK" not in {p["target"] for p in own.json()["problems"]}
+    assert ("license_not_found", "HOUSEHOLD-BOOK") in {
+        (p["code"], p["target"]) for p in foreign.json()["problems"]
+    }
 
 
 async def test_company_opening_routes_the_rest_after_the_business_license(tmp_path: Path):
