@@ -359,7 +359,10 @@ class LocalPlatform:
     def token(
         self, audience: str, subject: str = "fault-test", principal_type: str = "staff"
     ) -> str:
-        return self.keys.signer().mint(audience, subject, principal_type, ttl=600)
+        """A staff member who keeps the catalogue, as the gateway would vouch for them."""
+        return self.keys.signer().mint(
+            audience, subject, principal_type, ttl=600, roles=["catalogue"]
+        )
 
     async def sql(self, service: str, query: str, *args: Any) -> Any:
         url = database_url(self.postgres, self.database(service)).replace(

@@ -25,7 +25,7 @@ async def test_publish_versions_list_and_event(backend, signer, verifier):
         verifier=verifier,
         configure_logs=False,
     )
-    async with running(app), client(app, signer, "matters") as api:
+    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
         second = await api.post(
             "/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "promised_days": 3}
@@ -58,7 +58,7 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(backend, sig
         verifier=verifier,
         configure_logs=False,
     )
-    async with running(app), client(app, signer, "matters") as api:
+    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         headers = {"Idempotency-Key": "publish-1"}
         first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE, headers=headers)
         again = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE, headers=headers)
@@ -83,7 +83,7 @@ async def test_bad_input_is_a_problem_not_a_500(backend, signer, verifier):
         verifier=verifier,
         configure_logs=False,
     )
-    async with running(app), client(app, signer, "matters") as api:
+    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         bad = await api.post("/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "kind": "随便"})
         assert bad.status_code == 422
         assert bad.headers["content-type"] == "application/problem+json"
@@ -108,7 +108,7 @@ async def test_requests_without_a_valid_internal_token_are_refused(backend, sign
             assert (await anonymous.get("/api/v1/matters/matters")).status_code == 401
         async with client(app, signer, "intake") as wrong_audience:
             assert (await wrong_audience.get("/api/v1/matters/matters")).status_code == 401
-        async with client(app, signer, "matters") as api:
+        async with client(app, signer, "matters", roles=["catalogue"]) as api:
             ready = await api.get("/readyz")
             assert ready.status_code == 200
             assert ready.json()["checks"] == {"database": "ok", "bus": "ok"}

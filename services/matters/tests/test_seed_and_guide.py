@@ -315,7 +315,7 @@ async def test_guide_outcomes(
 
 async def test_guide_asks_what_is_still_open(matters_app, signer):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters") as api:
+    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         empty = (await api.post("/api/v1/matters/bundles/COMPANY-OPENING/guide", json={})).json()
         assert empty["complete"] is False
         assert [q["id"] for q in empty["next_questions"]] == [
@@ -363,7 +363,7 @@ async def test_guide_asks_what_is_still_open(matters_app, signer):
 
 async def test_guide_refuses_unknown_questions_and_invalid_values_all_at_once(matters_app, signer):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters") as api:
+    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         bad = await api.post(
             "/api/v1/matters/bundles/BIRTH/guide",
             json={
