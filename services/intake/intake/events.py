@@ -114,6 +114,18 @@ class CaseResumed(EventData):
     due_date: date
 
 
+class CaseSupplemented(EventData):
+    """Materials arrived outside a 补正 pause: after 容缺受理, the missing ones."""
+
+    event_type = "gov.intake.case.supplemented.v1"
+    topic = "intake.case.v1"
+
+    case_id: str
+    supplied_at: datetime
+    materials: list[str] = Field(description="codes of the materials supplied")
+    missing_materials: list[str] = Field(description="non-key materials still missing")
+
+
 class SubCaseRouted(EventData):
     """A sub-case whose dependencies were approved is now with its department (N+1 push)."""
 
@@ -176,6 +188,7 @@ PUBLISHES: list[type[EventData]] = [
     CaseRefusedAtIntake,
     CaseSuspended,
     CaseResumed,
+    CaseSupplemented,
     SubCaseRouted,
     SubCaseDecided,
     CaseCompleted,

@@ -28,6 +28,7 @@ from intake.events import (
     CaseCompleted,
     CaseRefusedAtIntake,
     CaseResumed,
+    CaseSupplemented,
     CaseSuspended,
     LicenseToIssue,
     SubCaseDecided,
@@ -270,6 +271,16 @@ async def supply(
     case.missing_materials = [c for c in case.missing_materials if c not in codes]
     if case.status != "suspended":
         await session.flush()
+        await outbox.add(
+            session,
+            CaseSupplemented(
+                case_id=case.id,
+                supplied_at=now or datetime.now(UTC),
+                materials=sorted({m["code"] for m in supplied}),
+                missing_materials=list(case.missing_materials),
+            ),
+            key=case.id,
+        )
         return
     outstanding = [c for c in case.requested_materials if c not in codes]
     if outstanding:

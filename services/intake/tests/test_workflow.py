@@ -155,9 +155,15 @@ async def test_deficiency_acceptance_then_late_supplement(app, signer, publish_m
     assert supplied.json()["missing_materials"] == []
     assert supplied.json()["status"] == "accepted"
 
-    types = [t for t, _ in await events(app)]
-    assert types == ["gov.intake.case.submitted.v1", "gov.intake.case.accepted.v1"]
-    accepted_event = (await events(app))[1][1]
+    found = await events(app)
+    assert [t for t, _ in found] == [
+        "gov.intake.case.submitted.v1",
+        "gov.intake.case.accepted.v1",
+        "gov.intake.case.supplemented.v1",
+    ]
+    assert found[2][1]["materials"] == ["M-MARRIAGE"]
+    assert found[2][1]["missing_materials"] == []
+    accepted_event = found[1][1]
     assert accepted_event["mode"] == "deficiency"
     assert accepted_event["missing_materials"] == ["M-MARRIAGE"]
 

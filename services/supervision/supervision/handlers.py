@@ -38,6 +38,7 @@ HANDLERS: dict[str, tuple[str, Handler]] = {
     "gov.intake.case.refused.v1": (CASE_TOPIC, timelines.on_refused),
     "gov.intake.case.suspended.v1": (CASE_TOPIC, timelines.on_suspended),
     "gov.intake.case.resumed.v1": (CASE_TOPIC, timelines.on_resumed),
+    "gov.intake.case.supplemented.v1": (CASE_TOPIC, timelines.on_supplemented),
     "gov.intake.subcase.routed.v1": (CASE_TOPIC, timelines.on_subcase_routed),
     "gov.intake.subcase.decided.v1": (CASE_TOPIC, timelines.on_subcase_decided),
     "gov.intake.case.completed.v1": (CASE_TOPIC, timelines.on_completed),

@@ -195,6 +195,19 @@ async def on_suspended(session: AsyncSession, event: CloudEvent) -> None:
     _entry(session, event, case.case_id, suspended_at, summary)
 
 
+async def on_supplemented(session: AsyncSession, event: CloudEvent) -> None:
+    """Materials arrived after 容缺受理: noted on the case's timeline."""
+    data = event.data
+    case = await _case(session, data, event)
+    summary = f"补充材料：{'、'.join(data['materials'])}"
+    summary += (
+        f"；尚缺：{'、'.join(data['missing_materials'])}"
+        if data["missing_materials"]
+        else "；材料已齐全"
+    )
+    _entry(session, event, case.case_id, event_time(data["supplied_at"], "supplied_at"), summary)
+
+
 async def on_resumed(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
     case = await _case(session, data, event)

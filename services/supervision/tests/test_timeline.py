@@ -214,3 +214,40 @@ async def test_timeline_is_for_overseers_and_unknown_cases_are_404(app, signer, 
         async with client(app, signer, "supervision", principal_type=ptype) as api:
             response = await api.get(timeline_url(case["case_id"]))
             assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+
+
+async def test_late_materials_after_deficiency_acceptance_show_on_the_timeline(
+    app, signer, case_events, on_day
+):
+    case = await case_events.submitted(
+        submitted_at="2026-11-30T01:00:00Z", promised_days=5, applicant="someone"
+    )
+    case_id = case["case_id"]
+    await case_events.accepted(
+        case_id,
+        "2026-11-30T02:00:00Z",
+        "2026-12-07",
+        [case_events.subcase(f"{case_id[:8]}-1", HEALTH, "2026-12-07")],
+        mode="deficiency",
+        supplement_due="2026-12-04",
+        missing_materials=["MARRIAGE-CERT", "PHOTO"],
+    )
+    for materials, missing in ((["PHOTO"], ["MARRIAGE-CERT"]), (["MARRIAGE-CERT"], [])):
+        await case_events.send(
+            "case.supplemented",
+            {
+                "case_id": case_id,
+                "supplied_at": "2026-12-01T03:00:00Z",
+                "materials": materials,
+                "missing_materials": missing,
+            },
+        )
+    await case_events.settle()
+    on_day("2026-12-01")
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+        timeline = (await api.get(timeline_url(case_id))).json()
+    assert [e["summary"] for e in timeline["entries"]][-2:] == [
+        "补充材料：PHOTO；尚缺：MARRIAGE-CERT",
+        "补充材料：MARRIAGE-CERT；材料已齐全",
+    ]
+    assert timeline["status"] == "open"
