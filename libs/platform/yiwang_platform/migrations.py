@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +33,23 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
     return cfg
 
 
+# Alembic keeps its migration context in module globals, and an upgrade awaits the
+# database between its steps: two upgrades in one process (several apps in one
+# standalone process or test) must not interleave. One lock per event loop, since an
+# asyncio lock belongs to the loop it first waited in.
+_upgrade_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _one_upgrade_at_a_time() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _upgrade_locks.get(loop)
+    if lock is None:
+        lock = _upgrade_locks[loop] = asyncio.Lock()
+    return lock
+
+
 async def upgrade(engine: AsyncEngine, script_location: Path) -> None:
     """Bring the database behind ``engine`` to the newest revision."""
     cfg = alembic_config(script_location, engine.url.render_as_string(hide_password=False))
@@ -40,7 +58,7 @@ async def upgrade(engine: AsyncEngine, script_location: Path) -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 
-    async with engine.begin() as conn:
+    async with _one_upgrade_at_a_time(), engine.begin() as conn:
         await conn.run_sync(_run)
 
 
