@@ -49,6 +49,22 @@ class CaseWatch(SupervisionBase):
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
+class SupplementWatch(SupervisionBase):
+    """容缺受理: the non-key materials a case still lacks and the day they are due by."""
+
+    __tablename__ = "supplement_watches"
+    __table_args__ = (Index("ix_supplement_watches_status_due", "status", "due_date"),)
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(40))
+    matter_name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[date] = mapped_column(Date)
+    # open while materials are missing; closed when supplied or the case ends.
+    status: Mapped[str] = mapped_column(String(20))
+    missing: Mapped[str] = mapped_column(Text)  # JSON list of material codes
+
+
 class SubcaseWatch(SupervisionBase):
     """One department's part of an accepted case (并联审批) and its own deadline."""
 

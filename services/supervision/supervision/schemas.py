@@ -11,7 +11,7 @@ from supervision.deadlines import Card, Level
 
 Grade = Literal["good", "bad"]
 WarningLevel = Literal["yellow", "red"]
-WarningKind = Literal["case", "subcase", "review_handling"]
+WarningKind = Literal["case", "subcase", "review_handling", "supplement"]
 HandlingStatus = Literal["open", "closed"]
 
 # 好差评 levels.

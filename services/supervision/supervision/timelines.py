@@ -17,7 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision import deadlines
-from supervision.models import RUNNING, SUSPENDED, CaseWatch, SubcaseWatch, TimelineEntry
+from supervision.models import (
+    RUNNING,
+    SUSPENDED,
+    CaseWatch,
+    SubcaseWatch,
+    SupplementWatch,
+    TimelineEntry,
+)
 from yiwang_platform.consumer import RejectEvent, event_time
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.masking import mask
@@ -89,6 +96,13 @@ def _require(case: CaseWatch, statuses: set[str], event: CloudEvent) -> None:
         raise RejectEvent(f"{event.type} for case {case.case_id} while it is {case.status}")
 
 
+async def _close_supplement(session: AsyncSession, case_id: str) -> None:
+    """A case that ends needs no more materials."""
+    watch = await session.get(SupplementWatch, case_id)
+    if watch is not None:
+        watch.status = "closed"
+
+
 async def on_submitted(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
     case_id = _id(data, "case_id", 36)
@@ -136,6 +150,18 @@ async def on_accepted(session: AsyncSession, event: CloudEvent) -> None:
         summary += f"；容缺{len(data['missing_materials'])}项材料"
         if data.get("supplement_due"):
             summary += f"，须于{data['supplement_due']}前补齐"
+            # 容缺: the missing materials have their own deadline to watch.
+            session.add(
+                SupplementWatch(
+                    case_id=case.case_id,
+                    matter_code=case.matter_code,
+                    matter_name=case.matter_name,
+                    department=case.department,
+                    due_date=_day(data["supplement_due"], "supplement_due"),
+                    status=RUNNING,
+                    missing=json.dumps(list(data["missing_materials"]), ensure_ascii=False),
+                )
+            )
     _entry(session, event, case.case_id, accepted_at, summary)
 
     for plan in data["subcases"]:
@@ -176,6 +202,7 @@ async def on_refused(session: AsyncSession, event: CloudEvent) -> None:
     for sub in await _subcases(session, case.case_id):
         if sub.status != "decided":
             sub.status = "closed"
+    await _close_supplement(session, case.case_id)
     _entry(session, event, case.case_id, refused_at, f"不予受理：{data['reason']}")
 
 
@@ -199,6 +226,11 @@ async def on_supplemented(session: AsyncSession, event: CloudEvent) -> None:
     """Materials arrived after 容缺受理: noted on the case's timeline."""
     data = event.data
     case = await _case(session, data, event)
+    watch = await session.get(SupplementWatch, case.case_id)
+    if watch is not None and watch.status == RUNNING:
+        watch.missing = json.dumps(list(data["missing_materials"]), ensure_ascii=False)
+        if not data["missing_materials"]:
+            watch.status = "closed"
     summary = f"补充材料：{'、'.join(data['materials'])}"
     summary += (
         f"；尚缺：{'、'.join(data['missing_materials'])}"
@@ -283,6 +315,7 @@ async def on_completed(session: AsyncSession, event: CloudEvent) -> None:
     for sub in await _subcases(session, case.case_id):
         if sub.status != "decided":
             sub.status = "closed"
+    await _close_supplement(session, case.case_id)
     outcome = OUTCOMES.get(data["outcome"], data["outcome"])
     _entry(session, event, case.case_id, completed_at, f"办结：{outcome}")
 

@@ -1,5 +1,6 @@
-"""Red and yellow cards (红黄牌) of everything with a running deadline: cases, sub-cases
-and bad-review handling items (差评整改), computed against a given day."""
+"""Red and yellow cards (红黄牌) of everything with a running deadline: cases, sub-cases,
+materials owed after 容缺受理 and bad-review handling items (差评整改), computed
+against a given day."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supervision import deadlines
-from supervision.models import RUNNING, CaseWatch, ReviewHandling, SubcaseWatch
+from supervision.models import RUNNING, CaseWatch, ReviewHandling, SubcaseWatch, SupplementWatch
 from supervision.schemas import (
     DepartmentWarnings,
     WarningKind,
@@ -36,6 +37,8 @@ _SOURCES = [
     _Source("case", CaseWatch, CaseWatch.case_id, RUNNING),
     _Source("review_handling", ReviewHandling, ReviewHandling.id, "open"),
     _Source("subcase", SubcaseWatch, SubcaseWatch.subcase_id, RUNNING),
+    # 容缺: materials still missing as their supplement date nears or passes.
+    _Source("supplement", SupplementWatch, SupplementWatch.case_id, RUNNING),
 ]
 
 

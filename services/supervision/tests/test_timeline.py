@@ -246,8 +246,52 @@ async def test_late_materials_after_deficiency_acceptance_show_on_the_timeline(
     on_day("2026-12-01")
     async with client(app, signer, "supervision", principal_type="supervisor") as api:
         timeline = (await api.get(timeline_url(case_id))).json()
+        # Everything supplied: no card for the materials, even after their date.
+        on_day("2026-12-07")
+        late = (await api.get("/api/v1/supervision/warnings")).json()["items"]
+    assert "supplement" not in {w["kind"] for w in late}
     assert [e["summary"] for e in timeline["entries"]][-2:] == [
         "补充材料：PHOTO；尚缺：MARRIAGE-CERT",
         "补充材料：MARRIAGE-CERT；材料已齐全",
     ]
     assert timeline["status"] == "open"
+
+
+async def test_materials_owed_after_deficiency_acceptance_get_their_own_cards(
+    app, signer, case_events, on_day
+):
+    case = await case_events.submitted(
+        submitted_at="2026-11-30T01:00:00Z", promised_days=10, applicant="someone"
+    )
+    case_id = case["case_id"]
+    await case_events.accepted(
+        case_id,
+        "2026-11-30T02:00:00Z",
+        "2026-12-14",
+        [case_events.subcase(f"{case_id[:8]}-1", HEALTH, "2026-12-14")],
+        mode="deficiency",
+        supplement_due="2026-12-04",
+        missing_materials=["PHOTO"],
+    )
+    await case_events.settle()
+
+    async def supplement_cards(day: str) -> list[tuple[str, str]]:
+        on_day(day)
+        async with client(app, signer, "supervision", principal_type="supervisor") as api:
+            items = (await api.get("/api/v1/supervision/warnings")).json()["items"]
+        return [(w["level"], w["due_date"]) for w in items if w["kind"] == "supplement"]
+
+    assert await supplement_cards("2026-12-02") == []
+    assert await supplement_cards("2026-12-03") == [("yellow", "2026-12-04")]
+    assert await supplement_cards("2026-12-07") == [("red", "2026-12-04")]
+    await case_events.send(
+        "case.supplemented",
+        {
+            "case_id": case_id,
+            "supplied_at": "2026-12-07T03:00:00Z",
+            "materials": ["PHOTO"],
+            "missing_materials": [],
+        },
+    )
+    await case_events.settle()
+    assert await supplement_cards("2026-12-07") == []
