@@ -4,7 +4,7 @@ enterprises and organisations, shared by the Kafka consumer and the batch endpoi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data_exchange.batches import BatchResult
-from data_exchange.events import CountyLegalPersonRecord, RecordUpserted
+from data_exchange.batches import BatchResult, stamp_and_announce
+from data_exchange.events import CountyLegalPersonRecord
 from data_exchange.identifiers import InvalidRecord, checked_resident_id, checked_uscc
 from data_exchange.models import LegalPersonRecord
 from data_exchange.population import Outcome, Upserted, describe
@@ -80,21 +80,8 @@ async def upsert(
     row.business_scope = record.business_scope
     row.established_on = record.established_on
     row.status = record.status
-    row.source = record.source
-    row.source_version = record.source_version
-    row.updated_at = datetime.now(UTC)
-    session.add(row)
-    await session.flush()
-    await outbox.add(
-        session,
-        RecordUpserted(
-            record_id=row.record_id,
-            library="legal_person",
-            source=row.source,
-            source_version=row.source_version,
-            upserted_at=row.updated_at,
-        ),
-        key=row.record_id,
+    await stamp_and_announce(
+        session, outbox, row, "legal_person", record.source, record.source_version
     )
     return Upserted(outcome, row.record_id)
 

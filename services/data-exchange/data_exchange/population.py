@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data_exchange.batches import BatchResult
-from data_exchange.events import CountyPopulationRecord, RecordUpserted
+from data_exchange.batches import BatchResult, stamp_and_announce
+from data_exchange.events import CountyPopulationRecord
 from data_exchange.faces import FaceMatcher
 from data_exchange.identifiers import InvalidRecord, checked_id_number, checked_resident_id
 from data_exchange.models import PopulationRecord
@@ -103,21 +102,8 @@ async def upsert(
     row.spouse_index = cipher.blind_index(spouse) if spouse else None
     if face_encoding is not None:
         row.face_encoding = face_encoding
-    row.source = record.source
-    row.source_version = record.source_version
-    row.updated_at = datetime.now(UTC)
-    session.add(row)
-    await session.flush()
-    await outbox.add(
-        session,
-        RecordUpserted(
-            record_id=row.record_id,
-            library="population",
-            source=row.source,
-            source_version=row.source_version,
-            upserted_at=row.updated_at,
-        ),
-        key=row.record_id,
+    await stamp_and_announce(
+        session, outbox, row, "population", record.source, record.source_version
     )
     return Upserted(outcome, row.record_id)
 

@@ -7,11 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
-from data_exchange import access_audit, grants, legal_persons
+from data_exchange import access_audit, batches, grants, legal_persons
 from data_exchange.access_audit import Accessed, record_accesses
 from data_exchange.api.deps import CipherDep, require_type
 from data_exchange.api.routes.people import VerifyRequest
@@ -62,17 +60,7 @@ async def upsert_records(
             )
         return JSONResponse(result, status_code=200)
 
-    # A concurrent writer of the same enterprise rolls the whole batch back; retry once.
-    try:
-        return await apply()
-    except (IntegrityError, StaleDataError):
-        pass
-    try:
-        return await apply()
-    except (IntegrityError, StaleDataError) as exc:
-        raise ProblemError(
-            409, "conflict", "资源冲突", detail="concurrent update of the same records; retry"
-        ) from exc
+    return await batches.retry_once_on_conflict(apply)
 
 
 def _readable(fields: list[str]) -> list[str]:

@@ -6,8 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from data_exchange import access_audit, batches, population
 from data_exchange.api.deps import CipherDep, FaceMatcherDep, require_type
@@ -71,18 +69,7 @@ async def upsert_records(
             )
         return JSONResponse(result, status_code=200)
 
-    # Another writer may have changed one of these people (or stored this idempotency
-    # key) at the same moment; the whole batch rolled back, and a second try sees it.
-    try:
-        return await apply()
-    except (IntegrityError, StaleDataError):
-        pass
-    try:
-        return await apply()
-    except (IntegrityError, StaleDataError) as exc:
-        raise ProblemError(
-            409, "conflict", "资源冲突", detail="concurrent update of the same records; retry"
-        ) from exc
+    return await batches.retry_once_on_conflict(apply)
 
 
 def batch_results(done: list[batches.BatchResult]) -> dict[str, object]:
