@@ -14,13 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import deadlines, prereview
 from intake.events import CaseSubmitted
 from intake.guide import Resolved
-from intake.models import Case, SubCase, Upload
+from intake.models import Case, SubCase
 from intake.schemas import (
     ApplicationCreate,
     CaseRead,
     MaterialAttachment,
     PreReview,
-    Problem,
     SubCaseRead,
 )
 from yiwang_platform.errors import ProblemError
@@ -226,50 +225,14 @@ async def attachments_of(
 ) -> list[dict[str, Any]]:
     """Supplied materials checked like at submission; any problem refuses them all."""
     wanted = {m["code"]: m for m in case.required_materials}
-    problems: list[Problem] = []
-    supplied: list[dict[str, Any]] = []
-    for attachment in attachments:
-        material = wanted.get(attachment.code)
-        if material is None:
-            problems.append(
-                Problem(
-                    code="material_unknown", target=attachment.code, message="材料不在材料清单中"
-                )
-            )
-            continue
-        if attachment.upload_id is not None:
-            found = await session.scalar(
-                select(Upload.id).where(
-                    Upload.id == attachment.upload_id, Upload.owner_index.in_(owners)
-                )
-            )
-            if found is None:
-                problems.append(
-                    Problem(
-                        code="upload_not_found", target=attachment.code, message="上传的材料不存在"
-                    )
-                )
-                continue
-            supplied.append(
-                {"code": attachment.code, "kind": "upload", "ref": attachment.upload_id}
-            )
-            continue
-        if not caller_is_holder:
-            problems.append(
-                Problem(
-                    code="license_holder_only",
-                    target=attachment.code,
-                    message="电子证照只能由持证人本人授权使用",
-                )
-            )
-            continue
-        problem = await prereview.license_problem(
-            license_service, token, attachment, material.get("license_type")
-        )
-        if problem is not None:
-            problems.append(problem)
-            continue
-        supplied.append({"code": attachment.code, "kind": "license", "ref": attachment.license_id})
+    kinds, problems = await prereview.check_attachments(
+        session, license_service, token, owners, wanted, attachments, caller_is_holder
+    )
+    supplied = [
+        {"code": a.code, "kind": kinds[a.code], "ref": a.upload_id or a.license_id}
+        for a in attachments
+        if a.code in kinds
+    ]
     if problems:
         raise ProblemError(
             422,

@@ -120,6 +120,61 @@ async def license_problem(
     return None
 
 
+async def check_attachments(
+    session: AsyncSession,
+    license_service: PeerClient,
+    token: str,
+    owners: set[str],
+    materials: dict[str, dict[str, Any]],
+    attachments: list[MaterialAttachment],
+    licenses_allowed: bool = True,
+) -> tuple[dict[str, str], list[Problem]]:
+    """Which materials the attachments supply (code → upload | license) and what is
+    wrong with the rest: unknown materials, uploads not by ``owners``, wallet licenses
+    that cannot stand in (``licenses_allowed`` False: the caller is not the holder)."""
+    supplied: dict[str, str] = {}
+    problems: list[Problem] = []
+    for attachment in attachments:
+        material = materials.get(attachment.code)
+        if material is None:
+            problems.append(
+                Problem(
+                    code="material_unknown", target=attachment.code, message="材料不在材料清单中"
+                )
+            )
+        elif attachment.upload_id is not None:
+            upload = await session.scalar(
+                select(Upload.id).where(
+                    Upload.id == attachment.upload_id, Upload.owner_index.in_(owners)
+                )
+            )
+            if upload is None:
+                problems.append(
+                    Problem(
+                        code="upload_not_found", target=attachment.code, message="上传的材料不存在"
+                    )
+                )
+            else:
+                supplied[attachment.code] = "upload"
+        elif not licenses_allowed:
+            problems.append(
+                Problem(
+                    code="license_holder_only",
+                    target=attachment.code,
+                    message="电子证照只能由持证人本人授权使用",
+                )
+            )
+        else:
+            problem = await license_problem(
+                license_service, token, attachment, material.get("license_type")
+            )
+            if problem is None:
+                supplied[attachment.code] = "license"
+            else:
+                problems.append(problem)
+    return supplied, problems
+
+
 async def review(
     session: AsyncSession,
     cipher: PiiCipher,
@@ -133,39 +188,10 @@ async def review(
 ) -> PreReview:
     problems = check_form(form, checklist, applicant)
     by_code = {str(m["code"]): m for m in checklist.materials}
-    supplied: dict[str, str] = {}
-    owner = cipher.blind_index(applicant)
-    for attachment in attachments:
-        material = by_code.get(attachment.code)
-        if material is None:
-            problems.append(
-                Problem(
-                    code="material_unknown", target=attachment.code, message="材料不在材料清单中"
-                )
-            )
-            continue
-        if attachment.upload_id is not None:
-            upload = await session.scalar(
-                select(Upload.id).where(
-                    Upload.id == attachment.upload_id, Upload.owner_index == owner
-                )
-            )
-            if upload is None:
-                problems.append(
-                    Problem(
-                        code="upload_not_found", target=attachment.code, message="上传的材料不存在"
-                    )
-                )
-                continue
-            supplied[attachment.code] = "upload"
-        else:
-            problem = await license_problem(
-                license_service, token, attachment, material.get("license_type")
-            )
-            if problem is not None:
-                problems.append(problem)
-                continue
-            supplied[attachment.code] = "license"
+    supplied, found = await check_attachments(
+        session, license_service, token, {cipher.blind_index(applicant)}, by_code, attachments
+    )
+    problems += found
     for code in commitments:
         if code not in by_code:
             problems.append(
