@@ -59,11 +59,7 @@ async def test_birth_bundle_done_once_ends_with_licenses_in_the_wallet(tmp_path:
         own = await platform.api.post(
             "/api/v1/intake/applications/pre-reviews", json=body, headers=outcome.applicant
         )
-        father = next(
-            p
-            for p in journeys.seed.generate().population
-            if p["id_number"] == journeys.seed.FATHER_ID
-        )
+        father = journeys.seed_person(journeys.seed.FATHER_ID)
         other = await platform.citizen("13800000011", father["id_number"], father["name"])
         foreign = await platform.api.post(
             "/api/v1/intake/applications/pre-reviews", json=body, headers=other
@@ -127,11 +123,7 @@ async def test_company_opening_routes_the_rest_after_the_business_license(tmp_pa
 
 async def test_a_missing_key_material_is_refused_at_pre_review(tmp_path: Path):
     async with standalone(tmp_path) as platform:
-        founder = next(
-            p
-            for p in journeys.seed.generate().population
-            if p["id_number"] == journeys.seed.FOUNDER_ID
-        )
+        founder = journeys.seed_person(journeys.seed.FOUNDER_ID)
         auth = await platform.citizen("13800000009", founder["id_number"], founder["name"])
         resolved = await journeys.guide(platform, auth, "COMPANY-OPENING", journeys.COMPANY_ANSWERS)
         key = sorted(m["code"] for m in resolved["materials"] if m["key"])
@@ -157,11 +149,7 @@ async def test_a_supplement_request_stops_the_clock_until_the_applicant_supplies
     tmp_path: Path,
 ):
     async with standalone(tmp_path) as platform:
-        founder = next(
-            p
-            for p in journeys.seed.generate().population
-            if p["id_number"] == journeys.seed.FOUNDER_ID
-        )
+        founder = journeys.seed_person(journeys.seed.FOUNDER_ID)
         auth = await platform.citizen("13800000010", founder["id_number"], founder["name"])
         resolved = await journeys.guide(platform, auth, "COMPANY-OPENING", journeys.COMPANY_ANSWERS)
         form = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import io
 import secrets
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,16 @@ def selfie() -> str:
     """The same person, lit and held differently."""
     image = Image.open(FACES / "grace_hopper.jpg").convert("RGB")
     return jpeg_b64(ImageEnhance.Brightness(image).enhance(1.15).rotate(4))
+
+
+@functools.cache
+def _population() -> dict[str, dict[str, Any]]:
+    return {person["id_number"]: person for person in seed.generate().population}
+
+
+def seed_person(id_number: str) -> dict[str, Any]:
+    """One of the synthetic people of ``data_exchange.seed``, by ID number."""
+    return _population()[id_number]
 
 
 def new_credit_code() -> str:
@@ -199,6 +210,23 @@ async def guide(p: Platform, auth: dict[str, str], bundle: str, answers: dict[st
     names = "、".join(m["name"] for m in result["matters"])
     p.say(f"智能导办：适用事项 {names}", f"guide: {len(result['matters'])} matters apply")
     return result
+
+
+async def prefill(p: Platform, auth: dict[str, str], bundle: str, scenario: str) -> dict[str, Any]:
+    """智能预填 under the bundle's scenario: the form fields the libraries filled."""
+    answer = expect(
+        await p.api.post(
+            "/api/v1/intake/prefills",
+            json={"bundle_code": bundle},
+            headers={**auth, "X-Scenario": scenario},
+        ),
+        200,
+        "pre-fill",
+    )
+    p.say(
+        f"智能预填：{'、'.join(answer['prefilled']) or '无'}", f"pre-filled {answer['prefilled']}"
+    )
+    return {k: v for k, v in answer["form"].items() if v not in (None, "")}
 
 
 async def apply(
@@ -444,7 +472,7 @@ BIRTH_ANSWERS = {
 async def birth(p: Platform) -> Outcome:
     """出生一件事: the mother applies once; four departments decide in turn; the
     e-licenses land in her wallet."""
-    mother = next(p for p in seed.generate().population if p["id_number"] == seed.MOTHER_ID)
+    mother = seed_person(seed.MOTHER_ID)
     p.say("—— 出生一件事 ——", "— birth bundle —")
     county = {"X-Api-Key": p.api_keys["county"], "X-Scenario": "county-record-push"}
     # The county system sends the mother's record again with her reference photo.
@@ -480,18 +508,8 @@ async def birth(p: Platform) -> Outcome:
     if hit["code"] != "BIRTH":
         raise StepFailed(f"search found {hit['code']} first")
     resolved = await guide(p, auth, "BIRTH", BIRTH_ANSWERS)
-    prefilled = expect(
-        await p.api.post(
-            "/api/v1/intake/prefills",
-            json={"bundle_code": "BIRTH"},
-            headers={**auth, "X-Scenario": "birth-registration"},
-        ),
-        200,
-        "pre-fill",
-    )
-    p.say(f"智能预填：{'、'.join(prefilled['prefilled'])}", f"pre-filled {prefilled['prefilled']}")
     form = {
-        **{k: v for k, v in prefilled["form"].items() if v not in (None, "")},
+        **await prefill(p, auth, "BIRTH", "birth-registration"),
         "child_name": "陈安然",
         "child_sex": "女",
         "child_birth_time": "2026-11-28T08:30",
@@ -576,7 +594,7 @@ COMPANY_ANSWERS = {
 async def company(p: Platform, refuse_license: bool = False) -> Outcome:
     """企业开办一件事: the business license first, then five departments in parallel
     (N+1); the 营业执照 e-license goes to the new enterprise."""
-    founder = next(p for p in seed.generate().population if p["id_number"] == seed.FOUNDER_ID)
+    founder = seed_person(seed.FOUNDER_ID)
     p.say("—— 企业开办一件事 ——", "— company-opening bundle —")
     auth = await p.citizen("13800000002", founder["id_number"], founder["name"])
     for query in ("我要开公司", "开理发店"):
@@ -584,19 +602,11 @@ async def company(p: Platform, refuse_license: bool = False) -> Outcome:
         if hit["code"] != "COMPANY-OPENING":
             raise StepFailed(f"search {query!r} found {hit['code']} first")
     resolved = await guide(p, auth, "COMPANY-OPENING", COMPANY_ANSWERS)
-    prefilled = expect(
-        await p.api.post(
-            "/api/v1/intake/prefills",
-            json={"bundle_code": "COMPANY-OPENING"},
-            headers={**auth, "X-Scenario": "company-opening"},
-        ),
-        200,
-        "pre-fill",
-    )
+    prefilled = await prefill(p, auth, "COMPANY-OPENING", "company-opening")
     credit_code = new_credit_code()
     name = "杭州一网理发有限公司" if not refuse_license else "杭州重名测试有限公司"
     form = {
-        **{k: v for k, v in prefilled["form"].items() if v not in (None, "")},
+        **prefilled,
         "company_name": name,
         "legal_representative": founder["name"],
         "registered_address": "浙江省杭州市西湖区文三路100号",
