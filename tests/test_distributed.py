@@ -3,27 +3,14 @@ the services over HTTP (aiohttp), as ``make up`` starts them."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from tests.conftest import LocalPlatform
 from yiwang_platform.testing import eventually
 
-SERVICES = ["matters", "intake", "license", "data-exchange", "supervision"]
-
 
 async def test_gateway_routes_over_http_and_reports_every_service(local_platform: LocalPlatform):
-    processes = {name: await local_platform.service(name) for name in SERVICES}
-    upstreams = {
-        f"upstream_{'exchange' if name == 'data-exchange' else name}": p.url()
-        for name, p in processes.items()
-    }
-    gateway = await local_platform.service("gateway", **upstreams)
-    for process in [*processes.values(), gateway]:
-        process.start()
-    for process in [*processes.values(), gateway]:
-        await asyncio.to_thread(process.wait_ready)
+    processes, gateway = await local_platform.start_all(seeded=False)
 
     keys = local_platform.keys.api_keys()
     async with httpx.AsyncClient(base_url=gateway.url(), timeout=10) as api:
