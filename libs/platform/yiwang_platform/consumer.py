@@ -17,7 +17,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from prometheus_client import Counter
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -54,6 +54,15 @@ def event_time(value: Any, field: str) -> datetime:
 
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
+
+
+async def purge_inbox(
+    factory: async_sessionmaker[AsyncSession], inbox: Table, *, before: datetime
+) -> int:
+    """Forget events processed before ``before`` (older than any redelivery); how many."""
+    async with factory() as session, session.begin():
+        result = await session.execute(delete(inbox).where(inbox.c.processed_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class EventConsumer:

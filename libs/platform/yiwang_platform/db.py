@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -44,7 +45,42 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
+    # A request waits at most this long for a connection (asyncpg's default is 60 s): when
+    # the server is unreachable it answers 503 soon instead of holding the client.
+    kwargs.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT})
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
     return create_async_engine(url, **kwargs)
+
+
+CONNECT_TIMEOUT = 5.0
+POOL_TIMEOUT = 10.0
+
+# PostgreSQL error classes that mean "the server is not serving you now": connection
+# exceptions (08…), shutdown / starting up (57P01–57P03), too many connections (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) says the database cannot be reached — a
+    refused or dropped connection, a server restarting, no pooled connection in time —
+    rather than that the request or the code was wrong."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.TimeoutError | ConnectionError | TimeoutError):
+            return True
+        if isinstance(current, sa_exc.OperationalError) and "database is locked" in str(current):
+            return True  # SQLite: another writer held the file past the busy timeout
+        if isinstance(current, sa_exc.DBAPIError) and (
+            current.connection_invalidated or current.statement is None
+        ):
+            return True  # no statement: it failed while connecting
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        current = current.__cause__ or getattr(current, "orig", None)
+    return False
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import Counter
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yiwang_platform.db import is_unavailable
 from yiwang_platform.masking import mask
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,7 @@ _TITLES: dict[str, tuple[str, str]] = {
     "conflict": ("资源冲突", "Conflict"),
     "too_many_requests": ("请求过于频繁", "Too many requests"),
     "upstream_unavailable": ("后端服务暂不可用", "Upstream service unavailable"),
+    "dependency_unavailable": ("所依赖的服务暂不可用，请稍后重试", "A dependency is unavailable"),
     "internal_error": ("系统内部错误", "Internal error"),
 }
 
@@ -44,6 +50,37 @@ _STATUS_CODES = {
     502: "upstream_unavailable",
     503: "upstream_unavailable",
 }
+
+
+# How long a client should wait before retrying when the database is unreachable: about
+# what a PostgreSQL restart or a fail-over takes.
+RETRY_AFTER_SECONDS = 5
+
+DEPENDENCY_UNAVAILABLE = Counter(
+    "yiwang_dependency_unavailable_total",
+    "Requests answered 503 because the database could not be reached",
+)
+
+
+class _Throttled:
+    """One warning per ``interval`` for a repeated condition, with the count in between,
+    so an outage under load writes a few lines rather than one per request."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self._last = float("-inf")
+        self._suppressed = 0
+
+    def warn(self, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            self._suppressed += 1
+            return
+        suppressed, self._suppressed, self._last = self._suppressed, 0, now
+        log.warning(message + " (%d more since the last warning)", *args, suppressed)
+
+
+_unavailable_log = _Throttled()
 
 
 class ProblemError(Exception):
@@ -132,7 +169,29 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         return problem_response(request, 422, "validation_failed", errors=errors)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            DEPENDENCY_UNAVAILABLE.inc()
+            # One line with the error's type, no stack: the cause is outside this process.
+            _unavailable_log.warn(
+                "database unavailable on %s %s: %s",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+            )
+            return problem_response(
+                request,
+                503,
+                "dependency_unavailable",
+                detail="the database is unreachable; retry later",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, 500, "internal_error")
+
+    # Database and connection errors are answered where they are raised (the handlers of
+    # specific classes), so that no server re-raises and logs them with a full stack; the
+    # catch-all still classifies what escapes from middleware.
+    for error in (DBAPIError, PoolTimeout, ConnectionError, TimeoutError):
+        app.add_exception_handler(error, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

@@ -181,11 +181,14 @@ class OutboxRelay:
         self.published += len(rows)
         return len(rows)
 
-    async def purge_published(self) -> None:
+    async def purge_published(self, *, now: datetime | None = None) -> int:
+        """Delete rows published longer than ``retention`` ago; how many went.
+        Unpublished rows stay whatever their age: they are still to be sent."""
         t = self.outbox.table
-        cutoff = datetime.now(UTC) - self.retention
+        cutoff = (now or datetime.now(UTC)) - self.retention
         async with self.factory() as session, session.begin():
-            await session.execute(delete(t).where(t.c.published_at < cutoff))
+            result = await session.execute(delete(t).where(t.c.published_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def run(self) -> None:
         backoff = 0.2

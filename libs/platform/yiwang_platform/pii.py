@@ -43,6 +43,12 @@ class PiiCipher:
         normalised = value.strip().upper().encode()
         return hmac.new(self._index_key, normalised, hashlib.sha256).hexdigest()
 
+    def mac(self, purpose: str, data: bytes) -> str:
+        """Keyed digest of any data, with a key derived per purpose so that no digest
+        made for one use (say, of a request body) matches one made for another."""
+        key = hmac.new(self._index_key, b"yiwang-mac:" + purpose.encode(), hashlib.sha256)
+        return hmac.new(key.digest(), data, hashlib.sha256).hexdigest()
+
     def encrypt(self, value: str) -> str:
         nonce = os.urandom(12)
         return base64.b64encode(nonce + self._aead.encrypt(nonce, value.encode(), None)).decode()

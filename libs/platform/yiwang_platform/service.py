@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from yiwang_platform import tracing
 from yiwang_platform.bus import EventBus, create_bus
-from yiwang_platform.consumer import EventConsumer, Handler, dlq_topic
+from yiwang_platform.consumer import EventConsumer, Handler, dlq_topic, purge_inbox
 from yiwang_platform.db import create_engine, is_sqlite, ping, session_factory
 from yiwang_platform.errors import ProblemError, install_problem_handlers
 from yiwang_platform.events import EventData, EventSchemas
+from yiwang_platform.idempotency import TABLE as IDEMPOTENCY_TABLE
+from yiwang_platform.idempotency import purge_expired
 from yiwang_platform.internal_token import (
     InternalPrincipal,
     InternalTokenVerifier,
@@ -81,7 +84,12 @@ class Runtime:
         self.outbox = Outbox(spec.metadata.tables["outbox"], source=f"/yiwang/{spec.name}")
         self.outbox.bind(self.sessions)
         self.relay = OutboxRelay(
-            self.outbox, self.sessions, self.bus, s.outbox_batch_size, s.outbox_poll_interval
+            self.outbox,
+            self.sessions,
+            self.bus,
+            s.outbox_batch_size,
+            s.outbox_poll_interval,
+            retention=timedelta(seconds=s.outbox_retention_seconds),
         )
         self.consumer = (
             EventConsumer(
@@ -98,6 +106,8 @@ class Runtime:
             else None
         )
         self._tasks: list[asyncio.Task[Any]] = []
+        self._purging: asyncio.Task[None] | None = None
+        self.purges = 0
 
     def topics(self) -> list[str]:
         published = {e.topic for e in self.spec.publishes}
@@ -127,9 +137,15 @@ class Runtime:
             self._tasks.append(
                 asyncio.create_task(self.consumer.run(), name=f"{self.spec.name}-consumer")
             )
+        self._purging = asyncio.create_task(
+            self._purge_periodically(), name=f"{self.spec.name}-purge"
+        )
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop consumers after their current batch is committed, then flush the outbox."""
+        if self._purging is not None:
+            self._purging.cancel()
+            await asyncio.gather(self._purging, return_exceptions=True)
         if self.consumer is not None:
             self.consumer.stop()
         self.relay.stop()
@@ -145,6 +161,35 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await self.bus.stop()
         await self.engine.dispose()
+
+    async def purge(self, *, now: datetime | None = None) -> dict[str, int]:
+        """Delete rows that no longer serve (retentions in the settings); how many per table."""
+        at = now or datetime.now(UTC)
+        tables = self.spec.metadata.tables
+        purged = {"outbox": await self.relay.purge_published(now=at)}
+        if "inbox" in tables:
+            before = at - timedelta(seconds=self.settings.inbox_retention_seconds)
+            purged["inbox"] = await purge_inbox(self.sessions, tables["inbox"], before=before)
+        if IDEMPOTENCY_TABLE in tables:
+            purged["idempotency"] = await purge_expired(
+                self.sessions, tables[IDEMPOTENCY_TABLE], now=at
+            )
+        return purged
+
+    async def _purge_periodically(self) -> None:
+        # Every replica purges: the deletes are idempotent, and a few per hour cost little.
+        # The first round waits a little, so as not to compete with the start's own work.
+        interval = self.settings.purge_interval_seconds
+        await asyncio.sleep(min(interval, 60.0))
+        while True:
+            try:
+                purged = await self.purge()
+                self.purges += 1
+                if any(purged.values()):
+                    log.info("purged old rows: %s", purged)
+            except Exception as exc:  # the database may be down: try again next round
+                log.warning("purge failed, retrying later: %s", type(exc).__name__)
+            await asyncio.sleep(interval)
 
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}

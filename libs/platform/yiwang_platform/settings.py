@@ -52,6 +52,20 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 200
     consumer_max_attempts: int = 3
 
+    # Idempotency-Key records live this long; after that the key counts as new.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    # Housekeeping: published outbox rows, inbox rows and expired idempotency records are
+    # deleted every ``purge_interval_seconds``. A published outbox row is kept only for
+    # diagnosis. An inbox row is what makes a redelivered event harmless, so it must
+    # outlive every way an event comes back: a consumer restarting from its last
+    # committed offset or the relay republishing after a crash (seconds to minutes), and
+    # at worst a group whose offsets were lost replaying its topics from the earliest
+    # offset — which only reaches events Kafka still holds (log.retention.hours=168,
+    # 7 days, deploy/local/kafka.sh). 30 days is well beyond both.
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
+    outbox_retention_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    inbox_retention_seconds: int = Field(default=30 * 24 * 3600, ge=8 * 24 * 3600)
+
     # Internal token (minted by the gateway, verified by services).
     internal_token_public_keys: str = Field(
         default="",

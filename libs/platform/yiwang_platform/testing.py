@@ -66,3 +66,31 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def database_outage(database_url: str) -> AsyncIterator[None]:
+    """Make one PostgreSQL database unreachable, as a server restart does for its clients:
+    every open connection to it is terminated and new ones are refused until the block
+    ends. Other databases on the shared server are not touched."""
+    import asyncpg  # only the PostgreSQL variants of tests need it
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    name = url.database
+    admin = await asyncpg.connect(
+        user=url.username,
+        password=url.password,
+        host=url.host,
+        port=url.port,
+        database="postgres",
+    )
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        yield
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()

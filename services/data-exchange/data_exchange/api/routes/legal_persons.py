@@ -3,9 +3,7 @@ the scenario-scoped read of the enterprise the caller acts for, and its 核验."
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,10 +12,10 @@ from data_exchange.access_audit import Accessed, record_accesses
 from data_exchange.api.deps import CipherDep, require_type
 from data_exchange.api.routes.people import VerifyRequest
 from data_exchange.api.routes.population import batch_results
-from data_exchange.models import LegalPersonRecord, idempotency
+from data_exchange.models import LegalPersonRecord
 from data_exchange.schemas import BatchResults, LegalPersonBatch
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
@@ -36,17 +34,17 @@ async def upsert_records(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     cipher: CipherDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     require_type(principal, "county", "staff")
-    digest = request_hash(body.model_dump(mode="json"))
+    payload = body.model_dump(mode="json")
     parsed = legal_persons.parse_all(body.records)
 
     async def apply() -> JSONResponse:
         async with session.begin():
-            stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
-            if stored is not None:
-                return JSONResponse(stored[1], status_code=stored[0])
+            prior = await idempotency.replay(session, principal.subject, payload, cipher=cipher)
+            if prior is not None:  # per-record answers, not one resource: kept encrypted
+                return JSONResponse(prior.body, status_code=prior.status)
             done = await legal_persons.upsert_batch(session, runtime.outbox, cipher, parsed)
             subjects = await legal_persons.subjects(
                 session, cipher, {r.record_id for r in done if r.record_id}
@@ -55,9 +53,7 @@ async def upsert_records(
                 session, principal, "legal_person", body.records, done, subjects
             )
             result = batch_results(done)
-            await remember(
-                session, idempotency, principal.subject, idempotency_key, digest, 200, result
-            )
+            await idempotency.remember(session, 200, body=result)
         return JSONResponse(result, status_code=200)
 
     return await batches.retry_once_on_conflict(apply)

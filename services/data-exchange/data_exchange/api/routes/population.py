@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from data_exchange import access_audit, batches, population
 from data_exchange.api.deps import CipherDep, FaceMatcherDep, require_type
 from data_exchange.faces import FaceMatcherUnavailable
 from data_exchange.identifiers import mask_id_number, mask_name
-from data_exchange.models import idempotency
 from data_exchange.schemas import (
     BatchResults,
     BatchSummary,
@@ -20,7 +19,7 @@ from data_exchange.schemas import (
     RecordResult,
 )
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
@@ -39,10 +38,10 @@ async def upsert_records(
     principal: PrincipalDep,
     cipher: CipherDep,
     matcher: FaceMatcherDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     require_type(principal, "county", "staff")
-    digest = request_hash(body.model_dump(mode="json"))
+    payload = body.model_dump(mode="json")
     # Reference faces are encoded before the transaction, so no row is locked meanwhile.
     try:
         prepared = await population.prepare_batch(matcher, cipher, body.records)
@@ -53,9 +52,9 @@ async def upsert_records(
 
     async def apply() -> JSONResponse:
         async with session.begin():
-            stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
-            if stored is not None:
-                return JSONResponse(stored[1], status_code=stored[0])
+            prior = await idempotency.replay(session, principal.subject, payload, cipher=cipher)
+            if prior is not None:  # per-record answers, not one resource: kept encrypted
+                return JSONResponse(prior.body, status_code=prior.status)
             done = await population.upsert_batch(session, runtime.outbox, cipher, prepared)
             subjects = await access_audit.population_subjects(
                 session, {r.record_id for r in done if r.record_id}
@@ -64,9 +63,7 @@ async def upsert_records(
                 session, principal, "population", body.records, done, subjects
             )
             result = batch_results(done)
-            await remember(
-                session, idempotency, principal.subject, idempotency_key, digest, 200, result
-            )
+            await idempotency.remember(session, 200, body=result)
         return JSONResponse(result, status_code=200)
 
     return await batches.retry_once_on_conflict(apply)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,11 +13,11 @@ from stdnum.cn import ric
 
 from intake import applications, guide, prereview, workflow
 from intake.api.dependencies import CipherDep
-from intake.models import Case, idempotency
+from intake.models import Case
 from intake.peers import PeersDep
 from intake.schemas import ApplicationCreate, CaseRead, PreReview, Problem
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.idempotency import IdempotencyDep, Replay
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.peers import PeerClient, bearer_token
 from yiwang_platform.pii import PiiCipher
@@ -84,6 +84,14 @@ async def _checked(
     return resolved, result
 
 
+async def _replayed(session: AsyncSession, cipher: PiiCipher, prior: Replay) -> JSONResponse:
+    """The first answer again, built from the case as it was then."""
+    case = await session.get_one(Case, prior.resource_id)
+    return JSONResponse(
+        applications.to_read(case, cipher).model_dump(mode="json"), status_code=prior.status
+    )
+
+
 @router.post(
     "/pre-reviews",
     response_model=PreReview,
@@ -117,16 +125,16 @@ async def submit_application(
     principal: PrincipalDep,
     cipher: CipherDep,
     peers: PeersDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     applicant, assigned_to = applications.applicant_of(principal, body)
     # Idempotency keys are scoped by the blind index, so no identifier is stored in clear.
     applicant_index = cipher.blind_index(principal.subject)
-    digest = request_hash(body.model_dump())
+    payload = body.model_dump()
     async with session.begin():
-        stored = await replay(session, idempotency, applicant_index, idempotency_key, digest)
-    if stored is not None:
-        return JSONResponse(stored[1], status_code=stored[0])
+        prior = await idempotency.replay(session, applicant_index, payload, cipher=cipher)
+        if prior is not None:
+            return await _replayed(session, cipher, prior)
     # Peers are asked before the transaction opens, so no database lock waits on them.
     resolved, result = await _checked(request, session, peers, cipher, applicant, body)
     if not result.passed:
@@ -141,16 +149,14 @@ async def submit_application(
         )
     try:
         async with session.begin():
-            stored = await replay(session, idempotency, applicant_index, idempotency_key, digest)
-            if stored is not None:
-                return JSONResponse(stored[1], status_code=stored[0])
+            prior = await idempotency.replay(session, applicant_index, payload, cipher=cipher)
+            if prior is not None:
+                return await _replayed(session, cipher, prior)
             case = await applications.submit(
                 session, runtime.outbox, cipher, applicant, body, resolved, result, assigned_to
             )
+            await idempotency.remember(session, 201, resource_id=case.id)
             result_json = applications.to_read(case, cipher).model_dump(mode="json")
-            await remember(
-                session, idempotency, applicant_index, idempotency_key, digest, 201, result_json
-            )
     except IntegrityError as exc:
         # Only a concurrent request with the same Idempotency-Key can collide here.
         raise ProblemError(

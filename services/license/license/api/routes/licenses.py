@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from license import issuance, types, usage
 from license.api.deps import CipherDep, KeyringDep, holder_scope, require_staff
 from license.identifiers import normalise_holder_id
-from license.models import License, idempotency
+from license.models import License
 from license.schemas import LicenseIssue, LicenseRead, Revocation, UsageEntry, Verification
 from license.seal import timestamp
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
@@ -53,13 +53,9 @@ async def issue_license(
     principal: PrincipalDep,
     keyring: KeyringDep,
     cipher: CipherDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     require_staff(principal, "only staff issue licenses")
-    # The stored request hash covers the holder's blind index, not the identifier itself.
-    digest = request_hash(
-        {**body.model_dump(mode="json"), "holder_id": cipher.blind_index(body.holder_id)}
-    )
     holder_id = normalise_holder_id(body.holder_kind, body.holder_id)
     issued_at = issuance.now()
     valid_until = body.valid_until
@@ -85,9 +81,12 @@ async def issue_license(
             title_en="valid_until must be after the time of issue",
         )
     async with session.begin():
-        stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
-        if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0])
+        # The request hash is keyed (HMAC), so the holder's identifier cannot be guessed from it.
+        payload = body.model_dump(mode="json")
+        prior = await idempotency.replay(session, principal.subject, payload, cipher=cipher)
+        if prior is not None:
+            license = await session.get_one(License, prior.resource_id)
+            return JSONResponse(issuance.to_read(license, cipher).model_dump(mode="json"), 201)
         license = await issuance.issue(
             session,
             runtime.outbox,
@@ -103,10 +102,8 @@ async def issue_license(
             issued_at=issued_at,
             valid_until=valid_until,
         )
+        await idempotency.remember(session, 201, resource_id=license.license_id)
         result = issuance.to_read(license, cipher).model_dump(mode="json")
-        await remember(
-            session, idempotency, principal.subject, idempotency_key, digest, 201, result
-        )
     return JSONResponse(result, status_code=201)
 
 
@@ -160,22 +157,19 @@ async def revoke_license(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     cipher: CipherDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     require_staff(principal, "only staff revoke licenses")
-    digest = request_hash({"license_id": license_id, **body.model_dump(mode="json")})
+    payload = {"license_id": license_id, **body.model_dump(mode="json")}
     async with session.begin():
-        stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
-        if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0])
+        prior = await idempotency.replay(session, principal.subject, payload, cipher=cipher)
         license = await session.get(License, license_id, with_for_update=True)
         if license is None:
             raise not_found()
-        await issuance.revoke(session, runtime.outbox, license, body.reason, principal.subject)
+        if prior is None:
+            await issuance.revoke(session, runtime.outbox, license, body.reason, principal.subject)
+            await idempotency.remember(session, 200, resource_id=license.license_id)
         result = issuance.to_read(license, cipher).model_dump(mode="json")
-        await remember(
-            session, idempotency, principal.subject, idempotency_key, digest, 200, result
-        )
     return JSONResponse(result)
 
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 import io
 from datetime import UTC, datetime
-from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from license import issuance, presentation, usage
 from license.api.deps import CipherDep, KeyringDep, holder_of
 from license.api.routes.licenses import not_found
-from license.models import License, idempotency
+from license.models import License
 from license.schemas import (
     PresentationCheck,
     PresentationCreated,
@@ -23,7 +22,7 @@ from license.schemas import (
     QrCode,
 )
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/license", tags=["presentations"])
@@ -58,14 +57,14 @@ async def present(
     principal: PrincipalDep,
     keyring: KeyringDep,
     cipher: CipherDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     holder = holder_of(principal, cipher)
-    digest = request_hash({"license_id": license_id, **body.model_dump(mode="json")})
+    payload = {"license_id": license_id, **body.model_dump(mode="json")}
     async with session.begin():
-        stored = await replay(session, idempotency, holder, idempotency_key, digest)
-        if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0])
+        prior = await idempotency.replay(session, holder, payload, cipher=cipher)
+        if prior is not None:  # a presentation is not stored: its answer is, encrypted
+            return JSONResponse(prior.body, status_code=prior.status)
         license = await issuance.find(session, license_id, holder)
         if license is None:
             raise not_found()
@@ -92,7 +91,7 @@ async def present(
             qr_code=QrCode(media_type="image/png", base64=qr_png(shown.text)),
         ).model_dump(mode="json")
         await usage.record(session, cipher, license.license_id, "present", principal)
-        await remember(session, idempotency, holder, idempotency_key, digest, 201, result)
+        await idempotency.remember(session, 201, body=result)
     return JSONResponse(result, status_code=201)
 
 

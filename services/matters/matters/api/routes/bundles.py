@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matters import catalogue, guide
 from matters.api.access import require_publisher, search_index
-from matters.models import Bundle, idempotency
+from matters.models import Bundle
 from matters.schemas import BundleCreate, BundleRead, GuideRequest, GuideResult
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
@@ -43,19 +43,18 @@ async def publish_bundle(
     session: SessionDep,
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     require_publisher(principal)
-    digest = request_hash(body.model_dump())
     async with session.begin():
-        stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
-        if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0])
-        bundle = await catalogue.publish_bundle(session, runtime.outbox, body)
+        prior = await idempotency.replay(session, principal.subject, body.model_dump())
+        if prior is not None:
+            code, _, version = (prior.resource_id or "").rpartition("@")
+            bundle = await catalogue.read_bundle(session, await find(session, code, int(version)))
+        else:
+            bundle = await catalogue.publish_bundle(session, runtime.outbox, body)
+            await idempotency.remember(session, 201, resource_id=f"{bundle.code}@{bundle.version}")
         result = bundle.model_dump(mode="json")
-        await remember(
-            session, idempotency, principal.subject, idempotency_key, digest, 201, result
-        )
     search_index(request).mark_stale()
     return JSONResponse(result, status_code=201)
 

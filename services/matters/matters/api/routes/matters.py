@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from matters import catalogue
 from matters.api.access import require_publisher, search_index
-from matters.models import idempotency
+from matters.models import Matter
 from matters.schemas import MATTER_CODE, MatterCreate, MatterRead
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
@@ -33,19 +33,17 @@ async def publish_matter(
     session: SessionDep,
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     require_publisher(principal)
-    digest = request_hash(body.model_dump())
     async with session.begin():
-        stored = await replay(session, idempotency, principal.subject, idempotency_key, digest)
-        if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0])
-        matter = await catalogue.publish(session, runtime.outbox, body)
+        prior = await idempotency.replay(session, principal.subject, body.model_dump())
+        if prior is not None:
+            matter = await session.get_one(Matter, int(prior.resource_id or 0))
+        else:
+            matter = await catalogue.publish(session, runtime.outbox, body)
+            await idempotency.remember(session, 201, resource_id=str(matter.id))
         result = MatterRead.model_validate(matter).model_dump(mode="json")
-        await remember(
-            session, idempotency, principal.subject, idempotency_key, digest, 201, result
-        )
     search_index(request).mark_stale()
     return JSONResponse(result, status_code=201)
 

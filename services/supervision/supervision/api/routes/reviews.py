@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from supervision import reviews
 from supervision.api import cursors
 from supervision.api.dependencies import CipherDep, NowDep, OverseerDep, SettingsDep
-from supervision.models import idempotency
+from supervision.models import Review
 from supervision.schemas import Grade, ReviewCreate, ReviewRead
-from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
@@ -49,16 +49,18 @@ async def submit_review(
     cipher: CipherDep,
     settings: SettingsDep,
     now: NowDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     # The applicant is recognised by blind index, which also scopes idempotency keys.
     reviewer = cipher.blind_index(principal.subject)
-    digest = request_hash(body.model_dump())
     try:
         async with session.begin():
-            stored = await replay(session, idempotency, reviewer, idempotency_key, digest)
-            if stored is not None:
-                return JSONResponse(stored[1], status_code=stored[0])
+            prior = await idempotency.replay(session, reviewer, body.model_dump(), cipher=cipher)
+            if prior is not None:
+                review = await session.get_one(Review, prior.resource_id)
+                return JSONResponse(
+                    reviews.review_read(review).model_dump(mode="json"), status_code=prior.status
+                )
             review = await reviews.submit(
                 session,
                 runtime.outbox,
@@ -67,8 +69,8 @@ async def submit_review(
                 now,
                 settings.review_handling_working_days,
             )
+            await idempotency.remember(session, 201, resource_id=review.id)
             result = reviews.review_read(review).model_dump(mode="json")
-            await remember(session, idempotency, reviewer, idempotency_key, digest, 201, result)
     except IntegrityError as exc:
         # A concurrent review of the same case and channel (or retry with the same key) won.
         raise reviews.review_exists() from exc
