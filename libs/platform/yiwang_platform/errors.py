@@ -58,7 +58,7 @@ RETRY_AFTER_SECONDS = 5
 
 DEPENDENCY_UNAVAILABLE = Counter(
     "yiwang_dependency_unavailable_total",
-    "Requests answered 503 because the database could not be reached",
+    "Requests answered 503 because the database (or a connection it needs) was unreachable",
 )
 
 
@@ -174,7 +174,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             DEPENDENCY_UNAVAILABLE.inc()
             # One line with the error's type, no stack: the cause is outside this process.
             _unavailable_log.warn(
-                "database unavailable on %s %s: %s",
+                "dependency unavailable on %s %s: %s",
                 request.method,
                 request.url.path,
                 type(exc).__name__,
@@ -183,7 +183,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                 request,
                 503,
                 "dependency_unavailable",
-                detail="the database is unreachable; retry later",
+                detail="the database or another dependency is unreachable; retry later",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
