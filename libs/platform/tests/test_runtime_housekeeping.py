@@ -16,9 +16,11 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 
 from yiwang_platform import errors
 from yiwang_platform.bus.inprocess import InProcessBus
+from yiwang_platform.db import is_unavailable
 from yiwang_platform.events import EventSchemas
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
@@ -288,3 +290,16 @@ async def test_a_query_error_is_still_a_500(backend, caplog):
     async with running(app), api(app) as client:
         answer = await client.get("/broken")
     assert (answer.status_code, answer.json()["code"]) == (500, "internal_error")
+
+
+def test_only_connection_failures_count_as_an_outage():
+    refused_at_commit = IntegrityError(None, None, Exception("duplicate key"))
+    wrong_statement = ProgrammingError("SELECT x", {}, Exception("no such column"))
+    assert not is_unavailable(refused_at_commit)
+    assert not is_unavailable(wrong_statement)
+    assert not is_unavailable(ValueError("bad"))
+    assert is_unavailable(DBAPIError(None, None, Exception("cannot connect now")))
+    assert is_unavailable(
+        DBAPIError("SELECT 1", {}, Exception("gone"), connection_invalidated=True)
+    )
+    assert is_unavailable(ConnectionRefusedError())

@@ -58,6 +58,7 @@ POOL_TIMEOUT = 10.0
 # PostgreSQL error classes that mean "the server is not serving you now": connection
 # exceptions (08…), shutdown / starting up (57P01–57P03), too many connections (53300).
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+_REQUEST_ERRORS = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError)
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -72,10 +73,13 @@ def is_unavailable(error: BaseException) -> bool:
             return True
         if isinstance(current, sa_exc.OperationalError) and "database is locked" in str(current):
             return True  # SQLite: another writer held the file past the busy timeout
-        if isinstance(current, sa_exc.DBAPIError) and (
-            current.connection_invalidated or current.statement is None
-        ):
-            return True  # no statement: it failed while connecting
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            # No statement: it failed while connecting (or committing; a refused
+            # constraint at commit is the request's fault, not the database's).
+            if current.statement is None and not isinstance(current, _REQUEST_ERRORS):
+                return True
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
             return True

@@ -85,7 +85,7 @@ async def _checked(
 
 
 async def _replayed(session: AsyncSession, cipher: PiiCipher, prior: Replay) -> JSONResponse:
-    """The first answer again, built from the case as it was then."""
+    """The first answer again, rebuilt from the case (as it stands now)."""
     case = await session.get_one(Case, prior.resource_id)
     return JSONResponse(
         applications.to_read(case, cipher).model_dump(mode="json"), status_code=prior.status
