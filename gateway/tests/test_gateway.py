@@ -4,6 +4,7 @@ internal token, audit entries and their events, readiness of the services."""
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 from sqlalchemy import func, select
@@ -158,3 +159,21 @@ async def test_ready_while_services_are_down_which_status_and_metrics_show(
             assert (await caller.get("/api/v1/matters/matters")).status_code == 200
             down = await caller.get("/api/v1/intake/applications")
             assert (down.status_code, down.json()["code"]) == (503, "upstream_unavailable")
+
+
+async def test_ready_while_redis_is_down_which_status_shows(backend, signer, verifier):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    front = create_app(
+        await backend.settings(Settings, api_keys=API_KEYS, redis_url=dead),
+        backend.bus(),
+        signer,
+        {name: HttpUpstream("http://127.0.0.1:9", 1) for name in SERVICES},
+        configure_logs=False,
+    )
+    async with running(front), _client(front) as api:
+        # Every replica shares Redis: readiness leaves it out (see the README, Health).
+        assert (await api.get("/readyz")).status_code == 200
+        status = (await api.get("/status")).json()
+        assert (status["status"], status["dependencies"]["redis"]) == ("degraded", "unavailable")
