@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV_VERSION := 0.13.8
-UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+# uv from PATH, else the copy `make install` puts in a project-local virtual environment.
+UV_VENV := .local/uv-venv
+UV := $(shell command -v uv 2>/dev/null || echo $(UV_VENV)/bin/uv)
 PY := $(UV) run --frozen
 
 .PHONY: help install run demo up down test test-unit test-stack lint contracts contracts-check bench bench-bundles bench-gateway stack-start stack-stop k8s-tools
@@ -10,16 +12,17 @@ PY := $(UV) run --frozen
 help:
 	@echo "make run        standalone: every service in one process on :8000 (PORT to override)"
 	@echo "make test       lint, contracts and all tests on real Kafka, PostgreSQL and Redis"
-	@echo "make demo       both bundle journeys step by step (MODE=distributed against make up)"
+	@echo "make demo       both bundle journeys step by step on a platform of its own (MODE=distributed: against make up)"
 	@echo "make up / down  distributed: real Kafka, PostgreSQL, Redis and one process per service"
 	@echo "make contracts  regenerate contracts/openapi and contracts/events from the code"
 	@echo "make bench      event-pipeline benchmark on the real stack"
 	@echo "make bench-bundles  bundle submissions through the gateway to supervision (real stack)"
 	@echo "make bench-gateway  gateway vs direct vs nginx on the real stack (wrk)"
 
-# Python 3.11 and the locked dependencies, with uv installed from the Python package index if missing.
+# Python 3.11 and the locked dependencies; uv, if missing, from the Python package index
+# into .local/uv-venv (Debian's Python refuses a system-wide pip install, PEP 668).
 install:
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(UV) --version >/dev/null 2>&1 || bash deploy/local/uv.sh "$(UV_VERSION)" "$(UV_VENV)"
 	@$(UV) sync --frozen --quiet
 
 run: install

@@ -70,9 +70,14 @@ async def distributed(url: str) -> AsyncIterator[journeys.Platform]:
     admin_url = stack_env()["YIWANG_POSTGRES_URL"]
     settings = gateway.settings.Settings(database_url=database_url(admin_url, "yiwang_gateway"))
     async with httpx.AsyncClient(base_url=url, timeout=60) as api:
-        ready = await api.get("/readyz")
-        if ready.status_code != 200:
-            raise SystemExit(f"the distributed run is not ready at {url}: run `make up` first")
+        try:
+            status = (await api.get("/status")).json()
+        except (httpx.HTTPError, ValueError):
+            status = {}
+        if status.get("status") != "ok":
+            raise SystemExit(
+                f"the distributed run is not ready at {url} ({status}): run `make up` first"
+            )
         yield _platform(api, keys, LOCAL / "var" / "sms-outbox.jsonl", settings)
 
 

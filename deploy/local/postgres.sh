@@ -51,6 +51,12 @@ url() {
     printf 'postgresql+asyncpg://%s:%s@127.0.0.1:%s/%s\n' "$PG_USER" "$PG_PASSWORD" "$PG_PORT" "$PG_DATABASE"
 }
 
+# What `start` reports: the URL without its password, since start's output lands in
+# test and CI logs (`postgres.sh url` and `stack.sh env` print it whole, for scripts).
+shown_url() {
+    log "database: postgresql+asyncpg://$PG_USER:***@127.0.0.1:$PG_PORT/$PG_DATABASE (full URL: $0 url)"
+}
+
 # Run a command as the cluster owner, from a directory it can always access.
 as_owner() {
     if [[ -n "$RUN_AS" ]]; then
@@ -236,7 +242,7 @@ cmd_start() {
         fi
         ensure_role_and_db
         log "already running (pid $pid) on 127.0.0.1:$PG_PORT"
-        url
+        shown_url
         return 0
     fi
 
@@ -269,7 +275,7 @@ cmd_start() {
     ensure_role_and_db
     pid="$(running_pid || true)"
     log "ready on 127.0.0.1:$PG_PORT after $((SECONDS - t0))s (pid ${pid:-?})"
-    url
+    shown_url
 }
 
 cmd_stop() {

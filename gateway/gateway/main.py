@@ -25,7 +25,7 @@ from yiwang_platform.audit_chain import chain_key
 from yiwang_platform.bus import EventBus
 from yiwang_platform.internal_token import InternalTokenSigner
 from yiwang_platform.keyvalue import create_store
-from yiwang_platform.observability import health_router
+from yiwang_platform.observability import DependencyCheck
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import ServiceSpec, build_app, packaged_migrations
 
@@ -46,21 +46,20 @@ def load_signer(settings: Settings) -> InternalTokenSigner:
     )
 
 
-async def _service_readiness(upstreams: dict[str, Upstream]) -> dict[str, str]:
-    async def one(name: str, upstream: Upstream) -> tuple[str, str]:
+def _service_readiness(upstream: Upstream) -> DependencyCheck:
+    async def state() -> str:
         try:
             answer = await asyncio.wait_for(upstream.send("GET", "/readyz", "", [], b""), 3)
         except (UpstreamUnavailable, TimeoutError):
-            return name, "unreachable"
+            return "unreachable"
         if answer.status == 200:
-            return name, "ok"
+            return "ok"
         try:
-            return name, str(json.loads(answer.body).get("status", "unavailable"))
+            return str(json.loads(answer.body).get("status", "unavailable"))
         except ValueError:
-            return name, "unavailable"
+            return "unavailable"
 
-    results = await asyncio.gather(*(one(n, u) for n, u in upstreams.items()))
-    return dict(results)
+    return state
 
 
 def create_app(
@@ -132,15 +131,21 @@ def create_app(
         routers=ROUTERS,
         publishes=PUBLISHES,
         lifespan=lifespan,
-        health_routes=False,
     )
     app = build_app(spec, bus=bus, configure_logs=configure_logs)
     app.state.authenticator = ApiKeyAuthenticator.from_setting(settings.api_keys)
-    runtime = app.state.runtime
-    # Own health routes: /readyz also reports each service (200 only when all are ready).
-    app.router.routes[:0] = health_router(
-        runtime.readiness, lambda: _service_readiness(routes)
-    ).routes
+    # Readiness is the gateway's own database only. Redis and the services are shared by
+    # every gateway replica, so failing readiness on them would pull all replicas at once
+    # and turn clear 503 answers into connection errors; /status and metrics show them.
+    dependencies = app.state.runtime.dependencies
+
+    async def redis_state() -> str:
+        kv = getattr(app.state, "kv", None)
+        return "ok" if kv is not None and await kv.ready() else "unavailable"
+
+    dependencies.add("redis", redis_state)
+    for name, upstream in routes.items():
+        dependencies.add(name, _service_readiness(upstream), group="services")
     return app
 
 

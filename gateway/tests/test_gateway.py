@@ -4,6 +4,7 @@ internal token, audit entries and their events, readiness of the services."""
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 from sqlalchemy import func, select
@@ -126,17 +127,53 @@ async def test_refuses_callers_without_a_known_key(backend, signer, verifier):
             assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
 
 
-async def test_readiness_names_each_service_and_fails_while_one_is_down(backend, signer, verifier):
+async def test_ready_while_services_are_down_which_status_and_metrics_show(
+    backend, signer, verifier
+):
     service, front = await _apps(backend, signer, verifier)
     async with running(service), running(front), _client(front) as api:
         assert (await api.get("/healthz")).status_code == 200
+        # Only matters is up in this test; the others point at a closed port. The gateway
+        # still serves matters, so it stays in rotation.
         ready = await api.get("/readyz")
-        # Only matters is up in this test; the others point at a closed port.
-        assert ready.status_code == 503
-        services = ready.json()["services"]
-        assert set(services) == {"matters", "intake", "license", "exchange", "supervision"}
-        assert services["matters"] == "ok"
-        assert services["intake"] == "unreachable"
+        assert (ready.status_code, ready.json()) == (
+            200,
+            {"status": "ok", "checks": {"database": "ok"}},
+        )
+        status = await api.get("/status")
+        assert status.status_code == 200
+        body = status.json()
+        assert body["status"] == "degraded"
+        assert body["services"] == {
+            "matters": "ok",
+            "intake": "unreachable",
+            "license": "unreachable",
+            "exchange": "unreachable",
+            "supervision": "unreachable",
+        }
+        assert body["dependencies"] == {"bus": "ok", "redis": "ok"}
+        metrics = (await api.get("/metrics")).text
+        assert 'yiwang_dependency_up{dependency="intake",service="gateway"} 0.0' in metrics
+        assert 'yiwang_dependency_up{dependency="matters",service="gateway"} 1.0' in metrics
         async with _client(front, OPERATOR_KEY) as caller:
+            assert (await caller.get("/api/v1/matters/matters")).status_code == 200
             down = await caller.get("/api/v1/intake/applications")
             assert (down.status_code, down.json()["code"]) == (503, "upstream_unavailable")
+
+
+async def test_ready_while_redis_is_down_which_status_shows(backend, signer, verifier):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    front = create_app(
+        await backend.settings(Settings, api_keys=API_KEYS, redis_url=dead),
+        backend.bus(),
+        signer,
+        {name: HttpUpstream("http://127.0.0.1:9", 1) for name in SERVICES},
+        configure_logs=False,
+    )
+    async with running(front), _client(front) as api:
+        # Every replica shares Redis: readiness leaves it out (see the README, Health).
+        assert (await api.get("/readyz")).status_code == 200
+        status = (await api.get("/status")).json()
+        assert (status["status"], status["dependencies"]["redis"]) == ("degraded", "unavailable")

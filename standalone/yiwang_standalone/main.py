@@ -10,7 +10,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
 
 import data_exchange.main
 import data_exchange.settings
@@ -79,7 +81,21 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
                 await stack.enter_async_context(app.router.lifespan_context(app))
             yield
 
-    return Starlette(routes=[Mount("/", app=front)], lifespan=lifespan), keys
+    async def readyz(_request: Request) -> JSONResponse:
+        # One process serving every service: ready when its own databases (the gateway's
+        # and each service's) answer. The distributed gateway checks only its own.
+        checks = await front.state.runtime.readiness()
+        ready = {n: await a.state.runtime.readiness() for n, a in services.items()}
+        states = {
+            name: "ok" if all(v == "ok" for v in c.values()) else "unavailable"
+            for name, c in ready.items()
+        }
+        ok = all(v == "ok" for v in [*checks.values(), *states.values()])
+        body = {"status": "ok" if ok else "unavailable", "checks": checks, "services": states}
+        return JSONResponse(body, 200 if ok else 503)
+
+    routes = [Route("/readyz", readyz, methods=["GET"]), Mount("/", app=front)]
+    return Starlette(routes=routes, lifespan=lifespan), keys
 
 
 def main() -> None:
@@ -91,7 +107,7 @@ def main() -> None:
     app, keys = build(var_dir)
     print(
         f"Yiwang standalone on http://{host}:{port}\n"
-        f"  readiness: http://{host}:{port}/readyz\n"
+        f"  readiness: http://{host}:{port}/readyz (and every dependency: /status)\n"
         f"  API docs:  http://{host}:{port}/docs (gateway) and /docs/<service> for "
         "matters, intake, license, exchange, supervision\n"
         f"  development API keys (send as X-Api-Key): {var_dir / 'dev-api-keys.json'} "

@@ -36,7 +36,12 @@ from yiwang_platform.internal_token import (
 )
 from yiwang_platform.logs import configure_logging
 from yiwang_platform.migrations import upgrade
-from yiwang_platform.observability import health_router, install_tracing_and_metrics
+from yiwang_platform.observability import (
+    DependencyMonitor,
+    bool_check,
+    health_router,
+    install_tracing_and_metrics,
+)
 from yiwang_platform.outbox import Outbox, OutboxRelay
 from yiwang_platform.settings import ServiceSettings
 
@@ -56,7 +61,7 @@ class ServiceSpec:
     version: str = "0.1.0"
     # Extra start/stop work of the service, run inside the platform's lifespan.
     lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None
-    # False when the service serves its own /healthz, /readyz and /metrics (the gateway).
+    # False when the service serves its own /healthz, /readyz, /status and /metrics (the gateway).
     health_routes: bool = True
 
 
@@ -105,6 +110,8 @@ class Runtime:
             if spec.handlers
             else None
         )
+        self.dependencies = DependencyMonitor(spec.name)
+        self.dependencies.add("bus", bool_check(self.bus.ready))
         self._tasks: list[asyncio.Task[Any]] = []
         self._purging: asyncio.Task[None] | None = None
         self.purges = 0
@@ -192,14 +199,13 @@ class Runtime:
             await asyncio.sleep(interval)
 
     async def readiness(self) -> dict[str, str]:
-        checks: dict[str, str] = {}
+        """Only what the process needs to serve: its database. The bus is a dependency
+        (``/status``): the outbox keeps events while Kafka is away."""
         try:
             await asyncio.wait_for(ping(self.engine), 3)
-            checks["database"] = "ok"
+            return {"database": "ok"}
         except Exception:
-            checks["database"] = "unavailable"
-        checks["bus"] = "ok" if await self.bus.ready() else "unavailable"
-        return checks
+            return {"database": "unavailable"}
 
 
 def build_app(
@@ -230,7 +236,7 @@ def build_app(
     install_problem_handlers(app)
     install_tracing_and_metrics(app, spec.name)
     if spec.health_routes:
-        app.include_router(health_router(runtime.readiness))
+        app.include_router(health_router(runtime.readiness, runtime.dependencies))
     for router in spec.routers:
         app.include_router(router)
     return app

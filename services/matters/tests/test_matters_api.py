@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from sqlalchemy import func, select
 
 from matters.main import create_app
@@ -111,7 +113,32 @@ async def test_requests_without_a_valid_internal_token_are_refused(backend, sign
         async with client(app, signer, "matters", roles=["catalogue"]) as api:
             ready = await api.get("/readyz")
             assert ready.status_code == 200
-            assert ready.json()["checks"] == {"database": "ok", "bus": "ok"}
+            assert ready.json()["checks"] == {"database": "ok"}
+            status = (await api.get("/status")).json()
+            assert (status["status"], status["dependencies"]) == ("ok", {"bus": "ok"})
+
+
+async def test_ready_while_kafka_is_unreachable_which_status_and_metrics_show(backend, verifier):
+    # A port nothing listens on: Kafka is down for this service.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{probe.getsockname()[1]}"
+    app = create_app(
+        await backend.settings(Settings, seed_catalogue=False, bus="kafka", kafka_bootstrap=dead),
+        verifier=verifier,
+        configure_logs=False,
+    )
+    async with running(app), client(app, None, "matters") as api:
+        ready = await api.get("/readyz")
+        assert (ready.status_code, ready.json()) == (
+            200,
+            {"status": "ok", "checks": {"database": "ok"}},
+        )
+        status = await api.get("/status")
+        assert (status.status_code, status.json()["status"]) == (200, "degraded")
+        assert status.json()["dependencies"] == {"bus": "unavailable"}
+        metrics = (await api.get("/metrics")).text
+        assert 'yiwang_dependency_up{dependency="bus",service="matters"} 0.0' in metrics
 
 
 async def test_citizens_read_but_do_not_publish(backend, signer, verifier):

@@ -16,6 +16,32 @@ from yiwang_platform.bus.base import BusConsumer, EventBus, Message, OutgoingMes
 
 log = logging.getLogger(__name__)
 
+# aiokafka has no reconnect backoff; its retry backoff paces produce retries and
+# coordinator look-ups. Metadata refreshes after a failure are paced by _pace_metadata.
+RETRY_BACKOFF_MS = 250
+METADATA_BACKOFF = (0.25, 2.0)  # seconds: first wait after a failed refresh, then doubling up to
+
+
+def _pace_metadata(client: Any) -> None:
+    """Wait between failed metadata refreshes. While a partition leader is unknown
+    aiokafka's sender asks for metadata again the moment a refresh fails: with the
+    broker away that is a busy loop of connection attempts (and log lines)."""
+    update = getattr(client, "_metadata_update", None)
+    if update is None:  # a newer aiokafka: nothing to pace here
+        return
+    first, most = METADATA_BACKOFF
+    delay = 0.0
+
+    async def paced(cluster_metadata: Any, topics: Any) -> bool:
+        nonlocal delay
+        if delay:
+            await asyncio.sleep(delay)
+        ok = bool(await update(cluster_metadata, topics))
+        delay = 0.0 if ok else min(most, max(first, delay * 2))
+        return ok
+
+    client._metadata_update = paced
+
 
 class KafkaBus(EventBus):
     def __init__(
@@ -51,8 +77,10 @@ class KafkaBus(EventBus):
                 acks="all",
                 linger_ms=5,
                 request_timeout_ms=15000,
+                retry_backoff_ms=RETRY_BACKOFF_MS,
                 **self._connection,
             )
+            _pace_metadata(producer.client)
             try:
                 await producer.start()
             except Exception:
@@ -144,8 +172,10 @@ class _KafkaConsumer(BusConsumer):
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_poll_interval_ms=300000,
+            retry_backoff_ms=RETRY_BACKOFF_MS,
             **connection,
         )
+        _pace_metadata(self._consumer._client)
         self._positions: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
