@@ -223,6 +223,8 @@ async def prefill(p: Platform, auth: dict[str, str], bundle: str, scenario: str)
         200,
         "pre-fill",
     )
+    if answer["unavailable"]:
+        raise StepFailed(f"pre-fill could not read {answer['unavailable']}")
     p.say(
         f"智能预填：{'、'.join(answer['prefilled']) or '无'}", f"pre-filled {answer['prefilled']}"
     )

@@ -94,10 +94,28 @@ class PrefillRequest(BaseModel):
     bundle_code: Code
 
 
+UnavailableReason = Literal["forbidden", "not_found", "unavailable"]
+
+
+class UnavailableSource(BaseModel):
+    """A library the pre-fill could not read: its fields are left empty, and why."""
+
+    source: str = Field(description="the library, e.g. population, legal_person")
+    reason: UnavailableReason = Field(
+        description="forbidden: the scenario grants no read of it; not_found: it holds no "
+        "record for the applicant; unavailable: it could not be asked"
+    )
+    code: str | None = Field(default=None, description="the library's problem code, if any")
+    fields: list[str] = Field(description="the form fields left empty because of it")
+
+
 class Prefill(BaseModel):
     bundle_code: str
     form: Form = Field(description="the combined form (一表) with values from the libraries")
     prefilled: list[str] = Field(description="fields filled from the base libraries")
+    unavailable: list[UnavailableSource] = Field(
+        default_factory=list, description="libraries that could not be read, so left empty"
+    )
 
 
 class SubCaseRead(BaseModel):
