@@ -13,6 +13,7 @@ from intake.guide import Resolved
 from intake.models import Case, Upload
 from intake.prereview import Checklist
 from intake.schemas import ApplicationCreate, PreReview
+from yiwang_platform.pagination import encode_cursor
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client
 
@@ -200,6 +201,15 @@ async def test_a_reviewer_sees_form_materials_and_dependency_results_and_downloa
             ("police-reviewer-9", "市公安局", "download", ids["SEAL"], "ARTICLES"),
             ("police-reviewer-9", "市公安局", "view", ids["SEAL"], None),
         ]
+        page = await me.get(log_url, params={"limit": 1})
+        rest = await me.get(log_url, params={"cursor": page.json()["next_cursor"]})
+        assert [e["action"] for e in page.json()["items"] + rest.json()["items"]] == [
+            "download",
+            "view",
+        ]
+        for cursor in (encode_cursor("9" * 40), encode_cursor("x"), "%%%"):
+            bad = await me.get(log_url, params={"cursor": cursor})
+            assert (bad.status_code, bad.json()["code"]) == (400, "invalid_cursor")
         own = await me.get(f"/api/v1/intake/uploads/{upload_id}/content")
         assert (own.status_code, own.content) == (200, PDF)
     async with citizen(app, signer, OTHER_CITIZEN) as other:

@@ -256,7 +256,8 @@ async def case_access_log(
     if case is None:
         raise _case_not_found()
     after = decode_cursor(cursor)
-    if after is not None and not after.isdigit():
+    # An entry id: digits that fit the column, or the database would refuse it (500).
+    if after is not None and not (after.isdigit() and len(after) <= 18):
         raise _invalid_cursor()
     rows = await case_access.entries(
         session, case.id, after=int(after) if after else None, limit=limit
