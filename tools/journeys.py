@@ -223,6 +223,8 @@ async def prefill(p: Platform, auth: dict[str, str], bundle: str, scenario: str)
         200,
         "pre-fill",
     )
+    if answer["unavailable"]:
+        raise StepFailed(f"pre-fill could not read {answer['unavailable']}")
     p.say(
         f"智能预填：{'、'.join(answer['prefilled']) or '无'}", f"pre-filled {answer['prefilled']}"
     )
@@ -305,6 +307,17 @@ async def decide_routed(
         queue = expect(await p.api.get("/api/v1/intake/subcases", headers=reviewer), 200, "queue")
         if subcase["subcase_id"] not in {s["subcase_id"] for s in queue["items"]}:
             raise StepFailed(f"{subcase['matter_name']} is not in its department's queue")
+        # The reviewer decides with the form, the materials and earlier results in view.
+        detail = expect(
+            await p.api.get(f"/api/v1/intake/subcases/{subcase['subcase_id']}", headers=reviewer),
+            200,
+            "sub-case",
+        )
+        files = [m for m in detail["materials"] if m["download"]]
+        if files:
+            got = await p.api.get(files[0]["download"], headers=reviewer)
+            if got.status_code != 200 or got.content != PDF:
+                raise StepFailed(f"material download: {got.status_code}")
         body = decision_for(subcase)
         expect(
             await p.api.post(

@@ -2,8 +2,11 @@
 
 Order: the scenario policy (403 with its reason code), the rate limit (429), then the
 subject binding — for ``case`` the case in ``X-Case-Id`` must be assigned to the
-calling staff member, and the applicant's blind index travels to the service as
-``bind_subject_index``. ``self`` adds nothing: the subject is the caller's own.
+calling staff member and the applicant's presence recorded there (an ID-card read or
+face check at the window, the applicant's confirmation in their app, or their own
+submission), and the applicant's blind index travels to the service as
+``bind_subject_index`` (how presence was shown: ``bind_presence``). ``self`` adds
+nothing: the subject is the caller's own.
 """
 
 from __future__ import annotations
@@ -72,7 +75,9 @@ async def authorise(
                 f"{decision.scenario_name} reads only the applicant of a case: send X-Case-Id",
                 title_en="A case is required for this scenario",
             )
-        claims["bind_subject_index"] = await assigned_applicant(forwarder, principal, case_id)
+        binding = await case_binding(forwarder, principal, case_id)
+        claims["bind_subject_index"] = str(binding["applicant_index"])
+        claims["bind_presence"] = str(binding["presence"])
         claims["bind_case_id"] = case_id
     return claims
 
@@ -87,8 +92,20 @@ def _not_assigned() -> ProblemError:
     )
 
 
-async def assigned_applicant(forwarder: Forwarder, principal: Principal, case_id: str) -> str:
-    """The applicant's blind index of a case assigned to this staff member, else 403."""
+def _presence_required() -> ProblemError:
+    return ProblemError(
+        403,
+        "applicant_presence_required",
+        "申请人到场核验后方可查询申请人信息",
+        "record the applicant's ID-card read or face check on the case, or have the "
+        "applicant confirm it in their app",
+        title_en="The applicant's presence is required",
+    )
+
+
+async def case_binding(forwarder: Forwarder, principal: Principal, case_id: str) -> dict[str, Any]:
+    """Intake's binding of a case assigned to this staff member whose applicant's presence
+    is recorded (``applicant_index``, ``presence``), else 403."""
     if principal.principal_type != "staff" or not _CASE_ID.match(case_id):
         raise _not_assigned()
     upstream = forwarder.upstreams["intake"]
@@ -124,7 +141,9 @@ async def assigned_applicant(forwarder: Forwarder, principal: Principal, case_id
     binding = json.loads(answer.body)
     if binding.get("assigned_to") != principal.subject:
         raise _not_assigned()
-    return str(binding["applicant_index"])
+    if not binding.get("presence"):
+        raise _presence_required()
+    return dict(binding)
 
 
 async def verify_identity(

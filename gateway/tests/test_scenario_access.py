@@ -11,7 +11,7 @@ import contextlib
 import shutil
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -51,7 +51,7 @@ CALLERS = {
     "zhang": Principal(ZHANG, "citizen", acr="L2"),
     "zhang-l3": Principal(ZHANG, "citizen", acr="L3"),
     "li": Principal(LI, "citizen", acr="L2"),
-    "window-7": Principal("staff-7", "staff", roles=("window",)),
+    "window-7": Principal("staff-7", "staff", roles=("window",), department="市政务服务中心"),
     "window-8": Principal("staff-8", "staff", roles=("window",)),
     "approver": Principal("staff-9", "staff", roles=("approver",)),
     "county": Principal("county-110101", "county"),
@@ -146,19 +146,30 @@ async def _push_people(api: httpx.AsyncClient) -> None:
     assert [r["status"] for r in pushed.json()["results"]] == ["created", "created"]
 
 
-async def _window_case(cases, signer, staff: str, applicant: str) -> str:
-    """A case taken at a window by ``staff`` for ``applicant`` (once its matter is known)."""
+def _card_read(applicant: str) -> dict[str, str]:
+    """The hall's ID-card reader result for the applicant's card, read just now."""
+    return {
+        "method": "id_card",
+        "id_number": applicant,
+        "reference": "CR-330106-0042",
+        "read_at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def _window_case(cases, signer, staff: str, applicant: str, present: bool = True) -> str:
+    """A case taken at a window by ``staff`` for ``applicant`` (once its matter is known),
+    with the applicant's ID card read at the window unless not ``present``."""
     async with client(cases, signer, "intake", subject=staff, principal_type="staff") as api:
 
         async def submitted() -> bool:
-            response = await api.post(
-                "/api/v1/intake/applications",
-                json={
-                    "matter_code": "11000000000001",
-                    "channel": "window",
-                    "applicant_id_number": applicant,
-                },
-            )
+            body = {
+                "matter_code": "11000000000001",
+                "channel": "window",
+                "applicant_id_number": applicant,
+            }
+            if present:
+                body["presence"] = _card_read(applicant)
+            response = await api.post("/api/v1/intake/applications", json=body)
             return response.status_code == 201
 
         # intake learns matters from events; without one the submission is refused.
@@ -304,6 +315,95 @@ async def test_staff_read_only_applicants_of_cases_assigned_to_them(backend, sig
         refused = await api.get(BOUND, headers=theirs)
         assert (refused.status_code, refused.json()["code"]) == (403, "case_not_assigned")
         assert "李四" not in refused.text
+
+
+async def test_staff_read_an_applicant_only_once_present_and_the_read_is_in_their_log(
+    backend, signer, verifier
+):
+    exchange, cases, front = await _platform(backend, signer, verifier)
+    async with _up(exchange, cases, front) as api:
+        await _push_people(api)
+        case_of_li = await _window_case(cases, signer, "staff-7", LI, present=False)
+        mine = _h("window-7", "window-case-lookup", **{"X-Case-Id": case_of_li})
+
+        # A valid ID number typed at the window is not the person: no read, no 核验.
+        for method, path, body in (
+            ("GET", BOUND, None),
+            ("POST", VERIFY, {"claims": {"name": "李四"}}),
+        ):
+            refused = await api.request(method, path, json=body, headers=mine)
+            assert (refused.status_code, refused.json()["code"]) == (
+                403,
+                "applicant_presence_required",
+            ), refused.text
+            assert "李四" not in refused.text
+        presence_url = f"/api/v1/intake/cases/{case_of_li}/presence"
+        # The card read must be the applicant's, and fresh.
+        wrong = await api.post(presence_url, json=_card_read(ZHANG), headers=_h("window-7"))
+        assert (wrong.status_code, wrong.json()["code"]) == (422, "presence_mismatch")
+        old = {**_card_read(LI), "read_at": (datetime.now(UTC) - timedelta(days=1)).isoformat()}
+        stale = await api.post(presence_url, json=old, headers=_h("window-7"))
+        assert (stale.status_code, stale.json()["code"]) == (422, "presence_stale")
+        theirs = await api.post(presence_url, json=_card_read(LI), headers=_h("window-8"))
+        assert (theirs.status_code, theirs.json()["code"]) == (404, "case_not_found")
+        still = await api.get(BOUND, headers=mine)
+        assert still.json()["code"] == "applicant_presence_required"
+
+        recorded = await api.post(presence_url, json=_card_read(LI), headers=_h("window-7"))
+        assert recorded.status_code == 200, recorded.text
+        assert recorded.json()["presence"]["method"] == "id_card"
+        assert recorded.json()["presence"]["recorded_by"] == "staff-7"
+        bound = await api.get(BOUND, headers=mine)
+        assert (bound.status_code, bound.json()) == (200, {"name": "李四", "sex": "女"})
+
+        # The read is in 李四's own access log, with the clerk, their department and the case.
+        log = await api.get("/api/v1/me/access-log", headers=_h("li"))
+        assert log.status_code == 200, log.text
+        staff_entries = [e for e in log.json()["items"] if e["accessor_type"] == "staff"]
+        assert [
+            (
+                e["accessor"],
+                e["accessor_department"],
+                e["case_id"],
+                e["presence"],
+                e["fields"],
+                e["outcome"],
+            )
+            for e in staff_entries
+        ] == [
+            (
+                "staff-7",
+                "市政务服务中心",
+                case_of_li,
+                "id_card",
+                ["population.name", "population.sex"],
+                "read",
+            )
+        ]
+
+
+async def test_the_applicant_confirms_a_window_case_in_their_app(backend, signer, verifier):
+    exchange, cases, front = await _platform(backend, signer, verifier)
+    async with _up(exchange, cases, front) as api:
+        await _push_people(api)
+        case_of_zhang = await _window_case(cases, signer, "staff-7", ZHANG, present=False)
+        mine = _h("window-7", "window-case-lookup", **{"X-Case-Id": case_of_zhang})
+        confirm = f"/api/v1/intake/applications/{case_of_zhang}/presence-confirmation"
+
+        # Only the applicant can confirm: another citizen cannot stand in for them.
+        other = await api.post(confirm, headers=_h("li"))
+        assert (other.status_code, other.json()["code"]) == (403, "not_the_applicant")
+        assert (await api.get(BOUND, headers=mine)).json()["code"] == (
+            "applicant_presence_required"
+        )
+        pending = await api.get(f"/api/v1/intake/applications/{case_of_zhang}", headers=_h("zhang"))
+        assert pending.json()["presence"] is None
+
+        confirmed = await api.post(confirm, headers=_h("zhang"))
+        assert confirmed.status_code == 200, confirmed.text
+        assert confirmed.json()["presence"]["method"] == "app_confirmation"
+        bound = await api.get(BOUND, headers=mine)
+        assert (bound.status_code, bound.json()) == (200, {"name": "张三", "sex": "男"})
 
 
 async def test_real_name_verification_through_the_gateway_helper(backend, signer, verifier):

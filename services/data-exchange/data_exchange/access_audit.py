@@ -70,6 +70,9 @@ def entry_of(principal: InternalPrincipal, accessed: Accessed, at: datetime) -> 
         "at": at.isoformat(),
         "accessor_type": principal.principal_type,
         "accessor": mask(principal.subject),
+        # Staff: their department, and for a window case how the applicant was present.
+        "accessor_department": claims.get("dept") or None,
+        "presence": claims.get("bind_presence") or None,
         "key_id": claims.get("kid_of_caller") or None,
         "scenario": principal.scenario,
         "purpose": claims.get("purpose") or principal.scenario,

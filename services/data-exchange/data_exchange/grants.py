@@ -4,7 +4,8 @@ The gateway decides which scenario a request runs under and puts the scenario's
 grant (library -> fields) and subject binding in the internal token. Whatever a
 handler could read, it answers only the granted fields, and only about the subject
 the binding names: ``self`` — the caller's own identifier; ``case`` — the applicant
-of the case the gateway checked (``bind_subject_index``, a blind index); ``org`` — the
+of the case the gateway checked (``bind_subject_index``, a blind index), present at
+the window or confirmed in their app (``bind_presence``); ``org`` — the
 enterprise the caller acts for (an ``enterprise`` principal, whose subject the gateway
 sets to the enterprise's unified social credit code).
 """
@@ -98,6 +99,15 @@ def subject_index(principal: InternalPrincipal, cipher: PiiCipher, *kinds: str) 
             "缺少办件绑定的申请人",
             "the token names no case applicant",
             title_en="No bound subject",
+        )
+    # The gateway binds a case only once the applicant's presence is recorded on it.
+    if not principal.claims.get("bind_presence"):
+        raise ProblemError(
+            403,
+            "applicant_presence_required",
+            "申请人到场核验后方可查询申请人信息",
+            "the case binding records no presence of the applicant",
+            title_en="The applicant's presence is required",
         )
     return index
 

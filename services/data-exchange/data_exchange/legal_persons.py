@@ -111,6 +111,17 @@ async def by_code(session: AsyncSession, code: str) -> LegalPersonRecord | None:
     return await session.scalar(select(LegalPersonRecord).where(LegalPersonRecord.uscc == code))
 
 
+async def represented_by(session: AsyncSession, index: str) -> LegalPersonRecord | None:
+    """The enterprise most recently established with this person (blind index) as its
+    legal representative: for 企业开办, the one the founder has just registered."""
+    return await session.scalar(
+        select(LegalPersonRecord)
+        .where(LegalPersonRecord.representative_index == index)
+        .order_by(LegalPersonRecord.established_on.desc(), LegalPersonRecord.uscc)
+        .limit(1)
+    )
+
+
 async def subjects(
     session: AsyncSession, cipher: PiiCipher, record_ids: set[str]
 ) -> dict[str, list[str]]:

@@ -114,6 +114,7 @@ async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, si
             "grant": {"population": ["name", "sex"]},
             "bind": "case",
             "bind_subject_index": cipher.blind_index(LI),
+            "bind_presence": "id_card",
         }
         async with client(
             app, signer, "exchange", principal_type="staff", subject="staff-7", **claims
@@ -131,6 +132,20 @@ async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, si
             **{**claims, "bind_subject_index": "not-an-index"},
         ) as forged:
             assert (await forged.get(BOUND)).json()["code"] == "binding_missing"
+        # A case without the applicant's presence binds nobody (defence in depth).
+        async with client(
+            app,
+            signer,
+            "exchange",
+            principal_type="staff",
+            subject="staff-7",
+            **{k: v for k, v in claims.items() if k != "bind_presence"},
+        ) as absent:
+            refused = await absent.get(BOUND)
+            assert (refused.status_code, refused.json()["code"]) == (
+                403,
+                "applicant_presence_required",
+            )
         # A citizen's token cannot name someone else's index.
         async with _citizen(app, signer, ZHANG, {"population": ["name"]}, bind="case") as citizen:
             refused = await citizen.get(BOUND)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import deadlines, prereview
+from intake import deadlines, prereview, presence
 from intake.events import CaseSubmitted
 from intake.guide import Resolved
 from intake.models import Case, SubCase
@@ -38,11 +38,14 @@ async def submit(
     resolved: Resolved,
     pre_review: PreReview,
     assigned_to: str | None = None,
+    *,
+    window_presence: dict[str, Any] | None = None,
 ) -> Case:
     """Open a case for ``applicant`` and add its event to the caller's transaction.
 
     ``assigned_to``: the window staff member who took the application; only they may
-    read the applicant's data for this case.
+    read the applicant's data for this case, and only once the applicant's presence
+    (``window_presence``, checked by ``presence.at_window``) is recorded.
     """
     submitted_at = datetime.now(UTC)
     supplied = {m.code: ("upload" if m.upload_id else "license") for m in data.materials}
@@ -65,6 +68,7 @@ async def submit(
         submitted_at=submitted_at,
         due_date=deadlines.due_date(submitted_at, resolved.promised_days),
         assigned_to=assigned_to,
+        presence=window_presence if assigned_to else presence.of_applicant(submitted_at),
         bundle_code=resolved.bundle_code,
         bundle_version=resolved.version if resolved.bundle_code else None,
         applicant_kind="citizen",
@@ -113,6 +117,7 @@ def to_read(case: Case, cipher: PiiCipher, subcases: list[SubCase] | None = None
         grade=case.grade,
         rated_at=case.rated_at,
         assigned_to=case.assigned_to,
+        presence=presence.to_read(case.presence),
         bundle_code=case.bundle_code,
         acceptance_mode=case.acceptance_mode,
         missing_materials=list(case.missing_materials or []),
@@ -199,6 +204,14 @@ def applicant_of(principal: InternalPrincipal, data: ApplicationCreate) -> tuple
                 title_en="Applicant required",
             )
         return data.applicant_id_number.upper(), principal.subject
+    if data.presence is not None:
+        raise ProblemError(
+            422,
+            "presence_not_allowed",
+            "仅窗口受理可登记申请人到场",
+            "presence is only for staff submitting at a window",
+            title_en="Presence is for window submissions",
+        )
     if data.applicant_id_number is not None:
         raise ProblemError(
             422,

@@ -80,6 +80,10 @@ class Case(IntakeBase):
     # The staff member who took the application at a window: only they may read the
     # applicant's data for it (scenario binding ``case``).
     assigned_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # How the applicant was shown to be there (``presence.py``): {"method": applicant |
+    # id_card | face | app_confirmation, ...}. None while a case a clerk opened for
+    # someone waits for it: until then nobody may read the applicant's library data.
+    presence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     # A bundle (一件事) case: its code and the guide's answers; sub-cases hold members.
     bundle_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -129,10 +133,33 @@ class SubCase(IntakeBase):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The fields the department set with its decision (e.g. the credit code it assigned),
+    # encrypted: the departments that depend on this sub-case read them.
+    result_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CaseAccess(IntakeBase):
+    """Who looked at a case's form or downloaded its materials; the applicant sees it."""
+
+    __tablename__ = "case_access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    accessor_type: Mapped[str] = mapped_column(String(20))
+    accessor: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # view: the sub-case with the form; download: one material file.
+    action: Mapped[str] = mapped_column(String(20))
+    subcase_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    material: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    upload_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class Upload(IntakeBase):
-    """A material file uploaded by an applicant or a clerk, referenced by applications."""
+    """A material file uploaded by an applicant or a clerk, referenced by applications.
+
+    Kept under its generated id only; ``name`` is a display name, sanitised."""
 
     __tablename__ = "uploads"
 

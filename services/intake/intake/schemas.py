@@ -33,6 +33,38 @@ class MaterialAttachment(BaseModel):
         return self
 
 
+class PresenceCreate(BaseModel):
+    """The applicant shown to be at the window: the hall's ID-card reader read their card,
+    or its face terminal matched them against the population library's reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["id_card", "face"] = Field(
+        description="id_card 读取居民身份证 / face 人脸核验（窗口终端）"
+    )
+    id_number: str = Field(
+        pattern=r"^[0-9]{17}[0-9Xx]$",
+        description="the ID number the card reader or the face terminal read: "
+        "it must be the applicant's (never stored)",
+    )
+    reference: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
+        description="id_card: the card reader's serial; face: the face check's proof reference",
+    )
+    read_at: datetime = Field(description="when the card was read or the face checked")
+
+
+class PresenceRead(BaseModel):
+    method: Literal["applicant", "id_card", "face", "app_confirmation"] = Field(
+        description="applicant 本人提交 / id_card 读取身份证 / face 人脸核验 / "
+        "app_confirmation 本人在应用内确认"
+    )
+    reference: str | None = None
+    read_at: datetime | None = None
+    recorded_by: str | None = Field(default=None, description="the clerk who recorded it")
+    recorded_at: datetime | None = None
+
+
 class ApplicationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -55,6 +87,11 @@ class ApplicationCreate(BaseModel):
         default=None,
         pattern=r"^[0-9]{17}[0-9Xx]$",
         description="窗口受理时申请人的居民身份证号（仅窗口人员提交时填写，该办件分配给提交人）",
+    )
+    presence: PresenceCreate | None = Field(
+        default=None,
+        description="窗口受理时申请人到场的证明（读卡或人脸核验）；没有它，"
+        "须另行登记或由申请人在应用内确认后才能查询申请人信息",
     )
 
     @model_validator(mode="after")
@@ -94,10 +131,28 @@ class PrefillRequest(BaseModel):
     bundle_code: Code
 
 
+UnavailableReason = Literal["forbidden", "not_found", "unavailable"]
+
+
+class UnavailableSource(BaseModel):
+    """A library the pre-fill could not read: its fields are left empty, and why."""
+
+    source: str = Field(description="the library, e.g. population, legal_person")
+    reason: UnavailableReason = Field(
+        description="forbidden: the scenario grants no read of it; not_found: it holds no "
+        "record for the applicant; unavailable: it could not be asked"
+    )
+    code: str | None = Field(default=None, description="the library's problem code, if any")
+    fields: list[str] = Field(description="the form fields left empty because of it")
+
+
 class Prefill(BaseModel):
     bundle_code: str
     form: Form = Field(description="the combined form (一表) with values from the libraries")
     prefilled: list[str] = Field(description="fields filled from the base libraries")
+    unavailable: list[UnavailableSource] = Field(
+        default_factory=list, description="libraries that could not be read, so left empty"
+    )
 
 
 class SubCaseRead(BaseModel):
@@ -129,6 +184,10 @@ class CaseRead(BaseModel):
     grade: str | None = Field(default=None, description="good 好评 / bad 差评")
     rated_at: datetime | None = None
     assigned_to: str | None = Field(default=None, description="受理该办件的窗口人员")
+    presence: PresenceRead | None = Field(
+        default=None,
+        description="申请人到场或确认的方式；为空时经办人员不能查询申请人信息",
+    )
     bundle_code: str | None = None
     acceptance_mode: str | None = Field(default=None, description="full / deficiency / commitment")
     missing_materials: list[str] = Field(default_factory=list)
@@ -190,3 +249,52 @@ class UploadRead(BaseModel):
     content_type: str
     size: int
     sha256: str
+
+
+class MaterialRead(BaseModel):
+    code: str
+    kind: Literal["upload", "license", "commitment"]
+    upload_id: str | None = None
+    license_id: str | None = None
+    name: str | None = Field(default=None, description="the upload's display name")
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    download: str | None = Field(default=None, description="path of the file (uploads only)")
+
+
+class DependencyResult(BaseModel):
+    """A sub-case this one depends on, and what its department decided."""
+
+    subcase_id: str
+    matter_code: str
+    matter_name: str
+    department: str
+    status: str
+    decided_at: datetime | None
+    reason: str | None
+    fields: Form = Field(description="fields the department set with its decision")
+
+
+class SubCaseDetailRead(SubCaseRead):
+    """What a department's reviewer decides on: the case's form, its materials and the
+    results of the sub-cases this one depends on."""
+
+    case_id: str
+    bundle_code: str | None
+    case_matter_code: str
+    form: Form
+    materials: list[MaterialRead]
+    dependencies: list[DependencyResult]
+
+
+class CaseAccessRead(BaseModel):
+    at: datetime
+    accessor_type: str
+    accessor: str = Field(description="the staff member")
+    department: str | None
+    action: Literal["view", "download"] = Field(
+        description="view 查看表单与材料清单 / download 下载材料"
+    )
+    subcase_id: str | None
+    material: str | None

@@ -11,3 +11,5 @@ class Settings(ServiceSettings):
     peer_timeout: float = 5.0
     # 容缺受理: working days the applicant has to supply missing non-key materials.
     supplement_days: int = 5
+    # Window presence: how old an ID-card read or face check may be when recorded.
+    presence_max_age_minutes: int = 60

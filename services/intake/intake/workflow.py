@@ -401,6 +401,11 @@ async def decide(
     subcase.decided_at = now
     subcase.decided_by = reviewer
     subcase.reason = reason
+    if fields:
+        # The departments that depend on this sub-case read what it set (e.g. a credit code).
+        subcase.result_encrypted = cipher.encrypt(
+            json.dumps(fields, ensure_ascii=False, sort_keys=True)
+        )
     await outbox.add(
         session,
         SubCaseDecided(

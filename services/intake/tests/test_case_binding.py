@@ -3,10 +3,17 @@ case-binding look-up answers the gateway only."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
+from fastapi.encoders import jsonable_encoder as jsonable
+
+from intake.models import Case
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client
 
 APPLICANT = "110101199003074514"
+OTHER = "11010519491231002X"
 APPLICATIONS = "/api/v1/intake/applications"
 
 
@@ -44,8 +51,37 @@ async def test_a_window_case_is_assigned_to_its_staff_member(app, signer, publis
         assert binding.json() == {
             "applicant_index": cipher.blind_index(APPLICANT),
             "assigned_to": "staff-7",
+            # Typed in by the clerk, no card read: the gateway refuses reads of the applicant.
+            "presence": None,
         }
         unknown = await gw.get("/api/v1/intake/cases/no-such-case/binding")
         assert (unknown.status_code, unknown.json()["code"]) == (404, "case_not_found")
     async with client(app, signer, "intake", subject="staff-7", principal_type="staff") as staff:
         assert (await staff.get(binding_path)).status_code == 403
+
+
+async def test_a_card_read_at_submission_is_the_applicants_presence(app, signer, publish_matter):
+    await publish_matter()
+    now = datetime.now(UTC)
+    card = {"method": "id_card", "id_number": APPLICANT, "reference": "CR-1", "read_at": now}
+    body = {"matter_code": "11000000000001", "channel": "window", "applicant_id_number": APPLICANT}
+    async with client(app, signer, "intake", subject="staff-7", principal_type="staff") as staff:
+        other = await staff.post(
+            APPLICATIONS, json={**body, "presence": {**jsonable(card), "id_number": OTHER}}
+        )
+        assert (other.status_code, other.json()["code"]) == (422, "presence_mismatch")
+        created = await staff.post(APPLICATIONS, json={**body, "presence": jsonable(card)})
+        assert created.status_code == 201, created.text
+        assert created.json()["presence"]["method"] == "id_card"
+        assert created.json()["presence"]["reference"] == "CR-1"
+    async with client(app, signer, "intake", subject=APPLICANT, principal_type="citizen") as me:
+        online = {"matter_code": "11000000000001", "presence": jsonable(card)}
+        refused = await me.post(APPLICATIONS, json=online)
+        assert (refused.status_code, refused.json()["code"]) == (422, "presence_not_allowed")
+    async with client(app, signer, "intake", subject="gateway", principal_type="gateway") as gw:
+        binding = await gw.get(f"/api/v1/intake/cases/{created.json()['case_id']}/binding")
+        assert binding.json()["presence"] == "id_card"
+    # The ID number the reader read is checked, never stored.
+    async with app.state.runtime.sessions() as s:
+        stored = await s.get(Case, created.json()["case_id"])
+        assert stored is not None and APPLICANT not in json.dumps(stored.presence)

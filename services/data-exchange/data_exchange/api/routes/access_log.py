@@ -26,7 +26,12 @@ class MyAccessRead(BaseModel):
     seq: int
     at: datetime
     accessor_type: str = Field(description="citizen, staff, county, partner, ...")
-    accessor: str = Field(description="masked")
+    accessor: str = Field(description="masked (staff: their staff id)")
+    accessor_department: str | None = Field(default=None, description="staff: their department")
+    case_id: str | None = Field(default=None, description="the case the read was for (staff)")
+    presence: str | None = Field(
+        default=None, description="staff reads for a case: how the applicant was present"
+    )
     scenario: str | None
     purpose: str | None
     fields: list[str] = Field(description="library.field")
@@ -71,6 +76,9 @@ async def my_access_log(
                 at=datetime.fromisoformat(entry["at"]),
                 accessor_type=entry["accessor_type"],
                 accessor=entry["accessor"],
+                accessor_department=entry.get("accessor_department"),
+                case_id=entry.get("case_id"),
+                presence=entry.get("presence"),
                 scenario=entry.get("scenario"),
                 purpose=entry.get("purpose"),
                 fields=entry.get("fields", []),

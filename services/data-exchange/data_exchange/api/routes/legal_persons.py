@@ -76,24 +76,41 @@ async def _audit(
     session: AsyncSession,
     principal: InternalPrincipal,
     cipher: PiiCipher,
-    code: str,
+    code: str | None,
     row: LegalPersonRecord | None,
     fields: list[str],
     outcome: str,
 ) -> None:
     """One entry for the enterprise; one more for its representative when their name or
-    ID number was read or verified (so it shows in their own access log)."""
+    ID number was read or verified (so it shows in their own access log). No enterprise
+    found for a founder: the look-up is logged under the founder."""
     names = [f"legal_person.{f}" for f in fields]
-    accesses = [Accessed(cipher.blind_index(code), names, outcome)]
+    subject = cipher.blind_index(code) if code else grants.subject_index(principal, cipher, "self")
+    accesses = [Accessed(subject, names, outcome)]
     personal = [n for n in names if n.startswith("legal_person.legal_representative")]
     if row is not None and personal:
         accesses.append(Accessed(row.representative_index, personal, outcome))
     await record_accesses(session, principal, accesses)
 
 
+async def _own(
+    session: AsyncSession, principal: InternalPrincipal, cipher: PiiCipher
+) -> tuple[str | None, LegalPersonRecord | None]:
+    """The caller's enterprise: the one an enterprise acts for (``org``), or the one a
+    citizen founder represents (``self``, 企业开办)."""
+    if principal.claims.get("bind") == "self" and principal.principal_type == "citizen":
+        row = await legal_persons.represented_by(
+            session, grants.subject_index(principal, cipher, "self")
+        )
+        return (row.uscc if row is not None else None), row
+    code = grants.org_code(principal)
+    return code, await legal_persons.by_code(session, code)
+
+
 @router.get(
     "/self",
-    summary="The enterprise the caller acts for (企业开办): only the fields the scenario grants",
+    summary="The enterprise the caller acts for, or a founder represents (企业开办): "
+    "only the fields the scenario grants",
     responses={
         200: {"description": "granted fields only, e.g. {name, uscc, legal_representative}"},
         404: {"description": "no legal-person record for the enterprise"},
@@ -103,8 +120,7 @@ async def own_enterprise(
     session: SessionDep, principal: PrincipalDep, cipher: CipherDep
 ) -> dict[str, object]:
     fields = _readable(grants.granted(principal, "legal_person"))
-    code = grants.org_code(principal)
-    row = await legal_persons.by_code(session, code)
+    code, row = await _own(session, principal, cipher)
     view = grants.legal_person_view(row, fields, cipher) if row is not None else None
     await _audit(
         session, principal, cipher, code, row, fields, "read" if view is not None else "not_found"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -11,11 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
 
-from intake import applications, guide, prereview, workflow
+from intake import applications, case_access, guide, prereview, presence, workflow
 from intake.api.dependencies import CipherDep
 from intake.models import Case
 from intake.peers import PeersDep
-from intake.schemas import ApplicationCreate, CaseRead, PreReview, Problem
+from intake.schemas import ApplicationCreate, CaseAccessRead, CaseRead, PreReview, Problem
+from intake.settings import Settings
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep, Replay
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
@@ -28,6 +29,13 @@ router = APIRouter(prefix="/api/v1/intake/applications", tags=["applications"])
 
 def _cursor_of(case: Case) -> str:
     return encode_cursor(f"{case.submitted_at.isoformat()}|{case.id}")
+
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+def _case_not_found() -> ProblemError:
+    return ProblemError(404, "case_not_found", "办件不存在", title_en="Case not found")
 
 
 def _invalid_cursor() -> ProblemError:
@@ -135,6 +143,18 @@ async def submit_application(
         prior = await idempotency.replay(session, applicant_index, payload, cipher=cipher)
         if prior is not None:
             return await _replayed(session, cipher, prior)
+    window_presence: dict[str, Any] | None = None
+    if assigned_to is not None and body.presence is not None:
+        settings = runtime.settings
+        assert isinstance(settings, Settings)
+        window_presence = presence.at_window(
+            cipher.blind_index(applicant),
+            body.presence,
+            cipher=cipher,
+            clerk=principal.subject,
+            max_age=timedelta(minutes=settings.presence_max_age_minutes),
+            now=datetime.now(UTC),
+        )
     # Peers are asked before the transaction opens, so no database lock waits on them.
     resolved, result = await _checked(request, session, peers, cipher, applicant, body)
     if not result.passed:
@@ -153,7 +173,15 @@ async def submit_application(
             if prior is not None:
                 return await _replayed(session, cipher, prior)
             case = await applications.submit(
-                session, runtime.outbox, cipher, applicant, body, resolved, result, assigned_to
+                session,
+                runtime.outbox,
+                cipher,
+                applicant,
+                body,
+                resolved,
+                result,
+                assigned_to,
+                window_presence=window_presence,
             )
             await idempotency.remember(session, 201, resource_id=case.id)
             result_json = applications.to_read(case, cipher).model_dump(mode="json")
@@ -190,5 +218,57 @@ async def get_application(
         session, cipher.blind_index(principal.subject), case_id
     )
     if case is None:
-        raise ProblemError(404, "case_not_found", "办件不存在", title_en="Case not found")
+        raise _case_not_found()
     return applications.to_read(case, cipher, await workflow.subcases_of(session, case.id))
+
+
+@router.post(
+    "/{case_id}/presence-confirmation",
+    response_model=CaseRead,
+    summary="The applicant confirms, in their own app, a case a window clerk opened for them",
+    responses={
+        403: {"description": "the caller is not the case's applicant", **PROBLEM},
+        404: {"description": "no such case", **PROBLEM},
+    },
+)
+async def confirm_presence(
+    case_id: str, session: SessionDep, principal: PrincipalDep, cipher: CipherDep
+) -> CaseRead:
+    async with session.begin():
+        case = await session.get(Case, case_id, with_for_update=True)
+        if case is None:
+            raise _case_not_found()
+        presence.confirm_in_app(case, cipher.blind_index(principal.subject), now=datetime.now(UTC))
+        return applications.to_read(case, cipher, await workflow.subcases_of(session, case.id))
+
+
+@router.get(
+    "/{case_id}/access-log",
+    response_model=Page[CaseAccessRead],
+    summary="Who looked at my case's form and materials (the applicant), newest first",
+    responses={404: {"description": "not one of the caller's cases", **PROBLEM}},
+)
+async def case_access_log(
+    case_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[CaseAccessRead]:
+    case = await applications.get_for_applicant(
+        session, cipher.blind_index(principal.subject), case_id
+    )
+    if case is None:
+        raise _case_not_found()
+    after = decode_cursor(cursor)
+    # An entry id: digits that fit the column, or the database would refuse it (500).
+    if after is not None and not (after.isdigit() and len(after) <= 18):
+        raise _invalid_cursor()
+    rows = await case_access.entries(
+        session, case.id, after=int(after) if after else None, limit=limit
+    )
+    return Page[CaseAccessRead](
+        items=[case_access.to_read(r) for r in rows],
+        next_cursor=encode_cursor(str(rows[-1].id)) if len(rows) == limit else None,
+    )

@@ -3,18 +3,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from intake import applications, workflow
+from intake import applications, presence, workflow
 from intake.api.dependencies import CipherDep
 from intake.api.staff import require_window_staff
 from intake.models import Case
 from intake.peers import PeersDep
-from intake.schemas import Acceptance, CaseRead, Refusal, Supplement, SupplementRequest
+from intake.schemas import (
+    Acceptance,
+    CaseRead,
+    PresenceCreate,
+    Refusal,
+    Supplement,
+    SupplementRequest,
+)
 from intake.settings import Settings
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
@@ -27,6 +35,10 @@ router = APIRouter(prefix="/api/v1/intake/cases", tags=["cases"])
 class CaseBinding(BaseModel):
     applicant_index: str = Field(description="blind index of the applicant's identifier")
     assigned_to: str | None = Field(description="the staff member the case is assigned to")
+    presence: str | None = Field(
+        description="how the applicant was shown present (applicant, id_card, face, "
+        "app_confirmation); none: nobody may read the applicant's data for this case yet"
+    )
 
 
 def _not_found() -> ProblemError:
@@ -59,7 +71,11 @@ async def case_binding(case_id: str, session: SessionDep, principal: PrincipalDe
     case = await applications.binding_of(session, case_id)
     if case is None:
         raise _not_found()
-    return CaseBinding(applicant_index=case.applicant_index, assigned_to=case.assigned_to)
+    return CaseBinding(
+        applicant_index=case.applicant_index,
+        assigned_to=case.assigned_to,
+        presence=(case.presence or {}).get("method"),
+    )
 
 
 @router.get("", response_model=Page[CaseRead], summary="The window queue: cases by status")
@@ -95,6 +111,44 @@ async def get_case(
         raise _not_found()
     _may_handle(principal, case)
     return applications.to_read(case, cipher, await workflow.subcases_of(session, case.id))
+
+
+@router.post(
+    "/{case_id}/presence",
+    response_model=CaseRead,
+    summary="Record the applicant at the window (ID-card read or face check) before any "
+    "read of their data",
+    responses={
+        404: {"description": "no such case at the caller's window"},
+        422: {
+            "description": "the evidence names someone else (presence_mismatch) or is "
+            "too old (presence_stale)"
+        },
+    },
+)
+async def record_presence(
+    case_id: str,
+    body: PresenceCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    cipher: CipherDep,
+) -> CaseRead:
+    require_window_staff(principal)
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    async with session.begin():
+        case = await _case_for_update(session, case_id)
+        _may_handle(principal, case)
+        presence.record_at_window(
+            case,
+            body,
+            cipher=cipher,
+            clerk=principal.subject,
+            max_age=timedelta(minutes=settings.presence_max_age_minutes),
+            now=datetime.now(UTC),
+        )
+        return applications.to_read(case, cipher, await workflow.subcases_of(session, case.id))
 
 
 @router.post("/{case_id}/acceptance", response_model=CaseRead, summary="受理: accept the case")

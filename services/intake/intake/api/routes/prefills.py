@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 
 from intake import guide
 from intake.peers import PeersDep
-from intake.schemas import Prefill, PrefillRequest
+from intake.schemas import Prefill, PrefillRequest, UnavailableReason, UnavailableSource
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.peers import bearer_token
 from yiwang_platform.service import PrincipalDep
@@ -22,6 +22,8 @@ SOURCES = {
     "household": "/api/v1/exchange/population/household/self",
     "legal_person": "/api/v1/exchange/legal-persons/self",
 }
+# How a library's refusal shows in the answer's ``unavailable`` list.
+REASONS: dict[int, UnavailableReason] = {403: "forbidden", 404: "not_found"}
 
 
 def _pick(data: Any, path: list[str]) -> Any:
@@ -61,16 +63,25 @@ async def prefill(
             scenario=scenario,
         )
     fields = form_fields(bundle)
-    wanted = {source_of(f).split(".")[0] for f in fields if source_of(f)}
+    wanted = sorted({source_of(f).split(".")[0] for f in fields if source_of(f)})
     libraries: dict[str, Any] = {}
-    for library in sorted(wanted & SOURCES.keys()):
-        status, answer = await peers["exchange"].call("GET", SOURCES[library], token)
+    missing: dict[str, tuple[UnavailableReason, str | None]] = {}
+    for library in wanted:
+        if library not in SOURCES:
+            missing[library] = ("unavailable", "unknown_source")
+            continue
+        try:
+            status, answer = await peers["exchange"].call("GET", SOURCES[library], token)
+        except ProblemError as exc:  # the peer did not answer
+            missing[library] = ("unavailable", exc.code)
+            continue
         if status == 200:
             libraries[library] = answer
-        elif status not in (403, 404):
-            raise ProblemError(
-                502, "peer_error", "依赖的服务返回错误", f"data-exchange answered {status}"
-            )
+        else:
+            # Said in the answer, never swallowed: an empty field must not look like
+            # an empty record.
+            code = answer.get("code") if isinstance(answer, dict) else None
+            missing[library] = (REASONS.get(status, "unavailable"), code)
     form: dict[str, Any] = {}
     filled: list[str] = []
     for field in fields:
@@ -80,4 +91,15 @@ async def prefill(
         form[name] = value
         if value not in (None, ""):
             filled.append(name)
-    return Prefill(bundle_code=body.bundle_code, form=form, prefilled=filled)
+    unavailable = [
+        UnavailableSource(
+            source=library,
+            reason=reason,
+            code=code,
+            fields=[str(f["name"]) for f in fields if source_of(f).split(".")[0] == library],
+        )
+        for library, (reason, code) in missing.items()
+    ]
+    return Prefill(
+        bundle_code=body.bundle_code, form=form, prefilled=filled, unavailable=unavailable
+    )

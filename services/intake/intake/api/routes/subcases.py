@@ -3,23 +3,26 @@ decided in parallel (并联审批)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from intake import workflow
+from intake import materials, review, workflow
 from intake.api.dependencies import CipherDep
 from intake.api.staff import reviewer_department
 from intake.models import Case, SubCase
 from intake.peers import PeersDep
-from intake.schemas import Decision, SubCaseRead
+from intake.schemas import Decision, SubCaseDetailRead, SubCaseRead
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
 from yiwang_platform.peers import PeerClient, bearer_token
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/subcases", tags=["sub-cases"])
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def _read(s: SubCase) -> SubCaseRead:
@@ -72,6 +75,61 @@ async def list_subcases(
     )
 
 
+@router.get(
+    "/{subcase_id}",
+    response_model=SubCaseDetailRead,
+    summary="One of the department's sub-cases with the case's form, its materials and the "
+    "results of the sub-cases it depends on (logged on the case)",
+    responses={
+        403: {"description": "not a department reviewer", **PROBLEM},
+        404: {"description": "no such sub-case in the caller's department", **PROBLEM},
+    },
+)
+async def get_subcase(
+    subcase_id: str, session: SessionDep, principal: PrincipalDep, cipher: CipherDep
+) -> SubCaseDetailRead:
+    department = reviewer_department(principal)
+    async with session.begin():
+        return await review.view(
+            session,
+            principal,
+            subcase_id=subcase_id,
+            department=department,
+            cipher=cipher,
+            now=datetime.now(UTC),
+        )
+
+
+@router.get(
+    "/{subcase_id}/materials/{upload_id}",
+    summary="Download a material file of the sub-case's case, as uploaded (logged on the case)",
+    response_class=Response,
+    responses={
+        200: {"description": "the file, as an attachment", "content": materials.DOWNLOAD_CONTENT},
+        403: {"description": "not a department reviewer", **PROBLEM},
+        404: {
+            "description": "no such sub-case in the caller's department, or no such file "
+            "among its case's materials",
+            **PROBLEM,
+        },
+    },
+)
+async def download_material(
+    subcase_id: str, upload_id: str, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    department = reviewer_department(principal)
+    async with session.begin():
+        upload = await review.material(
+            session,
+            principal,
+            subcase_id=subcase_id,
+            upload_id=upload_id,
+            department=department,
+            now=datetime.now(UTC),
+        )
+        return materials.download(upload)
+
+
 @router.post(
     "/{subcase_id}/decision",
     response_model=SubCaseRead,
@@ -104,9 +162,7 @@ async def decide_subcase(
         subcase = await session.get(SubCase, subcase_id, with_for_update=True)
         # Another department's sub-case is as invisible as one that does not exist.
         if subcase is None or subcase.department != department:
-            raise ProblemError(
-                404, "subcase_not_found", "子办件不存在", title_en="Sub-case not found"
-            )
+            raise review.subcase_not_found()
         case = await session.get(Case, subcase.case_id, with_for_update=True)
         assert case is not None
         await workflow.decide(

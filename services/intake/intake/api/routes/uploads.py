@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, Response
 
+from intake import materials
 from intake.api.dependencies import CipherDep
-from intake.models import Upload
 from intake.schemas import UploadRead
-from yiwang_platform.errors import ProblemError
 from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/uploads", tags=["uploads"])
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-ACCEPTED_TYPES = {"application/pdf", "image/jpeg", "image/png", "application/ofd"}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 @router.post(
     "",
     status_code=201,
     response_model=UploadRead,
-    summary="Upload one material file (PDF, OFD, JPEG or PNG; the body is the file)",
+    summary="Upload one material file (PDF, OFD, JPEG or PNG, at most 5 MB; the body is the file)",
+    responses={
+        413: {"description": "larger than 5 MB", **PROBLEM},
+        415: {"description": "not an accepted type, or content not of its type", **PROBLEM},
+        422: {"description": "empty file", **PROBLEM},
+    },
 )
 async def upload_material(
     request: Request,
@@ -33,37 +34,25 @@ async def upload_material(
     principal: PrincipalDep,
     cipher: CipherDep,
     content_type: Annotated[str, Header()] = "application/octet-stream",
-    x_file_name: Annotated[str, Header(max_length=200)] = "material",
+    x_file_name: Annotated[
+        str,
+        Header(
+            max_length=1000,
+            description="display name, percent-encoded UTF-8; only its last path segment "
+            "is kept, without control characters, at most 100 characters",
+        ),
+    ] = materials.DEFAULT_NAME,
 ) -> UploadRead:
-    media_type = content_type.split(";")[0].strip().lower()
-    if media_type not in ACCEPTED_TYPES:
-        raise ProblemError(
-            415,
-            "unsupported_media_type",
-            "不支持的文件类型",
-            detail=f"accepted: {', '.join(sorted(ACCEPTED_TYPES))}",
-            title_en="Unsupported file type",
-        )
     content = await request.body()
-    if not content or len(content) > MAX_UPLOAD_BYTES:
-        raise ProblemError(
-            413 if content else 422,
-            "upload_size",
-            "文件为空或超过 5 MB",
-            title_en="File empty or larger than 5 MB",
-        )
-    upload = Upload(
-        id=str(uuid.uuid4()),
-        owner_index=cipher.blind_index(principal.subject),
-        name=x_file_name,
-        content_type=media_type,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        content=content,
-        uploaded_at=datetime.now(UTC),
-    )
     async with session.begin():
-        session.add(upload)
+        upload = await materials.store(
+            session,
+            cipher.blind_index(principal.subject),
+            name=x_file_name,
+            content_type=content_type,
+            content=content,
+            now=datetime.now(UTC),
+        )
     return UploadRead(
         upload_id=upload.id,
         name=upload.name,
@@ -71,3 +60,19 @@ async def upload_material(
         size=upload.size,
         sha256=upload.sha256,
     )
+
+
+@router.get(
+    "/{upload_id}/content",
+    summary="Download one's own uploaded file, as stored",
+    response_class=Response,
+    responses={
+        200: {"description": "the file, as an attachment", "content": materials.DOWNLOAD_CONTENT},
+        404: {"description": "no such upload of the caller's", **PROBLEM},
+    },
+)
+async def download_own(
+    upload_id: str, session: SessionDep, principal: PrincipalDep, cipher: CipherDep
+) -> Response:
+    upload = await materials.own_upload(session, upload_id, cipher.blind_index(principal.subject))
+    return materials.download(upload)
