@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from fastapi import Request, Response
 
@@ -13,7 +15,7 @@ from gateway.authorisation import authorise
 from gateway.identity import Principal
 from gateway.ratelimit import RateLimiter
 from gateway.scenarios import ScenarioStore
-from gateway.upstreams import Upstream, UpstreamUnavailable
+from gateway.upstreams import Upstream, UpstreamRequestInvalid, UpstreamUnavailable
 from yiwang_platform.errors import ProblemError, problem_response
 from yiwang_platform.internal_token import InternalTokenSigner
 from yiwang_platform.tracing import current_trace_id, current_traceparent
@@ -44,7 +46,29 @@ _DROP_RESPONSE = {
     "content-length",
     "server",
     "date",
+    # The gateway's own span answers the caller; the service's would be a second one.
+    "traceparent",
 }
+# Characters a path segment may carry unencoded (RFC 3986 pchar, less "%").
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+
+
+def upstream_path(request: Request) -> str:
+    """The path to send on: the decoded path the gateway decided on, percent-encoded
+    again, so the service decodes exactly that (a decoded ``?``, ``#`` or ``%`` stays
+    part of the path)."""
+    return quote(request.scope["path"], safe=_PATH_SAFE)
+
+
+def _public_location(value: str, origins: Iterable[str]) -> str:
+    """A Location pointing at a service's internal address, made relative (the same
+    path through the gateway); other locations pass as they are."""
+    for origin in origins:
+        if origin and value.lower().startswith(origin.lower()):
+            rest = value[len(origin) :]
+            if rest[:1] in ("/", "?", ""):
+                return rest if rest.startswith("/") else "/" + rest
+    return value
 
 
 class Forwarder:
@@ -104,12 +128,22 @@ class Forwarder:
         started = time.perf_counter()
         try:
             answer = await upstream.send(
-                request.method, request.url.path, request.url.query, headers, body
+                request.method, upstream_path(request), request.url.query, headers, body
             )
-            response: Response = Response(
-                content=answer.body,
-                status_code=answer.status,
-                headers={k: v for k, v in answer.headers if k.lower() not in _DROP_RESPONSE},
+            response: Response = Response(content=answer.body, status_code=answer.status)
+            origins = [u.origin for u in self.upstreams.values()]
+            for name, value in answer.headers:
+                if name.lower() in _DROP_RESPONSE:
+                    continue
+                if name.lower() in ("location", "content-location"):
+                    value = _public_location(value, origins)
+                response.headers.append(name, value)
+        except UpstreamRequestInvalid:
+            response = problem_response(
+                request,
+                400,
+                "bad_request",
+                detail="the request cannot be forwarded (a control character in the path or a header)",
             )
         except UpstreamUnavailable:
             response = problem_response(

@@ -10,10 +10,16 @@ from dataclasses import dataclass
 import aiohttp
 import httpx
 from fastapi import FastAPI
+from yarl import URL
 
 
 class UpstreamUnavailable(Exception):
     """The service did not answer (refused, reset or timed out)."""
+
+
+class UpstreamRequestInvalid(Exception):
+    """The request cannot be put on the wire (a URL or header the client refuses): the
+    caller's input, never a reason for a 500."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,9 @@ class UpstreamResponse:
 
 
 class Upstream(ABC):
+    # Scheme and host the service's own absolute URLs (e.g. in Location) start with.
+    origin: str = ""
+
     @abstractmethod
     async def start(self) -> None: ...
 
@@ -39,6 +48,7 @@ class Upstream(ABC):
 class HttpUpstream(Upstream):
     def __init__(self, base_url: str, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
+        self.origin = str(URL(self.base_url).origin())
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
@@ -62,21 +72,28 @@ class HttpUpstream(Upstream):
         if self._session is None:
             await self.start()
         assert self._session is not None
-        url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         try:
+            # Sent as given (already percent-encoded): no re-quoting, no dot-segment folding.
+            url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=True)
             async with self._session.request(
                 method, url, headers=headers, data=body or None, allow_redirects=False
             ) as response:
                 content = await response.read()
                 return UpstreamResponse(response.status, list(response.headers.items()), content)
+        except aiohttp.InvalidURL as exc:
+            raise UpstreamRequestInvalid(str(exc)) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise UpstreamUnavailable(type(exc).__name__) from exc
+        except ValueError as exc:  # a control character in a URL or a header
+            raise UpstreamRequestInvalid(str(exc)) from exc
 
 
 class AsgiUpstream(Upstream):
+    origin = "http://in-process"
+
     def __init__(self, app: FastAPI, timeout: float) -> None:
         self._client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://in-process", timeout=timeout
+            transport=httpx.ASGITransport(app=app), base_url=self.origin, timeout=timeout
         )
 
     async def start(self) -> None:
@@ -90,9 +107,13 @@ class AsgiUpstream(Upstream):
     ) -> UpstreamResponse:
         url = path + (f"?{query}" if query else "")
         try:
-            response = await self._client.request(method, url, headers=headers, content=body)
+            # Header values as the bytes that came in (ASGI headers are latin-1).
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            response = await self._client.request(method, url, headers=raw, content=body)
         except (httpx.TransportError, TimeoutError) as exc:
             raise UpstreamUnavailable(type(exc).__name__) from exc
+        except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
+            raise UpstreamRequestInvalid(str(exc)) from exc
         return UpstreamResponse(
             response.status_code, list(response.headers.multi_items()), response.content
         )

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 import data_exchange.main
 import data_exchange.settings
@@ -72,14 +71,20 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
     }
     front = gateway.main.create_app(gateway_settings, bus, signer, upstreams, configure_logs=False)
 
+    own_lifespan = front.router.lifespan_context
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            for app in (*services.values(), front):
+            for app in services.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
+            await stack.enter_async_context(own_lifespan(front))
             yield
 
-    return Starlette(routes=[Mount("/", app=front)], lifespan=lifespan), keys
+    # The gateway app itself faces clients (no wrapper whose router would answer what
+    # the gateway's does not match, in plain text); it starts every service with itself.
+    front.router.lifespan_context = lifespan
+    return front, keys
 
 
 def main() -> None:
