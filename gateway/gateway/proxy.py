@@ -51,6 +51,7 @@ _DROP_RESPONSE = {
 }
 # Characters a path segment may carry unencoded (RFC 3986 pchar, less "%").
 _PATH_SAFE = "/:@!$&'()*+,;=~"
+_QUERY_SAFE = _PATH_SAFE + "?%[]"
 
 
 def upstream_path(request: Request) -> str:
@@ -58,6 +59,12 @@ def upstream_path(request: Request) -> str:
     again, so the service decodes exactly that (a decoded ``?``, ``#`` or ``%`` stays
     part of the path)."""
     return quote(request.scope["path"], safe=_PATH_SAFE)
+
+
+def upstream_query(request: Request) -> str:
+    """The query as it came, with what may not travel raw (bytes outside ASCII, spaces)
+    percent-encoded; existing escapes are kept."""
+    return quote(request.url.query, safe=_QUERY_SAFE)
 
 
 def _public_location(value: str, origins: Iterable[str]) -> str:
@@ -128,7 +135,7 @@ class Forwarder:
         started = time.perf_counter()
         try:
             answer = await upstream.send(
-                request.method, upstream_path(request), request.url.query, headers, body
+                request.method, upstream_path(request), upstream_query(request), headers, body
             )
             response: Response = Response(content=answer.body, status_code=answer.status)
             origins = [u.origin for u in self.upstreams.values()]

@@ -7,10 +7,12 @@ keep-alive connection. The behaviour does not depend on the database: SQLite onl
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -188,15 +190,22 @@ async def test_bytes_outside_ascii_in_headers_and_query_are_not_a_500(backend, s
         assert keyed.status_code < 500, keyed.text
 
 
-async def test_a_query_that_is_not_utf8_is_refused(backend, signer, verifier):
-    """HTTP clients percent-encode queries; a raw socket need not, so the ASGI call by hand."""
-    service, front = await _apps(backend, signer, verifier)
-    sent: list[dict[str, object]] = []
+@pytest.mark.parametrize("value", ["²", "9" * 30, "-1", "1e3"])
+async def test_an_audit_cursor_out_of_range_is_400(backend, signer, verifier, value):
+    cursor = base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+    async with _gateway(backend, signer, verifier) as api:
+        answer = await api.get("/api/v1/gateway/audit", params={"cursor": cursor})
+        assert _problem(answer) == (400, "invalid_cursor")
 
-    async def receive() -> dict[str, object]:
+
+async def _raw_get(front: FastAPI, path: str, query: bytes) -> tuple[int, dict[str, Any]]:
+    """A GET by hand: HTTP clients percent-encode what a raw socket need not."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     scope = {
@@ -205,19 +214,41 @@ async def test_a_query_that_is_not_utf8_is_refused(backend, signer, verifier):
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": "/api/v1/license/x",
-        "raw_path": b"/api/v1/license/x",
-        "query_string": b"q=\xff\xfe",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
         "root_path": "",
         "headers": [(b"host", b"gw"), (b"x-api-key", KEY.encode())],
         "client": ("127.0.0.1", 5000),
         "server": ("gw", 80),
     }
+    await front(scope, receive, send)
+    return sent[0]["status"], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+async def test_a_query_that_is_not_utf8_is_refused(backend, signer, verifier):
+    service, front = await _apps(backend, signer, verifier)
     async with running(service), running(front):
-        await front(scope, receive, send)
-    start, body = sent[0], sent[-1]
-    assert start["status"] == 400
-    assert json.loads(body["body"])["code"] == "invalid_query"  # type: ignore[arg-type]
+        status, body = await _raw_get(front, "/api/v1/license/x", b"q=\xff\xfe")
+    assert (status, body["code"]) == (400, "invalid_query")
+
+
+async def test_the_service_gets_the_path_and_query_the_gateway_decided_on(
+    backend, signer, verifier
+):
+    """Over HTTP (the distributed upstream): a decoded "?" stays in the path, a raw
+    query is encoded instead of being refused by the service as an invalid request."""
+    service, front = await _apps(backend, signer, verifier)
+    async with _serving(_echo()) as url:
+        remote = HttpUpstream(url, 5)
+        forwarded: dict[str, Upstream] = {"license": remote}
+        async with running(service), running(front):
+            front.state.forwarder.upstreams.update(forwarded)
+            status, body = await _raw_get(front, "/api/v1/license/a?b c", "q=中 文&r=%41".encode())
+        await remote.close()
+    assert status == 200, body
+    assert body["path"] == "/api/v1/license/a?b c"
+    assert body["query"] == "q=%E4%B8%AD%20%E6%96%87&r=%41"
 
 
 @contextlib.asynccontextmanager
