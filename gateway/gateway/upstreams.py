@@ -92,9 +92,10 @@ class AsgiUpstream(Upstream):
     origin = "http://in-process"
 
     def __init__(self, app: FastAPI, timeout: float) -> None:
-        self._client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=self.origin, timeout=timeout
-        )
+        # A service's own error answer (its 500 problem+json) is passed on as over HTTP;
+        # Starlette re-raises after answering, which must not become the gateway's error.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        self._client = httpx.AsyncClient(transport=transport, base_url=self.origin, timeout=timeout)
 
     async def start(self) -> None:
         return None

@@ -61,6 +61,16 @@ def _echo() -> FastAPI:
     async def away() -> RedirectResponse:
         return RedirectResponse("https://elsewhere.example/x", status_code=302)
 
+    @app.get("/api/v1/license/boom")
+    async def boom() -> None:
+        raise RuntimeError("the service's own failure")
+
+    # As the platform's services do: answered by Starlette's outermost middleware, which
+    # then re-raises.
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"code": "service_failed"}, status_code=500)
+
     @app.api_route("/api/v1/license/{rest:path}", methods=["GET", "POST"])
     async def echo(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -299,12 +309,15 @@ async def test_errors_never_break_the_keep_alive_connection(backend, signer, ver
             with caplog.at_level(logging.ERROR):
                 failed = await api.get("/api/v1/supervision/anything")
             assert _problem(failed) == (500, "internal_error")
+            # A service's own 500 passes as the service answered it.
+            theirs = await api.get("/api/v1/license/boom")
+            assert (theirs.status_code, theirs.json()["code"]) == (500, "service_failed")
             after = await api.get("/api/v1/license/still-here")
             assert after.status_code == 200, after.text
 
-            # All three over the one connection the client opened.
+            # All over the one connection the client opened.
             peers = {
                 r.extensions["network_stream"].get_extra_info("client_addr")
-                for r in (first, failed, after)
+                for r in (first, failed, theirs, after)
             }
             assert len(peers) == 1
