@@ -105,8 +105,12 @@ class Forwarder:
         if upstream is None:
             raise ProblemError(404, "not_found", "资源不存在", f"no service named {service}")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise ProblemError(413, "payload_too_large", "请求体过大", title_en="Payload too large")
+        # isdigit() alone lets "²" through, which int() refuses.
+        if declared and declared.isascii() and declared.isdigit():
+            if int(declared) > self.max_body_bytes:
+                raise ProblemError(
+                    413, "payload_too_large", "请求体过大", title_en="Payload too large"
+                )
         body = await request.body()
         if len(body) > self.max_body_bytes:
             raise ProblemError(413, "payload_too_large", "请求体过大", title_en="Payload too large")

@@ -208,7 +208,9 @@ async def test_an_audit_cursor_out_of_range_is_400(backend, signer, verifier, va
         assert _problem(answer) == (400, "invalid_cursor")
 
 
-async def _raw_get(front: FastAPI, path: str, query: bytes) -> tuple[int, dict[str, Any]]:
+async def _raw_get(
+    front: FastAPI, path: str, query: bytes, *headers: tuple[bytes, bytes]
+) -> tuple[int, dict[str, Any]]:
     """A GET by hand: HTTP clients percent-encode what a raw socket need not."""
     sent: list[dict[str, Any]] = []
 
@@ -228,7 +230,7 @@ async def _raw_get(front: FastAPI, path: str, query: bytes) -> tuple[int, dict[s
         "raw_path": path.encode(),
         "query_string": query,
         "root_path": "",
-        "headers": [(b"host", b"gw"), (b"x-api-key", KEY.encode())],
+        "headers": [(b"host", b"gw"), (b"x-api-key", KEY.encode()), *headers],
         "client": ("127.0.0.1", 5000),
         "server": ("gw", 80),
     }
@@ -241,6 +243,13 @@ async def test_a_query_that_is_not_utf8_is_refused(backend, signer, verifier):
     async with running(service), running(front):
         status, body = await _raw_get(front, "/api/v1/license/x", b"q=\xff\xfe")
     assert (status, body["code"]) == (400, "invalid_query")
+
+
+async def test_an_odd_content_length_is_not_a_500(backend, signer, verifier):
+    service, front = await _apps(backend, signer, verifier)
+    async with running(service), running(front):
+        status, _ = await _raw_get(front, "/api/v1/license/x", b"", (b"content-length", b"\xb2"))
+    assert status == 200
 
 
 async def test_the_service_gets_the_path_and_query_the_gateway_decided_on(
