@@ -5,6 +5,7 @@ service's ASGI app (standalone run)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiohttp
@@ -25,8 +26,14 @@ class UpstreamRequestInvalid(Exception):
 @dataclass(frozen=True)
 class UpstreamResponse:
     status: int
+    # Decoded as latin-1, as ASGI does: the service's bytes pass on unchanged (a raw
+    # UTF-8 file name in Content-Disposition included).
     headers: list[tuple[str, str]]
     body: bytes
+
+
+def _latin1(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
 
 
 class Upstream(ABC):
@@ -79,7 +86,7 @@ class HttpUpstream(Upstream):
                 method, url, headers=headers, data=body or None, allow_redirects=False
             ) as response:
                 content = await response.read()
-                return UpstreamResponse(response.status, list(response.headers.items()), content)
+                return UpstreamResponse(response.status, _latin1(response.raw_headers), content)
         except aiohttp.InvalidURL as exc:
             raise UpstreamRequestInvalid(str(exc)) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -116,5 +123,5 @@ class AsgiUpstream(Upstream):
         except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
             raise UpstreamRequestInvalid(str(exc)) from exc
         return UpstreamResponse(
-            response.status_code, list(response.headers.multi_items()), response.content
+            response.status_code, _latin1(response.headers.raw), response.content
         )

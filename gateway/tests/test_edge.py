@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 import matters.main
@@ -60,6 +60,12 @@ def _echo() -> FastAPI:
     @app.get("/api/v1/license/away")
     async def away() -> RedirectResponse:
         return RedirectResponse("https://elsewhere.example/x", status_code=302)
+
+    @app.get("/api/v1/license/download")
+    async def download() -> Response:
+        # A raw UTF-8 file name, as some clients expect it.
+        disposition = 'attachment; filename="证照.pdf"'.encode().decode("latin-1")
+        return Response(b"%PDF", headers={"content-disposition": disposition})
 
     @app.get("/api/v1/license/boom")
     async def boom() -> None:
@@ -137,6 +143,11 @@ async def _gateway(backend, signer, verifier) -> AsyncIterator[httpx.AsyncClient
         yield api
 
 
+def _raw_disposition(answer: httpx.Response) -> bytes:
+    assert answer.status_code == 200, answer.text
+    return dict(answer.headers.raw)[b"content-disposition"]
+
+
 def _problem(answer: httpx.Response) -> tuple[int, str]:
     assert answer.headers["content-type"] == "application/problem+json", answer.text
     return answer.status_code, answer.json()["code"]
@@ -194,6 +205,8 @@ async def test_bytes_outside_ascii_in_headers_and_query_are_not_a_500(backend, s
         echoed = await api.get("/api/v1/license/x", headers={"X-Foo": b"caf\xe9\xff"})
         assert echoed.status_code == 200
         assert echoed.json()["x_foo"] == "caf\xe9\xff"
+        download = await api.get("/api/v1/license/download")
+        assert _raw_disposition(download) == 'attachment; filename="证照.pdf"'.encode()
         keyed = await api.post(
             "/api/v1/matters/matters", json={}, headers={"Idempotency-Key": b"\xff\xfe"}
         )
@@ -264,7 +277,14 @@ async def test_the_service_gets_the_path_and_query_the_gateway_decided_on(
         async with running(service), running(front):
             front.state.forwarder.upstreams.update(forwarded)
             status, body = await _raw_get(front, "/api/v1/license/a?b c", "q=中 文&r=%41".encode())
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=front),
+                base_url="http://gw",
+                headers={"X-Api-Key": KEY},
+            ) as api:
+                download = await api.get("/api/v1/license/download")
         await remote.close()
+    assert _raw_disposition(download) == 'attachment; filename="证照.pdf"'.encode()
     assert status == 200, body
     assert body["path"] == "/api/v1/license/a?b c"
     assert body["query"] == "q=%E4%B8%AD%20%E6%96%87&r=%41"
