@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 
 from gateway.accounts import OneTimeCodes
 from gateway.identity import ApiKeyAuthenticator, Principal
+from gateway.real_name import RealNameAttempts
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
 from gateway.sms import FileOutboxSms
@@ -46,6 +47,12 @@ async def start_authentication(app: FastAPI, settings: Settings, runtime: Any) -
     app.state.sms = FileOutboxSms(sms_path)
     app.state.codes = OneTimeCodes(app.state.kv, app.state.sms, cipher)
     app.state.password_attempts = settings.password_attempts
+    app.state.real_name_attempts = RealNameAttempts(
+        app.state.kv,
+        max_failures=settings.real_name_max_failures,
+        failure_window_seconds=settings.real_name_failure_window_seconds,
+        lockout_seconds=settings.real_name_lockout_seconds,
+    )
     app.state.token_endpoint_url = settings.token_endpoint_url
 
 

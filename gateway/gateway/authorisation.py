@@ -146,24 +146,36 @@ async def case_binding(forwarder: Forwarder, principal: Principal, case_id: str)
     return dict(binding)
 
 
-async def verify_identity(
-    forwarder: Forwarder, id_number: str, claims: dict[str, str]
-) -> dict[str, bool]:
-    """核验 for real-name binding: does the population library hold ``claims`` (e.g.
-    ``{"name": ...}``) for ``id_number``? Answers per field, never the values."""
+VERIFY_PATH = "/api/v1/exchange/verify"
+
+
+def real_name_decision(forwarder: Forwarder, principal: Principal) -> Decision:
+    """The ``real-name-binding`` policy's decision for this caller: who may bind, at
+    what assurance, while in force, reading which fields, at what rate. 403 when refused."""
     if forwarder.scenarios is None:
         raise RuntimeError("scenario policies are not loaded")
-    scenario = forwarder.scenarios.current.scenarios.get(REAL_NAME_SCENARIO)
-    if scenario is None:
-        raise RuntimeError(f"scenario {REAL_NAME_SCENARIO} is not declared")
+    decision = forwarder.scenarios.decide(
+        principal, "POST", VERIFY_PATH, REAL_NAME_SCENARIO, datetime.now(UTC)
+    )
+    if not decision.allowed:
+        raise refusal(decision)
+    return decision
+
+
+async def verify_identity(
+    forwarder: Forwarder, decision: Decision, id_number: str, claims: dict[str, str]
+) -> dict[str, bool]:
+    """核验 for real-name binding: does the population library hold ``claims`` (e.g.
+    ``{"name": ...}``) for ``id_number``? Answers per field, never the values. The
+    token carries what ``decision`` (``real_name_decision``) grants."""
     token = forwarder.signer.mint(
         audience="exchange",
         subject=id_number,
         principal_type="citizen",
         ttl=BINDING_TOKEN_TTL,
-        scn=scenario.name,
-        grant=scenario.grant,
-        bind=scenario.binding,
+        scn=decision.scenario_name,
+        grant=decision.grant,
+        bind=decision.binding,
         acr="L1",
     )
     headers = [
@@ -175,20 +187,23 @@ async def verify_identity(
     if traceparent:
         headers.append(("traceparent", traceparent))
     body = json.dumps({"claims": claims}, ensure_ascii=False).encode()
+    unavailable = ProblemError(
+        503,
+        "upstream_unavailable",
+        "后端服务暂不可用",
+        "data-exchange could not verify the identity",
+        headers={"Retry-After": "2"},
+    )
     try:
-        answer = await forwarder.upstreams["exchange"].send(
-            "POST", "/api/v1/exchange/verify", "", headers, body
-        )
+        answer = await forwarder.upstreams["exchange"].send("POST", VERIFY_PATH, "", headers, body)
     except UpstreamUnavailable as exc:
-        raise ProblemError(
-            503, "upstream_unavailable", "后端服务暂不可用", "data-exchange did not answer"
-        ) from exc
+        raise unavailable from exc
     if answer.status != 200:
-        raise ProblemError(
-            503,
-            "upstream_unavailable",
-            "后端服务暂不可用",
-            f"verification answered {answer.status}",
-        )
-    result = json.loads(answer.body)
-    return {str(k): bool(v) for k, v in result.items()}
+        raise unavailable
+    try:
+        result = json.loads(answer.body)
+    except ValueError as exc:
+        raise unavailable from exc
+    if not isinstance(result, dict):
+        raise unavailable
+    return {str(k): v is True for k, v in result.items()}

@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from gateway.access_log import AccessRecorder
 from gateway.api.routes import ROUTERS
 from gateway.authn import start_authentication
+from gateway.edge import EdgeGuard
 from gateway.events import PUBLISHES
 from gateway.identity import ApiKeyAuthenticator
 from gateway.models import metadata
@@ -133,6 +135,8 @@ def create_app(
         lifespan=lifespan,
     )
     app = build_app(spec, bus=bus, configure_logs=configure_logs)
+    # Innermost of the middlewares: metrics and traces see its answers too.
+    app.user_middleware.append(Middleware(EdgeGuard))
     app.state.authenticator = ApiKeyAuthenticator.from_setting(settings.api_keys)
     # Readiness is the gateway's own database only. Redis and the services are shared by
     # every gateway replica, so failing readiness on them would pull all replicas at once

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from fastapi import Request, Response
 
@@ -13,7 +15,7 @@ from gateway.authorisation import authorise
 from gateway.identity import Principal
 from gateway.ratelimit import RateLimiter
 from gateway.scenarios import ScenarioStore
-from gateway.upstreams import Upstream, UpstreamUnavailable
+from gateway.upstreams import Upstream, UpstreamRequestInvalid, UpstreamUnavailable
 from yiwang_platform.errors import ProblemError, problem_response
 from yiwang_platform.internal_token import InternalTokenSigner
 from yiwang_platform.tracing import current_trace_id, current_traceparent
@@ -44,7 +46,36 @@ _DROP_RESPONSE = {
     "content-length",
     "server",
     "date",
+    # The gateway's own span answers the caller; the service's would be a second one.
+    "traceparent",
 }
+# Characters a path segment may carry unencoded (RFC 3986 pchar, less "%").
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+_QUERY_SAFE = _PATH_SAFE + "?%[]"
+
+
+def upstream_path(request: Request) -> str:
+    """The path to send on: the decoded path the gateway decided on, percent-encoded
+    again, so the service decodes exactly that (a decoded ``?``, ``#`` or ``%`` stays
+    part of the path)."""
+    return quote(request.scope["path"], safe=_PATH_SAFE)
+
+
+def upstream_query(request: Request) -> str:
+    """The query as it came, with what may not travel raw (bytes outside ASCII, spaces)
+    percent-encoded; existing escapes are kept."""
+    return quote(request.url.query, safe=_QUERY_SAFE)
+
+
+def _public_location(value: str, origins: Iterable[str]) -> str:
+    """A Location pointing at a service's internal address, made relative (the same
+    path through the gateway); other locations pass as they are."""
+    for origin in origins:
+        if origin and value.lower().startswith(origin.lower()):
+            rest = value[len(origin) :]
+            if rest[:1] in ("/", "?", ""):
+                return rest if rest.startswith("/") else "/" + rest
+    return value
 
 
 class Forwarder:
@@ -74,8 +105,12 @@ class Forwarder:
         if upstream is None:
             raise ProblemError(404, "not_found", "资源不存在", f"no service named {service}")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise ProblemError(413, "payload_too_large", "请求体过大", title_en="Payload too large")
+        # isdigit() alone lets "²" through, which int() refuses.
+        if declared and declared.isascii() and declared.isdigit():
+            if int(declared) > self.max_body_bytes:
+                raise ProblemError(
+                    413, "payload_too_large", "请求体过大", title_en="Payload too large"
+                )
         body = await request.body()
         if len(body) > self.max_body_bytes:
             raise ProblemError(413, "payload_too_large", "请求体过大", title_en="Payload too large")
@@ -104,12 +139,22 @@ class Forwarder:
         started = time.perf_counter()
         try:
             answer = await upstream.send(
-                request.method, request.url.path, request.url.query, headers, body
+                request.method, upstream_path(request), upstream_query(request), headers, body
             )
-            response: Response = Response(
-                content=answer.body,
-                status_code=answer.status,
-                headers={k: v for k, v in answer.headers if k.lower() not in _DROP_RESPONSE},
+            response: Response = Response(content=answer.body, status_code=answer.status)
+            origins = [u.origin for u in self.upstreams.values()]
+            for name, value in answer.headers:
+                if name.lower() in _DROP_RESPONSE:
+                    continue
+                if name.lower() in ("location", "content-location"):
+                    value = _public_location(value, origins)
+                response.headers.append(name, value)
+        except UpstreamRequestInvalid:
+            response = problem_response(
+                request,
+                400,
+                "bad_request",
+                detail="the request cannot be forwarded (a control character in the path or a header)",
             )
         except UpstreamUnavailable:
             response = problem_response(

@@ -69,6 +69,12 @@ class Settings(ServiceSettings):
     # Failed password sign-ins per account before a 15-minute lock.
     password_attempts: int = 10
 
+    # Real-name binding (实名核验): the policy's rate per account and per ID number, and
+    # this many mismatches within the window lock binding for the account or the number.
+    real_name_max_failures: int = Field(default=5, ge=1)
+    real_name_failure_window_seconds: float = Field(default=3600, gt=0)
+    real_name_lockout_seconds: float = Field(default=1800, gt=0)
+
     # Face checks (人脸核验): challenge lifetime (at most 2 minutes); this many
     # non-matches within the window lock face checks for the person for the lockout.
     face_challenge_seconds: float = Field(default=120, gt=0, le=120)

@@ -5,25 +5,41 @@ service's ASGI app (standalone run)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiohttp
 import httpx
 from fastapi import FastAPI
+from yarl import URL
 
 
 class UpstreamUnavailable(Exception):
     """The service did not answer (refused, reset or timed out)."""
 
 
+class UpstreamRequestInvalid(Exception):
+    """The request cannot be put on the wire (a URL or header the client refuses): the
+    caller's input, never a reason for a 500."""
+
+
 @dataclass(frozen=True)
 class UpstreamResponse:
     status: int
+    # Decoded as latin-1, as ASGI does: the service's bytes pass on unchanged (a raw
+    # UTF-8 file name in Content-Disposition included).
     headers: list[tuple[str, str]]
     body: bytes
 
 
+def _latin1(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+
+
 class Upstream(ABC):
+    # Scheme and host the service's own absolute URLs (e.g. in Location) start with.
+    origin: str = ""
+
     @abstractmethod
     async def start(self) -> None: ...
 
@@ -39,6 +55,7 @@ class Upstream(ABC):
 class HttpUpstream(Upstream):
     def __init__(self, base_url: str, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
+        self.origin = str(URL(self.base_url).origin())
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
@@ -62,22 +79,30 @@ class HttpUpstream(Upstream):
         if self._session is None:
             await self.start()
         assert self._session is not None
-        url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         try:
+            # Sent as given (already percent-encoded): no re-quoting, no dot-segment folding.
+            url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=True)
             async with self._session.request(
                 method, url, headers=headers, data=body or None, allow_redirects=False
             ) as response:
                 content = await response.read()
-                return UpstreamResponse(response.status, list(response.headers.items()), content)
+                return UpstreamResponse(response.status, _latin1(response.raw_headers), content)
+        except aiohttp.InvalidURL as exc:
+            raise UpstreamRequestInvalid(str(exc)) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise UpstreamUnavailable(type(exc).__name__) from exc
+        except ValueError as exc:  # a control character in a URL or a header
+            raise UpstreamRequestInvalid(str(exc)) from exc
 
 
 class AsgiUpstream(Upstream):
+    origin = "http://in-process"
+
     def __init__(self, app: FastAPI, timeout: float) -> None:
-        self._client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://in-process", timeout=timeout
-        )
+        # A service's own error answer (its 500 problem+json) is passed on as over HTTP;
+        # Starlette re-raises after answering, which must not become the gateway's error.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        self._client = httpx.AsyncClient(transport=transport, base_url=self.origin, timeout=timeout)
 
     async def start(self) -> None:
         return None
@@ -90,9 +115,13 @@ class AsgiUpstream(Upstream):
     ) -> UpstreamResponse:
         url = path + (f"?{query}" if query else "")
         try:
-            response = await self._client.request(method, url, headers=headers, content=body)
+            # Header values as the bytes that came in (ASGI headers are latin-1).
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            response = await self._client.request(method, url, headers=raw, content=body)
         except (httpx.TransportError, TimeoutError) as exc:
             raise UpstreamUnavailable(type(exc).__name__) from exc
+        except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
+            raise UpstreamRequestInvalid(str(exc)) from exc
         return UpstreamResponse(
-            response.status_code, list(response.headers.multi_items()), response.content
+            response.status_code, _latin1(response.headers.raw), response.content
         )

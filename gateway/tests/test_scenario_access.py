@@ -1,7 +1,7 @@
 """Per-scenario authorisation end to end: the gateway in front of the real intake and
 data-exchange apps, on both backends. Every refusal reason over HTTP, grants that never
 yield a field outside them, a citizen confined to their own record (BOLA), staff
-confined to the applicants of their own cases, rate limits, real-name 核验 and a
+confined to the applicants of their own cases, rate limits and a
 policy edited while requests keep flowing."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import data_exchange.settings
 import intake.main
 import intake.settings
 from gateway.api.deps import authenticated
-from gateway.authorisation import verify_identity
 from gateway.identity import Principal
 from gateway.main import create_app
 from gateway.settings import SERVICES, Settings, default_policies_dir
@@ -404,18 +403,6 @@ async def test_the_applicant_confirms_a_window_case_in_their_app(backend, signer
         assert confirmed.json()["presence"]["method"] == "app_confirmation"
         bound = await api.get(BOUND, headers=mine)
         assert (bound.status_code, bound.json()) == (200, {"name": "张三", "sex": "男"})
-
-
-async def test_real_name_verification_through_the_gateway_helper(backend, signer, verifier):
-    exchange, cases, front = await _platform(backend, signer, verifier)
-    async with _up(exchange, cases, front) as api:
-        await _push_people(api)
-        forwarder = front.state.forwarder
-        assert await verify_identity(forwarder, ZHANG, {"name": "张三"}) == {"name": True}
-        assert await verify_identity(forwarder, ZHANG, {"name": "李四"}) == {"name": False}
-        assert await verify_identity(forwarder, "110101200001010000", {"name": "张三"}) == {
-            "name": False
-        }
 
 
 @pytest.mark.parametrize("kv", ["memory", "redis"])

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 import data_exchange.main
 import data_exchange.settings
@@ -74,11 +74,14 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
     }
     front = gateway.main.create_app(gateway_settings, bus, signer, upstreams, configure_logs=False)
 
+    own_lifespan = front.router.lifespan_context
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            for app in (*services.values(), front):
+            for app in services.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
+            await stack.enter_async_context(own_lifespan(front))
             yield
 
     async def readyz(_request: Request) -> JSONResponse:
@@ -94,8 +97,14 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
         body = {"status": "ok" if ok else "unavailable", "checks": checks, "services": states}
         return JSONResponse(body, 200 if ok else 503)
 
-    routes = [Route("/readyz", readyz, methods=["GET"]), Mount("/", app=front)]
-    return Starlette(routes=routes, lifespan=lifespan), keys
+    # The gateway app itself faces clients (no wrapper whose router would answer what
+    # the gateway's does not match, in plain text); it starts every service with itself.
+    # Its /readyz gives way to the one that also asks the in-process services.
+    front.router.routes.insert(
+        0, Route("/readyz", readyz, methods=["GET"], include_in_schema=False)
+    )
+    front.router.lifespan_context = lifespan
+    return front, keys
 
 
 def main() -> None:

@@ -231,7 +231,7 @@ def build_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=spec.title, version=spec.version, lifespan=lifespan)
+    app = FastAPI(title=spec.title, version=spec.version, lifespan=lifespan, redirect_slashes=False)
     app.state.runtime = runtime
     install_problem_handlers(app)
     install_tracing_and_metrics(app, spec.name)

@@ -50,7 +50,8 @@ def _after(cursor: str | None) -> int | None:
     value = decode_cursor(cursor)
     if value is None:
         return None
-    if not value.isdigit():
+    # ASCII digits within a 64-bit sequence ("²".isdigit() holds, int() refuses it).
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
     return int(value)
 

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import accounts
+from gateway.access_log import record_decision
 from gateway.api.deps import CallerDep
+from gateway.authorisation import REAL_NAME_SCENARIO
 from gateway.identity_models import CitizenAccount
+from gateway.real_name import confirm
 from gateway.sessions import SessionStore, TokenPair
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pii import PiiCipher
@@ -193,6 +195,13 @@ async def token(
     "/api/v1/auth/real-name",
     response_model=Tokens,
     summary="Bind a real name (核验, no disclosure)",
+    responses={
+        403: {"description": "the real-name-binding policy refuses the caller"},
+        409: {"description": "already_bound, id_number_bound"},
+        422: {"description": "id_number_invalid, real_name_mismatch"},
+        429: {"description": "rate_limited, real_name_locked (Retry-After)"},
+        503: {"description": "upstream_unavailable (Retry-After)"},
+    },
 )
 async def real_name(
     body: RealNameBody, request: Request, session: SessionDep, caller: CallerDep
@@ -202,53 +211,51 @@ async def real_name(
         raise ProblemError(
             409, "already_bound", "已完成实名认证", title_en="Already real-name bound"
         )
-    id_number = accounts.check_id_number(body.id_number)
-    if not await _population_confirms(request, id_number, body.name):
-        raise ProblemError(
-            422, "real_name_mismatch", "身份信息核验未通过", title_en="Identity not confirmed"
+    # Every attempt is audited, its outcome as the reason; never the number or the name.
+    try:
+        id_number = accounts.check_id_number(body.id_number)
+        await confirm(
+            state.forwarder,
+            state.real_name_attempts,
+            principal=caller,
+            id_number=id_number,
+            id_index=state.cipher.blind_index(id_number),
+            name=body.name,
         )
-    account_id = caller.subject.removeprefix("acct:")
-    async with session.begin():
-        account = await session.get(CitizenAccount, account_id)
-        if account is None:
-            raise ProblemError(401, "unauthenticated", "未认证或凭证无效", "account not found")
-        await accounts.bind_real_name(session, state.cipher, account, id_number)
+        account_id = caller.subject.removeprefix("acct:")
+        async with session.begin():
+            account = await session.get(CitizenAccount, account_id)
+            if account is None:
+                raise ProblemError(401, "unauthenticated", "未认证或凭证无效", "account not found")
+            await accounts.bind_real_name(session, state.cipher, account, id_number)
+    except ProblemError as problem:
+        verified = problem.code in ("real_name_mismatch", "id_number_bound")
+        await record_decision(
+            request,
+            caller,
+            service="exchange",
+            status=problem.status,
+            decision="allowed" if verified else "refused",
+            reason=problem.code,
+            scenario=REAL_NAME_SCENARIO,
+            fields=["population.name"] if verified else [],
+        )
+        raise
+    await record_decision(
+        request,
+        caller,
+        service="exchange",
+        status=200,
+        decision="allowed",
+        scenario=REAL_NAME_SCENARIO,
+        fields=["population.name"],
+    )
     sessions: SessionStore = state.sessions
     if caller.session_id:
         await sessions.revoke(caller.session_id)
     return _tokens(
         await sessions.start(accounts.citizen_principal(account, state.cipher), account.id)
     )
-
-
-async def _population_confirms(request: Request, id_number: str, name: str) -> bool:
-    """Ask data-exchange to verify the claimed name for the ID number (true/false only)."""
-    forwarder = request.app.state.forwarder
-    token = forwarder.signer.mint(
-        audience="exchange",
-        subject=id_number,
-        principal_type="citizen",
-        ttl=30,
-        scn="real-name-binding",
-        grant={"population": ["name"]},
-        bind="self",
-        acr="L1",
-    )
-    body = json.dumps({"claims": {"name": name}}, ensure_ascii=False).encode()
-    answer = await forwarder.upstreams["exchange"].send(
-        "POST",
-        "/api/v1/exchange/verify",
-        "",
-        [("authorization", f"Bearer {token}"), ("content-type", "application/json")],
-        body,
-    )
-    if answer.status == 404:
-        return False
-    if answer.status != 200:
-        raise ProblemError(
-            503, "upstream_unavailable", "后端服务暂不可用", "identity verification failed"
-        )
-    return json.loads(answer.body).get("name") is True
 
 
 @router.delete("/api/v1/auth/sessions/current", status_code=204, summary="Sign out")
