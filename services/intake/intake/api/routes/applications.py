@@ -18,7 +18,7 @@ from intake.peers import PeersDep
 from intake.schemas import ApplicationCreate, CaseRead, PreReview, Problem
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import remember, replay, request_hash
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.peers import PeerClient, bearer_token
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
@@ -27,25 +27,7 @@ router = APIRouter(prefix="/api/v1/intake/applications", tags=["applications"])
 
 
 def _cursor_of(case: Case) -> str:
-    return encode_cursor(f"{case.submitted_at.isoformat()}|{case.id}")
-
-
-def _invalid_cursor() -> ProblemError:
-    return ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
-
-
-def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    value = decode_cursor(cursor)
-    if value is None:
-        return None
-    at, _, case_id = value.partition("|")
-    try:
-        submitted_at = datetime.fromisoformat(at)
-    except ValueError as exc:
-        raise _invalid_cursor() from exc
-    if submitted_at.tzinfo is None or not case_id:
-        raise _invalid_cursor()
-    return submitted_at, case_id
+    return encode_key(case.submitted_at, case.id)
 
 
 def _caller_token(request: Request) -> str:
@@ -168,7 +150,7 @@ async def list_applications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CaseRead]:
     cases = await applications.list_for_applicant(
-        session, cipher.blind_index(principal.subject), _parse_cursor(cursor), limit
+        session, cipher.blind_index(principal.subject), decode_key(cursor, datetime, str), limit
     )
     next_cursor = _cursor_of(cases[-1]) if len(cases) == limit else None
     return Page[CaseRead](
