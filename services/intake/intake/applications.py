@@ -90,6 +90,7 @@ async def submit(
             submitted_at=case.submitted_at,
             bundle_code=case.bundle_code,
             applicant_index=case.applicant_index,
+            due_date=case.due_date,
         ),
         key=case.id,
     )
