@@ -9,7 +9,6 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum.cn import ric
 
 from intake import applications, guide, prereview, workflow
 from intake.api.dependencies import CipherDep
@@ -18,6 +17,7 @@ from intake.peers import PeersDep
 from intake.schemas import ApplicationCreate, CaseRead, PreReview, Problem
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import remember, replay, request_hash
+from yiwang_platform.identifiers import is_resident_id
 from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.peers import PeerClient, bearer_token
 from yiwang_platform.pii import PiiCipher
@@ -55,7 +55,7 @@ async def _checked(
         body.materials,
         body.commitments,
     )
-    if resolved.bundle_code is not None and not ric.is_valid(applicant):
+    if resolved.bundle_code is not None and not is_resident_id(applicant):
         result.problems.append(
             Problem(code="real_name_required", target="applicant", message="一件事须实名认证后申请")
         )
