@@ -22,12 +22,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum.cn import ric
 
 from gateway.identity import Principal
 from gateway.identity_models import CitizenAccount, MachineClient, StaffAccount
 from gateway.sms import SmsProvider
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.identifiers import InvalidIdentifier, resident_id
 from yiwang_platform.keyvalue import KeyValueStore
 from yiwang_platform.pii import PiiCipher
 
@@ -129,14 +129,15 @@ def citizen_principal(account: CitizenAccount, cipher: PiiCipher) -> Principal:
 
 
 def check_id_number(id_number: str) -> str:
+    """The platform's one check (checksum, region, birth date not in the future)."""
     try:
-        return str(ric.validate(id_number))
-    except Exception as exc:
+        return resident_id(id_number)
+    except InvalidIdentifier as exc:
         raise ProblemError(
             422,
             "id_number_invalid",
             "身份证号码无效",
-            "not a valid resident ID number",
+            f"not a valid resident ID number: {exc.reason}",
             title_en="Invalid ID number",
         ) from exc
 

@@ -6,14 +6,21 @@ import json
 import logging
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from yiwang_platform import tracing
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.logs import JsonFormatter, MaskingFormatter
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import (
+    Page,
+    decode_cursor,
+    decode_id,
+    decode_key,
+    encode_cursor,
+    encode_key,
+)
 
 ID_NUMBER = "110101199003071234"
 
@@ -138,3 +145,51 @@ def test_page_serialises_items_and_next_cursor() -> None:
 
     assert page.model_dump() == {"items": [1, 2], "next_cursor": "Mg"}
     assert Page[int](items=[]).next_cursor is None
+
+
+def test_a_typed_key_round_trips() -> None:
+    at = datetime(2026, 10, 9, 8, 30, 0, 123456, tzinfo=UTC)
+    cursor = encode_key(at, date(2026, 10, 9), 2**63 - 1, "supplement", "id|with|bars")
+
+    assert decode_key(cursor, datetime, date, int, {"case", "supplement"}, str) == (
+        at,
+        date(2026, 10, 9),
+        2**63 - 1,
+        "supplement",
+        "id|with|bars",
+    )
+    assert decode_key(None, datetime, str) is None
+    assert decode_id(encode_key("c-1")) == "c-1"
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("2026-10-09T08:00:00|x", (datetime, str)),  # naive time
+        ("2026-10-09T08:00:00+08:00", (datetime, str)),  # too few parts
+        ("2026-10-09|x|y", (date, str, str, str)),
+        ("yesterday|x", (date, str)),
+        ("2026-02-30|x", (date, str)),
+        ("9223372036854775808", (int,)),  # past BIGINT
+        ("9" * 40, (int,)),
+        ("-1", (int,)),
+        ("²", (int,)),
+        ("１２", (int,)),  # full-width digits
+        ("|x", (date, str)),  # empty part
+        ("2026-10-09|x", (date, {"case", "subcase"}, str)),
+        ("2026-10-09|planet|x", (date, {"case", "subcase"}, str)),
+        ("a\x00b", (str,)),
+        ("a\x1fb", (str,)),
+        ("x" * 300, (str,)),
+    ],
+)
+def test_a_crafted_key_is_a_400_problem(text: str, parts: tuple) -> None:
+    with pytest.raises(ProblemError) as exc:
+        decode_key(encode_cursor(text), *parts)
+
+    assert (exc.value.status, exc.value.code) == (400, "invalid_cursor")
+
+
+def test_only_the_last_part_may_hold_the_separator() -> None:
+    with pytest.raises(ValueError):
+        encode_key("a|b", "c")

@@ -1,5 +1,6 @@
 """Chinese working days (工作日): statutory holidays and adjusted working days from
-``chinese_calendar``. A calendar utility, not a rule: services decide what a time limit is.
+``chinese_calendar``, and the one rule for counting a limit in working days
+(``add_working_days``). Services decide how long a limit is and when it starts.
 
 For a year the library does not cover yet (the State Council announces each year's
 arrangement late in the year before), Monday to Friday count as working days, with a
@@ -54,3 +55,25 @@ def previous_working_day(day: date) -> date:
     while not is_working_day(day):
         day -= timedelta(days=1)
     return day
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The last day of a limit of ``days`` working days that starts on ``start``.
+
+    The rule (one for every service): the start day itself is never counted and only
+    working days count, so the limit counts from the next working day after ``start``
+    and ends on the ``days``-th working day after it, whatever day ``start`` is.
+    民法典 art. 201 (开始的当日不计入，自下一日开始计算) and 行政许可法 art. 82
+    (期限以工作日计算，不含法定节假日). Accepted on Saturday with 1 day: Monday, as for
+    Friday; moving a weekend start to Monday first and counting from Tuesday would
+    give the authority a working day the law does not.
+
+    A limit of 0 days (an immediate matter) ends on ``start`` when it is a working
+    day, else on the next working day (a limit never ends on a rest day: 民法典 art. 203).
+    """
+    if days < 0:
+        raise ValueError("a time limit cannot be negative")
+    day = start
+    for _ in range(days):
+        day = next_working_day(day + timedelta(days=1))
+    return next_working_day(day)

@@ -5,32 +5,30 @@ from __future__ import annotations
 
 from datetime import date
 
-from stdnum.cn import ric, uscc
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
+from stdnum.cn import ric
+
+from yiwang_platform.identifiers import InvalidIdentifier, credit_code, resident_id
 
 
 class InvalidRecord(ValueError):
     """A record that can never be applied. The message names the field, never its value."""
 
 
-def checked_resident_id(id_number: str, field: str = "id_number") -> str:
-    """The ID number in compact form (upper-case X) once its checksum, birth date and
-    region code are valid. Errors name ``field``."""
+def checked_resident_id(
+    id_number: str, field: str = "id_number", *, today: date | None = None
+) -> str:
+    """The ID number in compact form (upper-case X) once the platform's check passes
+    (checksum, region, a birth date neither in the future nor before 1900). Errors name
+    ``field``."""
     try:
-        return ric.validate(id_number)
-    except InvalidChecksum as exc:
-        raise InvalidRecord(f"{field}: invalid checksum") from exc
-    except InvalidLength as exc:
-        raise InvalidRecord(f"{field}: invalid length") from exc
-    except InvalidComponent as exc:
-        raise InvalidRecord(f"{field}: invalid birth date or region code") from exc
-    except (ValidationError, KeyError, ValueError) as exc:
-        raise InvalidRecord(f"{field}: invalid format") from exc
+        return resident_id(id_number, today=today)
+    except InvalidIdentifier as exc:
+        raise InvalidRecord(f"{field}: {exc.reason}") from exc
 
 
-def checked_id_number(id_number: str, birth_date: date) -> str:
+def checked_id_number(id_number: str, birth_date: date, *, today: date | None = None) -> str:
     """The ID number in compact form once valid and its embedded birth date is ``birth_date``."""
-    number = checked_resident_id(id_number)
+    number = checked_resident_id(id_number, today=today)
     if ric.get_birth_date(number) != birth_date:
         raise InvalidRecord("birth_date: does not match id_number")
     return number
@@ -39,13 +37,9 @@ def checked_id_number(id_number: str, birth_date: date) -> str:
 def checked_uscc(code: str, field: str = "uscc") -> str:
     """The credit code in compact form once its GB 32100 check character is valid."""
     try:
-        return uscc.validate(code)
-    except InvalidChecksum as exc:
-        raise InvalidRecord(f"{field}: invalid checksum") from exc
-    except InvalidLength as exc:
-        raise InvalidRecord(f"{field}: invalid length") from exc
-    except (ValidationError, ValueError) as exc:
-        raise InvalidRecord(f"{field}: invalid format") from exc
+        return credit_code(code)
+    except InvalidIdentifier as exc:
+        raise InvalidRecord(f"{field}: {exc.reason}") from exc
 
 
 def mask_id_number(value: str) -> str:

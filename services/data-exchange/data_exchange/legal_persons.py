@@ -25,13 +25,15 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def parse(data: Any) -> CountyLegalPersonRecord:
+    if not isinstance(data, dict):
+        raise InvalidRecord("(record): not a JSON object")
     try:
         return CountyLegalPersonRecord.model_validate(data)
     except ValidationError as exc:
         raise InvalidRecord(describe(exc)) from exc
 
 
-def parse_all(records: list[dict[str, Any]]) -> list[CountyLegalPersonRecord | str]:
+def parse_all(records: list[Any]) -> list[CountyLegalPersonRecord | str]:
     """Each record parsed, or the reason it does not match the contract."""
     parsed: list[CountyLegalPersonRecord | str] = []
     for data in records:

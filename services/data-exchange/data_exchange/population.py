@@ -41,6 +41,8 @@ def describe(exc: ValidationError) -> str:
 
 
 def parse(data: Any) -> CountyPopulationRecord:
+    if not isinstance(data, dict):
+        raise InvalidRecord("(record): not a JSON object")
     try:
         return CountyPopulationRecord.model_validate(data)
     except ValidationError as exc:
@@ -118,7 +120,7 @@ class Prepared:
 
 
 async def prepare_batch(
-    matcher: FaceMatcher, cipher: PiiCipher, records: list[dict[str, Any]]
+    matcher: FaceMatcher, cipher: PiiCipher, records: list[Any]
 ) -> list[Prepared]:
     """Parse each record and encode its reference face, before any transaction opens:
     encoding takes a fraction of a second per photo, too long to hold row locks for.

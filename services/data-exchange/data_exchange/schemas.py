@@ -13,27 +13,33 @@ MAX_BATCH = 500
 class PopulationBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    records: list[dict[str, Any]] = Field(
+    records: list[Any] = Field(
         min_length=1,
         max_length=MAX_BATCH,
         description="each shaped like the data of gov.county.population.record.v1; "
-        "records are checked one by one and a bad one does not stop the others",
+        "records are checked one by one and a bad one does not stop the others: "
+        "each entry is answered on its own in results (same index), and an entry that is "
+        "not a JSON object (a string, null) is rejected there with its reason",
     )
 
 
 class LegalPersonBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    records: list[dict[str, Any]] = Field(
+    records: list[Any] = Field(
         min_length=1,
         max_length=MAX_BATCH,
         description="each shaped like the data of gov.county.legal_person.record.v1; "
-        "records are checked one by one and a bad one does not stop the others",
+        "records are checked one by one and a bad one does not stop the others: "
+        "each entry is answered on its own in results (same index), and an entry that is "
+        "not a JSON object (a string, null) is rejected there with its reason",
     )
 
 
 class RecordResult(BaseModel):
-    index: int
+    """The answer to one entry of a county batch."""
+
+    index: int = Field(description="the entry's position in the batch's records (from 0)")
     status: Literal["created", "updated", "unchanged", "stale", "rejected"] = Field(
         description="created, updated: accepted; unchanged: the same version again; "
         "stale: older than the stored version (nothing written); rejected: see reason"
@@ -50,7 +56,11 @@ class BatchSummary(BaseModel):
 
 
 class BatchResults(BaseModel):
-    results: list[RecordResult]
+    """A county batch answered entry by entry: the good records are applied whatever
+    the others hold; a rejected entry (not an object, off the contract, a failed
+    identifier check) says why, naming fields, never values."""
+
+    results: list[RecordResult] = Field(description="one per entry, in the batch's order")
     summary: BatchSummary
 
 

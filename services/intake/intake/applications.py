@@ -23,6 +23,7 @@ from intake.schemas import (
     SubCaseRead,
 )
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.identifiers import InvalidIdentifier, resident_id
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.peers import PeerClient
@@ -94,6 +95,7 @@ async def submit(
             submitted_at=case.submitted_at,
             bundle_code=case.bundle_code,
             applicant_index=case.applicant_index,
+            due_date=case.due_date,
         ),
         key=case.id,
     )
@@ -203,7 +205,18 @@ def applicant_of(principal: InternalPrincipal, data: ApplicationCreate) -> tuple
                 "applicant_id_number is required when staff submit at a window",
                 title_en="Applicant required",
             )
-        return data.applicant_id_number.upper(), principal.subject
+        try:
+            # The platform's one check: checksum, region, a birth date not in the future.
+            applicant = resident_id(data.applicant_id_number)
+        except InvalidIdentifier as exc:
+            raise ProblemError(
+                422,
+                "id_number_invalid",
+                "申请人身份证号码无效",
+                f"applicant_id_number: {exc.reason}",
+                title_en="Invalid ID number",
+            ) from exc
+        return applicant, principal.subject
     if data.presence is not None:
         raise ProblemError(
             422,

@@ -39,6 +39,11 @@ class CaseSubmitted(EventData):
         pattern=r"^[0-9a-f]{64}$",
         description="blind index of the applicant's identifier (who may rate the case)",
     )
+    due_date: date | None = Field(
+        default=None,
+        description="promised deadline counted from submission (working days), so consumers "
+        "need not count it again; absent from events published before it was carried",
+    )
 
 
 class SubCasePlan(BaseModel):

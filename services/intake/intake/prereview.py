@@ -4,7 +4,8 @@ window sees it, with every problem reported at once (一次性告知).
 - completeness: every material is uploaded, offered from the wallet (免提交, checked
   with the license service), or pledged (告知承诺, where the matter allows it); a
   missing key material blocks, a missing non-key one allows 容缺受理;
-- identifiers: fields ending ``id_number`` pass the GB 11643 checksum, fields ending
+- identifiers: fields ending ``id_number`` pass the platform's GB 11643 check (checksum,
+  region, a birth date neither in the future nor before 1900), fields ending
   ``credit_code`` or ``uscc`` the GB 32100 one;
 - consistency: required form fields are present, dates are real dates not in the future,
   and a citizen's own ID number in the form is theirs.
@@ -18,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum.cn import ric, uscc
 
 from intake.models import Upload
 from intake.schemas import MaterialAttachment, PreReview, Problem, RequiredMaterial
+from yiwang_platform.identifiers import is_credit_code, is_resident_id
 from yiwang_platform.peers import PeerClient
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.workdays import china_today
@@ -57,11 +58,11 @@ def check_form(form: dict[str, Any], checklist: Checklist, applicant: str) -> li
     for name, value in form.items():
         if value in (None, "") or not isinstance(value, str):
             continue
-        if _is_id_field(name) and not ric.is_valid(value):
+        if _is_id_field(name) and not is_resident_id(value):
             problems.append(
                 Problem(code="id_number_invalid", target=name, message="居民身份证号码校验不通过")
             )
-        elif _is_credit_code_field(name) and not uscc.is_valid(value):
+        elif _is_credit_code_field(name) and not is_credit_code(value):
             problems.append(
                 Problem(
                     code="credit_code_invalid", target=name, message="统一社会信用代码校验不通过"
@@ -80,7 +81,7 @@ def check_form(form: dict[str, Any], checklist: Checklist, applicant: str) -> li
                     Problem(code="date_in_future", target=name, message="日期不能晚于今天")
                 )
     own = form.get("applicant_id_number")
-    if isinstance(own, str) and ric.is_valid(own) and own.upper() != applicant.upper():
+    if is_resident_id(own) and str(own).upper() != applicant.upper():
         problems.append(
             Problem(
                 code="applicant_mismatch",

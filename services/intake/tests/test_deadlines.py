@@ -22,10 +22,13 @@ def at(day: str, hour: int = 10) -> datetime:
         (at("2026-11-23"), 0, date(2026, 11, 23)),  # Monday, immediate matter
         (at("2026-11-23"), 5, date(2026, 11, 30)),  # skips a weekend
         (at("2026-09-30"), 1, date(2026, 10, 8)),  # skips the whole National Day holiday
-        (at("2026-10-03"), 1, date(2026, 10, 9)),  # received in the holiday: counts from 10-08
+        (at("2026-10-03"), 1, date(2026, 10, 8)),  # received in the holiday: 10-08 is day 1
+        (at("2026-11-21"), 1, date(2026, 11, 23)),  # Saturday: Monday, as for Friday
+        (at("2026-11-20"), 1, date(2026, 11, 23)),
+        (at("2026-11-21"), 0, date(2026, 11, 23)),  # an immediate matter ends on a working day
         (at("2026-10-09"), 1, date(2026, 10, 10)),  # the adjusted working Saturday
         (at("2026-10-09"), 2, date(2026, 10, 12)),  # then Sunday 10-11 is a rest day
-        (at("2026-09-30", hour=17), 1, date(2026, 10, 9)),  # 01:00 on 10-01 in China
+        (at("2026-09-30", hour=17), 1, date(2026, 10, 8)),  # 01:00 on 10-01 in China
     ],
 )
 def test_due_date_counts_chinese_working_days(submitted, promised_days, due):

@@ -3,25 +3,23 @@ codes (GB 32100), checked with python-stdnum and never shown in full."""
 
 from __future__ import annotations
 
-from stdnum.cn import ric, uscc
-from stdnum.exceptions import ValidationError
-
 from license.schemas import HolderKind
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.identifiers import InvalidIdentifier, credit_code, resident_id
 
 
 def normalise_holder_id(kind: HolderKind, value: str) -> str:
     """The identifier in its compact form; a 422 ``holder_id_invalid`` when it is not valid."""
     try:
-        return ric.validate(value) if kind == "citizen" else uscc.validate(value)
-    except (ValidationError, KeyError) as exc:
+        return resident_id(value) if kind == "citizen" else credit_code(value)
+    except InvalidIdentifier as exc:
         expected = "公民身份号码" if kind == "citizen" else "统一社会信用代码"
         raise ProblemError(
             422,
             "holder_id_invalid",
             "持证主体证件号码无效",
             # The number itself stays out of the detail.
-            detail=f"holder_id is not a valid {expected}: {type(exc).__name__}",
+            detail=f"holder_id is not a valid {expected}: {exc.reason}",
             title_en="Invalid holder identifier",
         ) from exc
 

@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from license.models import LicenseUsage
 from license.schemas import UsageEntry
-from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.pii import PiiCipher
 
 Action = Literal["read", "present", "verify"]
@@ -56,11 +55,9 @@ async def page(
         .order_by(LicenseUsage.id.desc())
         .limit(limit)
     )
-    after = decode_cursor(cursor)
+    after = decode_key(cursor, int)
     if after is not None:
-        if not after.isdigit() or len(after) > 18:  # a BIGINT row id
-            raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
-        query = query.where(LicenseUsage.id < int(after))
+        query = query.where(LicenseUsage.id < after[0])
     rows = list((await session.scalars(query)).all())
     return Page[UsageEntry](
         items=[
@@ -72,5 +69,5 @@ async def page(
             )
             for r in rows
         ],
-        next_cursor=encode_cursor(str(rows[-1].id)) if len(rows) == limit else None,
+        next_cursor=encode_key(rows[-1].id) if len(rows) == limit else None,
     )

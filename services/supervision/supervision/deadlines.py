@@ -1,7 +1,7 @@
 """Deadlines in Chinese working days and the red/yellow cards (红黄牌) against them.
 
-Statutory holidays and adjusted working days come from the shared working-day
-calendar (``chinese_calendar``).
+Statutory holidays, adjusted working days and the rule for counting a limit come
+from the platform (``yiwang_platform.workdays``).
 
 Cards: yellow when ``threshold`` working days or fewer are left before the due date
 (the working days after today up to and including the due date), red from the day
@@ -13,33 +13,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from yiwang_platform.workdays import (
-    china_date,
-    is_working_day,
-    next_working_day,
-    previous_working_day,
-)
+from yiwang_platform.workdays import add_working_days as add_working_days
+from yiwang_platform.workdays import china_date, is_working_day, previous_working_day
 
 Card = Literal["green", "yellow", "red"]
 Level = Literal["none", "yellow", "red"]
 
 
 def due_date(submitted_at: datetime, promised_days: int) -> date:
-    """The last day of the time limit.
-
-    A case received on a non-working day counts as received on the next working day;
-    the limit ends ``promised_days`` working days after that day (so a limit of 0, an
-    immediate matter, ends on the day of receipt).
-    """
-    day = next_working_day(china_date(submitted_at))
-    return add_working_days(day, promised_days)
-
-
-def add_working_days(day: date, days: int) -> date:
-    """The ``days``-th working day after ``day`` (``day`` itself for 0)."""
-    for _ in range(days):
-        day = next_working_day(day + timedelta(days=1))
-    return day
+    """The last day of a limit counted from ``submitted_at`` (China time) by the
+    platform's one working-day rule; only for events that do not carry their due date."""
+    return add_working_days(china_date(submitted_at), promised_days)
 
 
 def remaining_working_days(due: date, today: date) -> int:

@@ -110,6 +110,9 @@ async def on_submitted(session: AsyncSession, event: CloudEvent) -> None:
         return  # the case is watched already (intake re-announced it)
     submitted_at = event_time(data["submitted_at"], "submitted_at")
     promised = int(data["promised_days"])
+    # Intake counted the limit; older events without it are counted by the same rule.
+    carried = data.get("due_date")
+    due = _day(carried, "due_date") if carried else deadlines.due_date(submitted_at, promised)
     session.add(
         CaseWatch(
             case_id=case_id,
@@ -120,7 +123,7 @@ async def on_submitted(session: AsyncSession, event: CloudEvent) -> None:
             promised_days=promised,
             submitted_at=submitted_at,
             # Until acceptance the limit is counted from the submission.
-            due_date=deadlines.due_date(submitted_at, promised),
+            due_date=due,
             status=RUNNING,
             applicant_index=data.get("applicant_index"),
         )

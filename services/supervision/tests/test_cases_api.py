@@ -12,9 +12,10 @@ URL = "/api/v1/supervision/cases"
 
 async def test_cases_show_their_deadline_and_card(app, signer, submit_case):
     overdue = await submit_case(submitted_at="2026-09-30T02:00:00Z", promised_days=1)
-    due_today = await submit_case(submitted_at="2026-10-03T02:00:00Z", promised_days=1)
+    due_today = await submit_case(submitted_at="2026-10-08T02:00:00Z", promised_days=1)
+    # Received in the holiday: 10-08 is its first working day, 10-10 (Saturday) its third.
     due_tomorrow = await submit_case(
-        submitted_at="2026-10-03T02:00:00Z", promised_days=2, channel="window"
+        submitted_at="2026-10-03T02:00:00Z", promised_days=3, channel="window"
     )
     on_time = await submit_case(submitted_at="2026-10-09T02:00:00Z", promised_days=5)
     app.dependency_overrides[current_time] = lambda: datetime(2026, 10, 9, 2, tzinfo=UTC)

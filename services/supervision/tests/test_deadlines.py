@@ -31,10 +31,11 @@ def at(day: str, hour: int = 10) -> datetime:
         (at("2026-11-23"), 0, date(2026, 11, 23), date(2026, 11, 20)),  # immediate matter
         (at("2026-11-23"), 5, date(2026, 11, 30), date(2026, 11, 27)),  # over a weekend
         (at("2026-09-30"), 1, date(2026, 10, 8), date(2026, 9, 30)),  # over National Day
-        (at("2026-10-03"), 1, date(2026, 10, 9), date(2026, 10, 8)),  # received in the holiday
+        (at("2026-10-03"), 1, date(2026, 10, 8), date(2026, 9, 30)),  # received in the holiday
         (at("2026-10-09"), 1, date(2026, 10, 10), date(2026, 10, 9)),  # working Saturday
         (at("2026-10-09"), 2, date(2026, 10, 12), date(2026, 10, 10)),  # yellow on that Saturday
-        (at("2026-09-30", hour=17), 1, date(2026, 10, 9), date(2026, 10, 8)),  # 10-01 in China
+        (at("2026-09-30", hour=17), 1, date(2026, 10, 8), date(2026, 9, 30)),  # 10-01 in China
+        (at("2026-11-21"), 1, date(2026, 11, 23), date(2026, 11, 20)),  # Saturday: Monday
     ],
 )
 def test_due_date_and_yellow_day_count_chinese_working_days(submitted, promised_days, due, yellow):
@@ -96,6 +97,9 @@ def test_working_days_are_added_over_the_holiday_and_the_working_saturday():
     assert add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
     assert add_working_days(date(2026, 9, 30), 3) == date(2026, 10, 10)
     assert add_working_days(date(2026, 10, 3), 1) == date(2026, 10, 8)
+    # A Saturday start counts as intake counts it: the next working day is day 1.
+    assert add_working_days(date(2026, 11, 21), 1) == date(2026, 11, 23)
+    assert add_working_days(date(2026, 11, 21), 0) == date(2026, 11, 23)
 
 
 def test_years_without_calendar_data_count_monday_to_friday():

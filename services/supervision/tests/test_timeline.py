@@ -295,3 +295,26 @@ async def test_materials_owed_after_deficiency_acceptance_get_their_own_cards(
     )
     await case_events.settle()
     assert await supplement_cards("2026-12-07") == []
+
+
+async def test_a_submitted_case_keeps_the_due_date_intake_counted(app, signer, case_events):
+    # Saturday 11-21 with one working day: intake's date is used as sent, not recounted.
+    carried = await case_events.submitted(
+        submitted_at="2026-11-21T02:00:00Z", promised_days=1, due_date="2026-11-23"
+    )
+    sent_by_intake = await case_events.submitted(
+        submitted_at="2026-11-21T02:00:00Z", promised_days=1, due_date="2026-11-27"
+    )
+    # An event from before intake carried the date: counted by the same rule.
+    older = await case_events.submitted(submitted_at="2026-11-21T02:00:00Z", promised_days=1)
+    await case_events.settle()
+
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+
+        async def due(case: dict) -> str:
+            timeline = (await api.get(timeline_url(case["case_id"]))).json()
+            return timeline["deadline"]["due_date"]
+
+        assert await due(carried) == "2026-11-23"
+        assert await due(sent_by_intake) == "2026-11-27"
+        assert await due(older) == "2026-11-23"

@@ -308,3 +308,48 @@ async def test_bad_warning_queries_are_problems_not_500s(app, signer):
     async with client(app, None, "supervision") as anonymous:
         for url in (URL, SUMMARY, HANDLINGS):
             assert (await anonymous.get(url)).status_code == 401
+
+
+async def test_a_page_ending_on_a_supplement_card_leads_to_the_next_page(
+    app, signer, case_events, on_day
+):
+    # 容缺: the materials owed by 12-04 give a supplement card before the case's own.
+    case = await case_events.submitted(submitted_at="2026-11-30T01:00:00Z", promised_days=10)
+    case_id = case["case_id"]
+    await case_events.accepted(
+        case_id,
+        "2026-11-30T02:00:00Z",
+        "2026-12-07",
+        [],
+        mode="deficiency",
+        supplement_due="2026-12-04",
+        missing_materials=["PHOTO"],
+    )
+    await case_events.settle()
+    on_day("2026-12-07")
+
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+        first = await api.get(URL, params={"limit": "1"})
+        assert [w["kind"] for w in first.json()["items"]] == ["supplement"]
+        second = await api.get(URL, params={"limit": "1", "cursor": first.json()["next_cursor"]})
+        assert second.status_code == 200
+        assert [(w["kind"], w["id"]) for w in second.json()["items"]] == [("case", case_id)]
+
+
+async def test_crafted_cursors_are_400_on_every_supervision_list(app, signer):
+    def cursor(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    crafted = {
+        URL: ["2026-10-09|case", "2026-10-09T00:00:00|case|x", "2026-10-09|case|a\x00b"],
+        HANDLINGS: ["2026-10-09", "2026-10-09|", "9" * 30 + "|x"],
+        "/api/v1/supervision/cases": ["|x", "2026-13-01|x", "2026-10-09"],
+        "/api/v1/supervision/reviews": ["2026-10-09T08:00:00|r", "2026-10-09T08:00:00Z", "zz|r"],
+    }
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+        for url, texts in crafted.items():
+            for text in [*texts, "not base64!"]:
+                value = text if text == "not base64!" else cursor(text)
+                response = await api.get(url, params={"cursor": value})
+                assert response.headers["content-type"] == "application/problem+json", (url, text)
+                assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")

@@ -16,7 +16,7 @@ from gateway.identity import Principal
 from gateway.models import audit_entries
 from yiwang_platform.audit_chain import verify
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import SessionDep
 
 router = APIRouter(prefix="/api/v1/gateway/audit", tags=["audit"])
@@ -47,13 +47,8 @@ def _readers_only(caller: Principal) -> None:
 
 
 def _after(cursor: str | None) -> int | None:
-    value = decode_cursor(cursor)
-    if value is None:
-        return None
-    # ASCII digits within a 64-bit sequence ("²".isdigit() holds, int() refuses it).
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):
-        raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
-    return int(value)
+    key = decode_key(cursor, int)
+    return None if key is None else key[0]
 
 
 @router.get(
@@ -82,7 +77,7 @@ async def list_audit_entries(
     ]
     if subject_index is not None:  # the index column is not hashed: trust the entry
         items = [i for i in items if i.entry.get("subject_index") == subject_index]
-    next_cursor = encode_cursor(str(rows[-1].seq)) if len(rows) == limit else None
+    next_cursor = encode_key(rows[-1].seq) if len(rows) == limit else None
     return Page[AuditEntryRead](items=items, next_cursor=next_cursor)
 
 

@@ -15,8 +15,7 @@ from sqlalchemy import select
 from data_exchange.access_audit import subject_of
 from data_exchange.api.deps import CipherDep, require_type
 from data_exchange.models import access_log
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exchange/access-log", tags=["access log"])
@@ -59,11 +58,9 @@ async def my_access_log(
         .order_by(t.c.seq.desc())
         .limit(limit)
     )
-    after = decode_cursor(cursor)
+    after = decode_key(cursor, int)
     if after is not None:
-        if not after.isdigit():
-            raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
-        query = query.where(t.c.seq < int(after))
+        query = query.where(t.c.seq < after[0])
     rows = (await session.execute(query)).all()
     items = []
     for row in rows:
@@ -85,5 +82,5 @@ async def my_access_log(
                 outcome=entry["outcome"],
             )
         )
-    next_cursor = encode_cursor(str(rows[-1].seq)) if len(rows) == limit else None
+    next_cursor = encode_key(rows[-1].seq) if len(rows) == limit else None
     return Page[MyAccessRead](items=items, next_cursor=next_cursor)

@@ -13,27 +13,14 @@ from data_exchange.api.deps import CipherDep
 from data_exchange.models import LicenseIndexEntry
 from data_exchange.schemas import LicenseIndexRead
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exchange/licenses", tags=["licenses"])
 
 
 def _cursor_of(entry: LicenseIndexEntry) -> str:
-    return encode_cursor(f"{entry.issued_at.isoformat()}|{entry.license_id}")
-
-
-def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    value = decode_cursor(cursor)
-    if value is None:
-        return None
-    issued_at, _, license_id = value.partition("|")
-    try:
-        return datetime.fromisoformat(issued_at), license_id
-    except ValueError as exc:
-        raise ProblemError(
-            400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor"
-        ) from exc
+    return encode_key(entry.issued_at, entry.license_id)
 
 
 @router.get(
@@ -55,7 +42,9 @@ async def list_licenses(
     if principal.principal_type != "staff" and not own:
         await record_access(session, principal, holder_index, ["license.index"], "refused")
         raise ProblemError(403, "forbidden", "无权访问")
-    rows = await license_index.for_holder(session, holder_index, _after(cursor), limit)
+    rows = await license_index.for_holder(
+        session, holder_index, decode_key(cursor, datetime, str), limit
+    )
     await record_access(session, principal, holder_index, ["license.index"], "read")
     next_cursor = _cursor_of(rows[-1]) if len(rows) == limit else None
     return Page[LicenseIndexRead](

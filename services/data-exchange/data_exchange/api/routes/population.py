@@ -20,7 +20,7 @@ from data_exchange.schemas import (
 )
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_id, encode_key
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exchange/population/records", tags=["population"])
@@ -92,7 +92,7 @@ async def list_records(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[PopulationRecordRead]:
     require_type(principal, "staff", "county")
-    rows = await population.in_record_order(session, decode_cursor(cursor), limit)
+    rows = await population.in_record_order(session, decode_id(cursor), limit)
     items = [
         PopulationRecordRead(
             record_id=r.record_id,
@@ -108,7 +108,7 @@ async def list_records(
         )
         for r in rows
     ]
-    next_cursor = encode_cursor(rows[-1].record_id) if len(rows) == limit else None
+    next_cursor = encode_key(rows[-1].record_id) if len(rows) == limit else None
     await access_audit.record_accesses(
         session,
         principal,

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum.cn import ric
 
 from intake import applications, case_access, guide, prereview, presence, workflow
 from intake.api.dependencies import CipherDep
@@ -19,7 +18,8 @@ from intake.schemas import ApplicationCreate, CaseAccessRead, CaseRead, PreRevie
 from intake.settings import Settings
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep, Replay
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.identifiers import is_resident_id
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.peers import PeerClient, bearer_token
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1/intake/applications", tags=["applications"])
 
 
 def _cursor_of(case: Case) -> str:
-    return encode_cursor(f"{case.submitted_at.isoformat()}|{case.id}")
+    return encode_key(case.submitted_at, case.id)
 
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -36,24 +36,6 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 def _case_not_found() -> ProblemError:
     return ProblemError(404, "case_not_found", "办件不存在", title_en="Case not found")
-
-
-def _invalid_cursor() -> ProblemError:
-    return ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
-
-
-def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    value = decode_cursor(cursor)
-    if value is None:
-        return None
-    at, _, case_id = value.partition("|")
-    try:
-        submitted_at = datetime.fromisoformat(at)
-    except ValueError as exc:
-        raise _invalid_cursor() from exc
-    if submitted_at.tzinfo is None or not case_id:
-        raise _invalid_cursor()
-    return submitted_at, case_id
 
 
 def _caller_token(request: Request) -> str:
@@ -81,7 +63,7 @@ async def _checked(
         body.materials,
         body.commitments,
     )
-    if resolved.bundle_code is not None and not ric.is_valid(applicant):
+    if resolved.bundle_code is not None and not is_resident_id(applicant):
         result.problems.append(
             Problem(code="real_name_required", target="applicant", message="一件事须实名认证后申请")
         )
@@ -202,7 +184,7 @@ async def list_applications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CaseRead]:
     cases = await applications.list_for_applicant(
-        session, cipher.blind_index(principal.subject), _parse_cursor(cursor), limit
+        session, cipher.blind_index(principal.subject), decode_key(cursor, datetime, str), limit
     )
     next_cursor = _cursor_of(cases[-1]) if len(cases) == limit else None
     return Page[CaseRead](
@@ -261,14 +243,9 @@ async def case_access_log(
     )
     if case is None:
         raise _case_not_found()
-    after = decode_cursor(cursor)
-    # An entry id: digits that fit the column, or the database would refuse it (500).
-    if after is not None and not (after.isdigit() and len(after) <= 18):
-        raise _invalid_cursor()
-    rows = await case_access.entries(
-        session, case.id, after=int(after) if after else None, limit=limit
-    )
+    key = decode_key(cursor, int)
+    rows = await case_access.entries(session, case.id, after=key[0] if key else None, limit=limit)
     return Page[CaseAccessRead](
         items=[case_access.to_read(r) for r in rows],
-        next_cursor=encode_cursor(str(rows[-1].id)) if len(rows) == limit else None,
+        next_cursor=encode_key(rows[-1].id) if len(rows) == limit else None,
     )

@@ -25,7 +25,7 @@ from intake.schemas import (
 )
 from intake.settings import Settings
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_id, encode_key
 from yiwang_platform.peers import bearer_token
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
@@ -89,15 +89,15 @@ async def list_cases(
 ) -> Page[CaseRead]:
     require_window_staff(principal)
     query = select(Case).where(Case.status == status).order_by(Case.id).limit(limit)
-    after = decode_cursor(cursor)
-    if after:
+    after = decode_id(cursor)
+    if after is not None:
         query = query.where(Case.id > after)
     # A clerk sees the cases at their own window and the unassigned online ones.
     query = query.where((Case.assigned_to.is_(None)) | (Case.assigned_to == principal.subject))
     cases = list((await session.scalars(query)).all())
     return Page[CaseRead](
         items=[applications.to_read(c, cipher) for c in cases],
-        next_cursor=encode_cursor(cases[-1].id) if len(cases) == limit else None,
+        next_cursor=encode_key(cases[-1].id) if len(cases) == limit else None,
     )
 
 

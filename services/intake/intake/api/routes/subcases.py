@@ -16,7 +16,7 @@ from intake.models import Case, SubCase
 from intake.peers import PeersDep
 from intake.schemas import Decision, SubCaseDetailRead, SubCaseRead
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_id, encode_key
 from yiwang_platform.peers import PeerClient, bearer_token
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
@@ -65,13 +65,13 @@ async def list_subcases(
         .order_by(SubCase.id)
         .limit(limit)
     )
-    after = decode_cursor(cursor)
-    if after:
+    after = decode_id(cursor)
+    if after is not None:
         query = query.where(SubCase.id > after)
     rows = list((await session.scalars(query)).all())
     return Page[SubCaseRead](
         items=[_read(s) for s in rows],
-        next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None,
+        next_cursor=encode_key(rows[-1].id) if len(rows) == limit else None,
     )
 
 

@@ -13,10 +13,9 @@ from license.api.deps import CipherDep, KeyringDep, holder_scope, require_staff
 from license.identifiers import normalise_holder_id
 from license.models import License
 from license.schemas import LicenseIssue, LicenseRead, Revocation, UsageEntry, Verification
-from license.seal import timestamp
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/license/licenses", tags=["licenses"])
@@ -27,22 +26,11 @@ def not_found() -> ProblemError:
 
 
 def cursor_of(license: License) -> str:
-    return encode_cursor(f"{timestamp(license.issued_at)}|{license.license_id}")
+    return encode_key(license.issued_at, license.license_id)
 
 
 def after_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    value = decode_cursor(cursor)
-    if value is None:
-        return None
-    issued_at, _, license_id = value.partition("|")
-    try:
-        after = datetime.fromisoformat(issued_at)
-    except ValueError:
-        after = None
-    # A cursor without a zone is not one we made (and the column refuses naive times).
-    if after is None or after.tzinfo is None:
-        raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
-    return after, license_id
+    return decode_key(cursor, datetime, str)
 
 
 @router.post("", status_code=201, response_model=LicenseRead, summary="Issue and seal a license")

@@ -14,7 +14,7 @@ from matters.models import Bundle
 from matters.schemas import BundleCreate, BundleRead, GuideRequest, GuideResult
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_id, encode_key
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/matters/bundles", tags=["bundles"])
@@ -66,8 +66,8 @@ async def list_bundles(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[BundleRead]:
-    rows = await catalogue.current_bundles(session, decode_cursor(cursor), limit)
-    next_cursor = encode_cursor(rows[-1].code) if len(rows) == limit else None
+    rows = await catalogue.current_bundles(session, decode_id(cursor), limit)
+    next_cursor = encode_key(rows[-1].code) if len(rows) == limit else None
     return Page[BundleRead](
         items=[await catalogue.read_bundle(session, r) for r in rows], next_cursor=next_cursor
     )

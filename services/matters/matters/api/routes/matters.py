@@ -13,7 +13,7 @@ from matters.models import Matter
 from matters.schemas import MATTER_CODE, MatterCreate, MatterRead
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_id, encode_key
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/matters/matters", tags=["matters"])
@@ -58,8 +58,8 @@ async def list_matters(
         str | None, Query(pattern=MATTER_CODE, description="只列出该主项下的子项")
     ] = None,
 ) -> Page[MatterRead]:
-    rows = await catalogue.current_versions(session, decode_cursor(cursor), limit, main_item)
-    next_cursor = encode_cursor(rows[-1].code) if len(rows) == limit else None
+    rows = await catalogue.current_versions(session, decode_id(cursor), limit, main_item)
+    next_cursor = encode_key(rows[-1].code) if len(rows) == limit else None
     return Page[MatterRead](
         items=[MatterRead.model_validate(r) for r in rows], next_cursor=next_cursor
     )

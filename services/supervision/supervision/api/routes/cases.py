@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from supervision import deadlines, timelines, watches
-from supervision.api import cursors
 from supervision.api.dependencies import OverseerDep, SettingsDep, TodayDep
 from supervision.deadlines import Card
 from supervision.models import RUNNING, CaseWatch, SubcaseWatch
@@ -22,7 +21,7 @@ from supervision.schemas import (
     TimelineEntryRead,
 )
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/cases", tags=["cases"])
@@ -43,13 +42,9 @@ async def list_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CaseWatchRead]:
     threshold = settings.yellow_working_days
-    after = cursors.day_and_id(cursor)
+    after = decode_key(cursor, date, str)
     rows = await watches.list_watches(session, today, threshold, card, after, limit)
-    next_cursor = (
-        cursors.encode(rows[-1].due_date.isoformat(), rows[-1].case_id)
-        if len(rows) == limit
-        else None
-    )
+    next_cursor = encode_key(rows[-1].due_date, rows[-1].case_id) if len(rows) == limit else None
     return Page[CaseWatchRead](
         items=[watches.to_read(r, today, threshold) for r in rows], next_cursor=next_cursor
     )

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from supervision import reviews
-from supervision.api import cursors
 from supervision.api.dependencies import (
     OVERSEERS,
     NowDep,
@@ -19,7 +19,7 @@ from supervision.api.dependencies import (
 from supervision.schemas import HandlingStatus, ResolutionCreate, ReviewHandlingRead
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
-from yiwang_platform.pagination import Page
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/review-handlings", tags=["review-handlings"])
@@ -62,11 +62,9 @@ async def list_handlings(
             raise _forbidden()
         department = own
     rows = await reviews.list_handlings(
-        session, status, department, cursors.day_and_id(cursor), limit
+        session, status, department, decode_key(cursor, date, str), limit
     )
-    next_cursor = (
-        cursors.encode(rows[-1].due_date.isoformat(), rows[-1].id) if len(rows) == limit else None
-    )
+    next_cursor = encode_key(rows[-1].due_date, rows[-1].id) if len(rows) == limit else None
     threshold = settings.yellow_working_days
     return Page[ReviewHandlingRead](
         items=[reviews.handling_read(r, today, threshold) for r in rows], next_cursor=next_cursor

@@ -10,29 +10,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from supervision import reviews
-from supervision.api import cursors
 from supervision.api.dependencies import CipherDep, NowDep, OverseerDep, SettingsDep
 from supervision.models import Review
 from supervision.schemas import Grade, ReviewCreate, ReviewRead
 from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.pagination import Page
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/reviews", tags=["reviews"])
-
-
-def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    parts = cursors.decode(cursor, 2)
-    if parts is None:
-        return None
-    at, review_id = parts
-    try:
-        submitted_at = datetime.fromisoformat(at)
-    except ValueError as exc:
-        raise cursors.invalid_cursor() from exc
-    if submitted_at.tzinfo is None:
-        raise cursors.invalid_cursor()
-    return submitted_at, review_id
 
 
 @router.post(
@@ -85,10 +70,6 @@ async def list_reviews(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ReviewRead]:
-    rows = await reviews.list_reviews(session, grade, _parse_cursor(cursor), limit)
-    next_cursor = (
-        cursors.encode(rows[-1].submitted_at.isoformat(), rows[-1].id)
-        if len(rows) == limit
-        else None
-    )
+    rows = await reviews.list_reviews(session, grade, decode_key(cursor, datetime, str), limit)
+    next_cursor = encode_key(rows[-1].submitted_at, rows[-1].id) if len(rows) == limit else None
     return Page[ReviewRead](items=[reviews.review_read(r) for r in rows], next_cursor=next_cursor)

@@ -3,31 +3,21 @@ bad-review handling items, and their counts by department."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
 
 from supervision import warnings
-from supervision.api import cursors
 from supervision.api.dependencies import OverseerDep, SettingsDep, TodayDep
 from supervision.schemas import WarningKind, WarningLevel, WarningRead, WarningSummaryRead
-from supervision.warnings import Cursor
-from yiwang_platform.pagination import Page
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/warnings", tags=["warnings"])
 
-_KINDS: set[WarningKind] = {"case", "subcase", "review_handling"}
-
-
-def _parse_cursor(cursor: str | None) -> Cursor | None:
-    parts = cursors.decode(cursor, 3)
-    if parts is None:
-        return None
-    due, kind, item_id = parts
-    if kind not in _KINDS:
-        raise cursors.invalid_cursor()
-    return cursors.day(due), kind, item_id
+# Every kind a page can end on, supplements included: read from the type, not listed again.
+_KINDS = frozenset(get_args(WarningKind))
 
 
 @router.get(
@@ -51,10 +41,10 @@ async def list_warnings(
         settings.yellow_working_days,
         department,
         level,
-        _parse_cursor(cursor),
+        decode_key(cursor, date, _KINDS, str),
         limit,
     )
-    next_cursor = cursors.encode(last[0].isoformat(), last[1], last[2]) if last else None
+    next_cursor = encode_key(*last) if last else None
     return Page[WarningRead](items=items, next_cursor=next_cursor)
 
 
