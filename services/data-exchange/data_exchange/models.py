@@ -94,6 +94,9 @@ class LicenseIndexEntry(ExchangeBase):
     issuer: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # valid or revoked (from the license service's revoked event); expiry is valid_until.
+    status: Mapped[str] = mapped_column(String(20), default="valid", server_default="valid")
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 # Who read or wrote whose data in the libraries (hash-chained), see data_exchange.access_audit.

@@ -143,6 +143,8 @@ async def revoke(
             issuer=license.issuer,
             revoked_at=license.revoked_at,
             reason=license.revocation_reason,
+            case_id=license.case_id,
+            subcase_id=license.subcase_id,
         ),
         key=license.license_id,
     )
