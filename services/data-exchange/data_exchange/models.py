@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Date, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yiwang_platform.audit_chain import audit_chain_table
+from yiwang_platform.audit_checkpoints import audit_checkpoint_table
 from yiwang_platform.db import UtcDateTime
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.outbox import inbox_table, outbox_table
@@ -101,6 +102,7 @@ class LicenseIndexEntry(ExchangeBase):
 
 # Who read or wrote whose data in the libraries (hash-chained), see data_exchange.access_audit.
 access_log = audit_chain_table(metadata, "access_log", indexed=("subject_index",))
+access_log_checkpoints = audit_checkpoint_table(metadata, access_log)
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 idempotency = idempotency_table(metadata)
