@@ -28,7 +28,7 @@ async def verify_chain(settings: Settings) -> VerifyResult:
             return await verify_anchored(
                 session,
                 audit_entries,
-                audit_checkpoints,
+                checkpoints=audit_checkpoints,
                 key=chain_key(settings),
                 jwks=CheckpointKey.from_settings(settings).jwks(),
             )

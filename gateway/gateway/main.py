@@ -120,8 +120,8 @@ def create_app(
             run_checkpoints(
                 runtime.sessions,
                 audit_entries,
-                audit_checkpoints,
-                checkpoint_key,
+                checkpoints=audit_checkpoints,
+                key=checkpoint_key,
                 interval=settings.audit_checkpoint_interval_seconds,
             ),
             name="gateway-audit-checkpoints",

@@ -63,13 +63,13 @@ async def fill(chain: Chain, first: int, last: int, key: bytes | None) -> None:
 async def checkpoint(chain: Chain, now: datetime = T0) -> None:
     sessions, table, checkpoints = chain
     async with sessions() as s, s.begin():
-        await take(s, table, checkpoints, SIGNER, now=now)
+        await take(s, table, checkpoints=checkpoints, key=SIGNER, now=now)
 
 
 async def check(chain: Chain, key: bytes | None):
     sessions, table, checkpoints = chain
     async with sessions() as s:
-        return await verify_anchored(s, table, checkpoints, key=key, jwks=SIGNER.jwks())
+        return await verify_anchored(s, table, checkpoints=checkpoints, key=key, jwks=SIGNER.jwks())
 
 
 async def rebuild_after_edit(chain: Chain, k: int, key: bytes | None) -> None:
@@ -165,7 +165,9 @@ async def test_a_forged_checkpoint_is_reported(chain):
     other = CheckpointKey.generate()
     async with sessions() as s:
         found = await all_checkpoints(s, checkpoints)
-        result = await verify_anchored(s, table, checkpoints, key=KEY, jwks=other.jwks())
+        result = await verify_anchored(
+            s, table, checkpoints=checkpoints, key=KEY, jwks=other.jwks()
+        )
     assert result.reason == f"checkpoint 3: signed with an unknown key {found[0].kid}"
 
 
@@ -222,7 +224,13 @@ async def test_checkpoints_are_taken_on_schedule(chain):
     await fill(chain, 1, 2, KEY)
     task = asyncio.create_task(
         run_checkpoints(
-            sessions, table, checkpoints, SIGNER, interval=300, clock=lambda: clock[0], sleep=sleep
+            sessions,
+            table,
+            checkpoints=checkpoints,
+            key=SIGNER,
+            interval=300,
+            clock=lambda: clock[0],
+            sleep=sleep,
         )
     )
     with pytest.raises(asyncio.CancelledError):

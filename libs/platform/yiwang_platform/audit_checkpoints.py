@@ -196,9 +196,9 @@ async def all_checkpoints(session: AsyncSession, checkpoints: Table) -> list[Che
 async def take(
     session: AsyncSession,
     chain: Table,
+    *,
     checkpoints: Table,
     key: CheckpointKey,
-    *,
     now: datetime,
     interval: timedelta | None = None,
 ) -> Checkpoint | None:
@@ -258,7 +258,7 @@ class Anchors:
     reason: str | None = None
 
 
-def anchors(found: Sequence[Checkpoint], jwks: dict[str, Any], chain: str) -> Anchors:
+def anchors(found: Sequence[Checkpoint], *, jwks: dict[str, Any], chain: str) -> Anchors:
     """Check each checkpoint's signature against ``jwks`` and its stored values against
     what it signed; the anchors of those that hold, and the first that does not."""
     keys: dict[str, Ed25519PublicKey] = {}
@@ -313,9 +313,9 @@ def _utcnow() -> datetime:
 async def run_checkpoints(
     sessions: async_sessionmaker[AsyncSession],
     chain: Table,
+    *,
     checkpoints: Table,
     key: CheckpointKey,
-    *,
     interval: float,
     clock: Clock = _utcnow,
     sleep: Sleep = asyncio.sleep,
@@ -327,7 +327,9 @@ async def run_checkpoints(
     while True:
         try:
             async with sessions() as session, session.begin():
-                await take(session, chain, checkpoints, key, now=clock(), interval=period)
+                await take(
+                    session, chain, checkpoints=checkpoints, key=key, now=clock(), interval=period
+                )
         except Exception as exc:  # a database outage must not end the task
             log.warning("audit checkpoint of %s not taken: %s", chain.name, type(exc).__name__)
         await sleep(min(interval / 4, 60.0))
@@ -336,8 +338,8 @@ async def run_checkpoints(
 async def verify_anchored(
     session: AsyncSession,
     chain: Table,
-    checkpoints: Table,
     *,
+    checkpoints: Table,
     key: bytes | None,
     jwks: dict[str, Any],
     found: Sequence[Checkpoint] | None = None,
@@ -347,7 +349,7 @@ async def verify_anchored(
     hold fails the verification too (reported after any bad entry)."""
     if found is None:
         found = await all_checkpoints(session, checkpoints)
-    checked = anchors(found, jwks, chain.name)
+    checked = anchors(found, jwks=jwks, chain=chain.name)
     result = await verify(session, chain, key=key, anchors=checked.anchors)
     if not result.ok or checked.reason is None:
         return result

@@ -187,7 +187,7 @@ async def verify_chain(settings: ServiceSettings) -> VerifyResult:
             return await verify_anchored(
                 session,
                 access_log,
-                access_log_checkpoints,
+                checkpoints=access_log_checkpoints,
                 key=chain_key(settings),
                 jwks=CheckpointKey.from_settings(settings).jwks(),
             )

@@ -74,8 +74,8 @@ def load_keys(
             run_checkpoints(
                 runtime.sessions,
                 access_log,
-                access_log_checkpoints,
-                checkpoint_key,
+                checkpoints=access_log_checkpoints,
+                key=checkpoint_key,
                 interval=settings.audit_checkpoint_interval_seconds,
             ),
             name="exchange-audit-checkpoints",

@@ -24,7 +24,7 @@ BATCH = 500
 
 
 async def encrypt_legacy(
-    sessions: async_sessionmaker[AsyncSession], cipher: PiiCipher, batch: int = BATCH
+    sessions: async_sessionmaker[AsyncSession], cipher: PiiCipher, *, batch: int = BATCH
 ) -> int:
     """Encrypt every license still stored in clear; returns how many it encrypted."""
     done = 0

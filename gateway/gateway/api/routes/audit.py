@@ -107,7 +107,7 @@ async def verify_audit_chain(
     key = request.app.state.forwarder.recorder.chain_key
     signer: CheckpointKey = request.app.state.audit_checkpoint_key
     result = await verify_anchored(
-        session, audit_entries, audit_checkpoints, key=key, jwks=signer.jwks()
+        session, audit_entries, checkpoints=audit_checkpoints, key=key, jwks=signer.jwks()
     )
     return VerifyRead(
         ok=result.ok,
@@ -153,8 +153,8 @@ async def take_checkpoint(
         made = await take(
             session,
             audit_entries,
-            audit_checkpoints,
-            request.app.state.audit_checkpoint_key,
+            checkpoints=audit_checkpoints,
+            key=request.app.state.audit_checkpoint_key,
             now=datetime.now(UTC),
         )
     if made is None:

@@ -84,7 +84,11 @@ async def take_checkpoint(
     require_type(principal, *READERS)
     async with session.begin():
         made = await take(
-            session, access_log, access_log_checkpoints, _signer(request), now=datetime.now(UTC)
+            session,
+            access_log,
+            checkpoints=access_log_checkpoints,
+            key=_signer(request),
+            now=datetime.now(UTC),
         )
     if made is None:
         raise ProblemError(404, "audit_chain_empty", "审计日志为空", title_en="The log is empty")
@@ -113,7 +117,7 @@ async def verify_access_log(
     result = await verify_anchored(
         session,
         access_log,
-        access_log_checkpoints,
+        checkpoints=access_log_checkpoints,
         key=session.info.get(KEY_INFO),
         jwks=_signer(request).jwks(),
     )
