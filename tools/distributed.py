@@ -129,6 +129,13 @@ class Keys:
         pii = self.folder / "pii.key"
         if not pii.exists():
             _write_private(pii, base64.b64encode(os.urandom(64)).decode())
+        # The audit chains' HMAC key and the key that signs their checkpoints.
+        chain = self.folder / "audit-chain.key"
+        if not chain.exists():
+            _write_private(chain, base64.b64encode(os.urandom(32)).decode())
+        checkpoint = self.folder / "audit-checkpoint.pem"
+        if not checkpoint.exists():
+            _write_private(checkpoint, InternalTokenSigner.generate().private_pem())
         from yiwang_standalone.dev_keys import ensure_dev_keys
 
         ensure_dev_keys(self.folder)
@@ -255,6 +262,9 @@ def service_env(
     )
     if name == "license":
         env["YIWANG_SEAL_PRIVATE_KEY"] = str(keys.folder / "seal.pem")
+    if name in ("gateway", "data-exchange"):
+        env["YIWANG_AUDIT_CHAIN_KEY"] = (keys.folder / "audit-chain.key").read_text().strip()
+        env["YIWANG_AUDIT_CHECKPOINT_PRIVATE_KEY"] = str(keys.folder / "audit-checkpoint.pem")
     if name == "intake":
         # The peers intake calls inside a request, at their ``make up`` ports.
         for peer, folder in (

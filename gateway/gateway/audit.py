@@ -1,9 +1,10 @@
 """Verifying the gateway's hash-chained audit log.
 
 ``python -m gateway.audit verify`` reads the gateway's settings (``YIWANG_DATABASE_URL``,
-``YIWANG_AUDIT_CHAIN_KEY``, ...), walks the whole chain and prints ``OK`` with the
-number of entries and the head hash, or the first tampered entry; it exits 1 when the
-chain does not hold (2 on a usage error).
+``YIWANG_AUDIT_CHAIN_KEY``, ``YIWANG_AUDIT_CHECKPOINT_PRIVATE_KEY``, ...), walks the whole
+chain, checks it against its signed checkpoints and prints ``OK`` with the number of
+entries and the head hash, or the first tampered entry; it exits 1 when the chain does
+not hold (2 on a usage error).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from gateway.models import audit_entries
+from gateway.models import audit_checkpoints, audit_entries
 from gateway.settings import Settings
-from yiwang_platform.audit_chain import VerifyResult, chain_key, verify
+from yiwang_platform.audit_chain import VerifyResult, chain_key
+from yiwang_platform.audit_checkpoints import CheckpointKey, verify_anchored
 from yiwang_platform.db import create_engine, session_factory
 
 USAGE = "usage: python -m gateway.audit verify"
@@ -23,7 +25,13 @@ async def verify_chain(settings: Settings) -> VerifyResult:
     engine = create_engine(settings.resolved_database_url())
     try:
         async with session_factory(engine)() as session:
-            return await verify(session, audit_entries, key=chain_key(settings))
+            return await verify_anchored(
+                session,
+                audit_entries,
+                checkpoints=audit_checkpoints,
+                key=chain_key(settings),
+                jwks=CheckpointKey.from_settings(settings).jwks(),
+            )
     finally:
         await engine.dispose()
 

@@ -17,13 +17,14 @@ from gateway.authn import start_authentication
 from gateway.edge import EdgeGuard
 from gateway.events import PUBLISHES
 from gateway.identity import ApiKeyAuthenticator
-from gateway.models import metadata
+from gateway.models import audit_checkpoints, audit_entries, metadata
 from gateway.proxy import Forwarder
 from gateway.ratelimit import RateLimiter
 from gateway.scenarios import ScenarioStore
 from gateway.settings import SERVICES, Settings
 from gateway.upstreams import HttpUpstream, Upstream, UpstreamUnavailable
 from yiwang_platform.audit_chain import chain_key
+from yiwang_platform.audit_checkpoints import CheckpointKey, run_checkpoints
 from yiwang_platform.bus import EventBus
 from yiwang_platform.internal_token import InternalTokenSigner
 from yiwang_platform.keyvalue import create_store
@@ -84,6 +85,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = app.state.runtime
+        # The audit chain's keys come from settings (a missing one stops the start in the
+        # distributed run): its HMAC key, and the key that signs checkpoints of its head.
+        app.state.audit_checkpoint_key = checkpoint_key = CheckpointKey.from_settings(settings)
         recorder = AccessRecorder(
             runtime.sessions,
             runtime.outbox,
@@ -113,9 +117,22 @@ def create_app(
         await start_authentication(app, settings, runtime)
         recorder.start()
         scenarios.start()
+        checkpointer = asyncio.create_task(
+            run_checkpoints(
+                runtime.sessions,
+                audit_entries,
+                checkpoints=audit_checkpoints,
+                key=checkpoint_key,
+                interval=settings.audit_checkpoint_interval_seconds,
+            ),
+            name="gateway-audit-checkpoints",
+        )
         try:
             yield
         finally:
+            checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checkpointer
             await scenarios.stop()
             await recorder.stop()
             if own_kv:

@@ -13,6 +13,7 @@ from datetime import date
 import httpx
 import pytest
 from fastapi import Request
+from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import select, text
 from stdnum.cn import ric
 
@@ -25,6 +26,7 @@ from gateway.main import create_app
 from gateway.models import audit_entries
 from gateway.settings import SERVICES, Settings
 from gateway.upstreams import AsgiUpstream, HttpUpstream
+from yiwang_platform.audit_chain import chain_hash
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client, eventually, running
 
@@ -200,6 +202,7 @@ async def test_decisions_are_chained_masked_published_and_verified(
             "first_bad_seq": None,
             "reason": None,
             "head_hash": hashes[-1],
+            "checkpoints_checked": 0,
         }
         assert (await gw.get("/api/v1/gateway/audit/verify", headers=_h("operator"))).json()["ok"]
         refused = await gw.get("/api/v1/gateway/audit/verify", headers=_h("zhang"))
@@ -242,11 +245,78 @@ async def test_decisions_are_chained_masked_published_and_verified(
             "first_bad_seq": 3,
             "reason": "hash does not match the entry",
             "head_hash": None,
+            "checkpoints_checked": 0,
         }
         assert await asyncio.to_thread(audit.main, ["verify"], settings) == 1
         assert capsys.readouterr().out == (
             "TAMPERED at seq 3: hash does not match the entry (2 entries before it hold)\n"
         )
+
+
+async def test_signed_checkpoints_name_an_entry_rebuilt_by_a_key_holder(backend, signer, verifier):
+    exchange, front, settings = await _platform(backend, signer, verifier, audit_chain_key=KEY)
+    async with running(exchange), running(front), _gateway(front) as gw:
+        for _ in range(4):
+            refused = await gw.get("/api/v1/exchange/population/people/self", headers=_h("zhang"))
+            assert refused.status_code == 403
+        # On demand (the periodic task does the same every interval); it waits for the
+        # queued entries to be written.
+        made = await gw.post("/api/v1/gateway/audit/checkpoints", headers=_h("operator"))
+        assert made.status_code == 200, made.text
+        assert (made.json()["from_seq"], made.json()["seq"]) == (1, 4)
+        await gw.get("/api/v1/exchange/population/people/self", headers=_h("zhang"))
+        await _wait_for_entries(front, 5)
+
+        listed = (
+            await gw.get("/api/v1/gateway/audit/checkpoints", headers=_h("supervisor"))
+        ).json()
+        assert [c["seq"] for c in listed["items"]] == [4]
+        keys = (
+            await gw.get("/api/v1/gateway/audit/checkpoints/keys", headers=_h("supervisor"))
+        ).json()
+        published = listed["items"][0]
+        public = OKPAlgorithm.from_jwk(json.dumps(keys["keys"][0]))
+        assert keys["keys"][0]["kid"] == published["kid"]
+        public.verify(  # type: ignore[union-attr]
+            base64.urlsafe_b64decode(published["signature"] + "=="),
+            published["payload"].encode(),
+        )
+        refused = await gw.get("/api/v1/gateway/audit/checkpoints", headers=_h("zhang"))
+        assert refused.status_code == 403
+
+        # Someone holding the HMAC key edits entry 2 and rebuilds the chain after it.
+        key = base64.b64decode(KEY)
+        async with front.state.runtime.sessions() as s, s.begin():
+            rows = (await s.execute(select(audit_entries).order_by("seq"))).all()
+            prev = rows[0].prev_hash
+            for row in rows:
+                entry = row.entry
+                if row.seq == 2:
+                    entry = entry.replace("refused", "allowed")
+                digest = chain_hash(prev, entry, key)
+                await s.execute(
+                    audit_entries.update()
+                    .where(audit_entries.c.seq == row.seq)
+                    .values(entry=entry, prev_hash=prev, hash=digest)
+                )
+                prev = digest
+        found = (await gw.get("/api/v1/gateway/audit/verify", headers=_h("supervisor"))).json()
+        assert (found["ok"], found["first_bad_seq"], found["reason"]) == (
+            False,
+            2,
+            "entry differs from the one checkpoint 4 signed",
+        )
+
+        # Cutting off the newest entries shows against the checkpoint.
+        async with front.state.runtime.sessions() as s, s.begin():
+            await s.execute(audit_entries.delete().where(audit_entries.c.seq >= 2))
+        cut = (await gw.get("/api/v1/gateway/audit/verify", headers=_h("supervisor"))).json()
+        assert (cut["ok"], cut["first_bad_seq"], cut["reason"]) == (
+            False,
+            2,
+            "entries 2 to 4 are missing: checkpoint 4 covers them",
+        )
+        assert await asyncio.to_thread(audit.main, ["verify"], settings) == 1
 
 
 @pytest.mark.parametrize("reader", ["zhang", "li"])

@@ -216,10 +216,18 @@ async def test_concurrent_appenders_keep_one_valid_chain(chain):
 
 
 def test_the_key_setting_is_base64_of_at_least_32_bytes(tmp_path):
-    assert chain_key(ServiceSettings(var_dir=tmp_path)) is None
     encoded = base64.b64encode(KEY).decode()
     assert chain_key(ServiceSettings(var_dir=tmp_path, audit_chain_key=encoded)) == KEY
     with pytest.raises(ValueError, match="at least 32 bytes"):
         chain_key(
             ServiceSettings(var_dir=tmp_path, audit_chain_key=base64.b64encode(b"x" * 8).decode())
         )
+
+
+def test_the_key_is_required_in_the_distributed_run_and_made_once_in_standalone(tmp_path):
+    with pytest.raises(RuntimeError, match="YIWANG_AUDIT_CHAIN_KEY"):
+        chain_key(ServiceSettings(var_dir=tmp_path, environment="distributed"))
+    made = chain_key(ServiceSettings(var_dir=tmp_path))
+    assert len(made) == 32
+    assert chain_key(ServiceSettings(var_dir=tmp_path)) == made
+    assert (tmp_path / "audit-chain.key").stat().st_mode & 0o777 == 0o600

@@ -2,15 +2,15 @@
 
 Each row holds one entry (a JSON object, stored in canonical form: sorted keys,
 compact separators, UTF-8 text) and ``hash = H(prev_hash + entry)``, where ``H`` is
-SHA-256, or HMAC-SHA256 under a secret key when one is configured. The first entry
-links to ``GENESIS``. Editing an entry or a hash, deleting a row or reordering rows
-breaks the chain at that row, and ``verify`` reports the first such row. With a key,
-someone who can write to the database but does not hold the key cannot rebuild a
-consistent chain after a change.
+HMAC-SHA256 under the chain key (``chain_key``: a setting, never in the database;
+plain SHA-256 only where no key is given, e.g. in tests). The first entry links to
+``GENESIS``. Editing an entry or a hash, deleting a row or reordering rows breaks the
+chain at that row, and ``verify`` reports the first such row. Someone who can write to
+the database but does not hold the key cannot rebuild a consistent chain after a change.
 
-What the chain cannot show on its own is the loss of its newest rows; keep the head
-(``VerifyResult.head_hash``, or the hash carried by published events) elsewhere to
-detect truncation.
+What the chain cannot show on its own is a rebuild by someone who holds the key, or the
+loss of its newest rows: signed checkpoints of its head (``audit_checkpoints``) anchor
+it, and ``verify`` checks the chain against them when given them.
 
 ``seq`` is assigned here (head + 1) while the chain head is held, not by a database
 sequence: a rolled-back append would otherwise leave a gap that looks like a
@@ -33,9 +33,12 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -91,15 +94,41 @@ def chain_hash(prev_hash: str, entry_text: str, key: bytes | None = None) -> str
     return hashlib.sha256(material).hexdigest()
 
 
-def chain_key(settings: ServiceSettings) -> bytes | None:
-    """The HMAC key of audit chains from ``YIWANG_AUDIT_CHAIN_KEY`` (base64), or None."""
+def chain_key(settings: ServiceSettings) -> bytes:
+    """The HMAC key of audit chains from ``YIWANG_AUDIT_CHAIN_KEY`` (base64, 32+ bytes).
+
+    Required in the distributed run; the standalone run creates ``var/audit-chain.key``
+    on first use (as it does the PII key), so its chains are keyed too."""
     value = settings.audit_chain_key.strip()
     if not value:
-        return None
+        if settings.environment == "distributed":
+            raise RuntimeError("YIWANG_AUDIT_CHAIN_KEY must be set in the distributed run")
+        path = Path(settings.var_dir) / "audit-chain.key"
+        if not path.exists():
+            write_once(path, base64.b64encode(os.urandom(32)))
+        value = path.read_text().strip()
     key = base64.b64decode(value, validate=True)
     if len(key) < 32:
         raise ValueError("YIWANG_AUDIT_CHAIN_KEY must decode to at least 32 bytes")
     return key
+
+
+def write_once(path: Path, data: bytes) -> None:
+    """Write a new key file atomically, readable by the owner only: several processes may
+    start at once and all must end up with the same complete key, whoever wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)  # fails if another process got there first; theirs stands
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def _lock_id(table: Table) -> int:
@@ -157,6 +186,33 @@ async def append(
     return done
 
 
+# Bytes of each entry's hash that a checkpoint keeps, to name the first altered entry.
+FINGERPRINT_BYTES = 4
+
+
+def fingerprint(entry_hash: str) -> bytes:
+    return bytes.fromhex(entry_hash[: FINGERPRINT_BYTES * 2])
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What a signed checkpoint vouches for (its signature checked by the caller, see
+    ``audit_checkpoints``): entry ``seq``'s hash, and a fingerprint of each entry's hash
+    from ``from_seq`` to ``seq``. The head hash shows that something changed; the
+    fingerprints say which entry first."""
+
+    seq: int
+    from_seq: int
+    hash: str
+    fingerprints: bytes
+
+    def fingerprint_of(self, seq: int) -> bytes | None:
+        if not self.from_seq <= seq <= self.seq:
+            return None
+        at = (seq - self.from_seq) * FINGERPRINT_BYTES
+        return self.fingerprints[at : at + FINGERPRINT_BYTES]
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -164,12 +220,22 @@ class VerifyResult:
     first_bad_seq: int | None = None
     reason: str | None = None
     head_hash: str | None = None
+    checkpoints_checked: int = 0
 
 
 async def verify(
-    session: AsyncSession, table: Table, key: bytes | None = None, batch_size: int = VERIFY_BATCH
+    session: AsyncSession,
+    table: Table,
+    key: bytes | None = None,
+    batch_size: int = VERIFY_BATCH,
+    anchors: Sequence[Anchor] = (),
 ) -> VerifyResult:
     """Walk the chain in ``seq`` order and report the first entry that does not hold.
+
+    With ``anchors`` (from signed checkpoints) it also reports an entry changed by
+    someone who rebuilt every hash after it (held the key, or the chain has none): the
+    first entry whose hash differs from what a checkpoint recorded; and the loss of the
+    newest entries, when the chain ends before the last checkpoint.
 
     Reads in batches and ends the session's transaction after each one, so a long walk
     holds no lock (SQLite transactions take the write lock) and no old snapshot: pass a
@@ -178,7 +244,8 @@ async def verify(
     indexed: tuple[str, ...] = table.info.get("audit_chain_indexed", ())
     columns = [table.c.seq, table.c.entry, table.c.prev_hash, table.c.hash]
     columns += [table.c[name] for name in indexed]
-    expected_seq, prev, checked = 1, GENESIS, 0
+    at_seq = {a.seq: a for a in anchors}
+    expected_seq, prev, checked, anchored = 1, GENESIS, 0, 0
     while True:
         rows = (
             await session.execute(
@@ -191,16 +258,60 @@ async def verify(
         if session.in_transaction():
             await session.rollback()
         if not rows:
-            return VerifyResult(True, checked, head_hash=prev if checked else None)
+            break
         for row in rows:
             seq = int(row.seq)
             problem = _problem(row, expected_seq, prev, key, indexed)
+            anchor = at_seq.get(seq)
+            if problem is None and anchor is not None and anchor.hash != row.hash:
+                problem = seq, f"hash differs from the one checkpoint {anchor.seq} signed"
             if problem is not None:
-                bad_seq, reason = problem
-                return VerifyResult(False, checked, bad_seq, reason)
+                bad_seq, reason = await _earlier_change(session, table, anchors, *problem)
+                return VerifyResult(
+                    False, min(checked, bad_seq - 1), bad_seq, reason, checkpoints_checked=anchored
+                )
+            anchored += anchor is not None
             checked += 1
             prev = row.hash
             expected_seq = seq + 1
+    last = max((a.seq for a in anchors), default=0)
+    if last > expected_seq - 1:
+        return VerifyResult(
+            False,
+            checked,
+            expected_seq,
+            f"entries {expected_seq} to {last} are missing: checkpoint {last} covers them",
+            checkpoints_checked=anchored,
+        )
+    return VerifyResult(
+        True, checked, head_hash=prev if checked else None, checkpoints_checked=anchored
+    )
+
+
+async def _earlier_change(
+    session: AsyncSession, table: Table, anchors: Sequence[Anchor], bad_seq: int, reason: str
+) -> tuple[int, str]:
+    """An entry before ``bad_seq`` whose hash differs from a checkpoint's fingerprint of
+    it (a rebuilt stretch of chain), else ``bad_seq`` and its reason."""
+    covering = [a for a in anchors if a.from_seq < bad_seq <= a.seq]
+    if not covering:
+        return bad_seq, reason
+    start = min(a.from_seq for a in covering)
+    rows = (
+        await session.execute(
+            select(table.c.seq, table.c.hash)
+            .where(table.c.seq >= start, table.c.seq < bad_seq)
+            .order_by(table.c.seq)
+        )
+    ).all()
+    if session.in_transaction():
+        await session.rollback()
+    for row in rows:
+        for anchor in covering:
+            recorded = anchor.fingerprint_of(int(row.seq))
+            if recorded is not None and recorded != fingerprint(row.hash):
+                return int(row.seq), f"entry differs from the one checkpoint {anchor.seq} signed"
+    return bad_seq, reason
 
 
 def _problem(

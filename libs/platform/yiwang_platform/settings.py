@@ -77,8 +77,15 @@ class ServiceSettings(BaseSettings):
     pii_key: str = ""
     # Base64 of a secret (32+ bytes) that keys the hash of audit chains (HMAC-SHA256), so
     # someone with write access to the database alone cannot rebuild a tampered chain.
-    # Empty: plain SHA-256. Changing it makes existing chains fail verification.
+    # Required in the distributed run; empty in standalone: var/audit-chain.key, created
+    # on first use. Changing it makes existing chains fail verification.
     audit_chain_key: str = ""
+    # Ed25519 private key (PEM text or a file path) that signs checkpoints of audit chains'
+    # heads, published for auditors. Required in the distributed run; empty in standalone:
+    # var/audit-checkpoint.pem, created on first use.
+    audit_checkpoint_private_key: str = ""
+    # Seconds between checkpoints of a chain that grows.
+    audit_checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
 
     redis_url: str = ""
     log_level: str = "INFO"

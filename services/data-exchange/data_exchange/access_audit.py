@@ -17,8 +17,10 @@ Entries never hold an identifier in clear: the accessor's subject is masked (wit
 blind index beside it), the person is a blind index. Citizens read the entries about
 themselves through ``GET /api/v1/exchange/access-log/mine``.
 
-``python -m data_exchange.access_audit verify`` walks the chain and exits 1 when it
-finds a tampered entry (see ``gateway.audit`` for the output).
+``python -m data_exchange.access_audit verify`` walks the chain, checks it against its
+signed checkpoints (``yiwang_platform.audit_checkpoints``, published at
+``/api/v1/exchange/audit/checkpoints``) and exits 1 when it finds a tampered entry (see
+``gateway.audit`` for the output).
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from data_exchange.events import DataAccessRecorded
-from data_exchange.models import PopulationRecord, access_log, outbox
+from data_exchange.models import PopulationRecord, access_log, access_log_checkpoints, outbox
 from data_exchange.settings import Settings
-from yiwang_platform.audit_chain import VerifyResult, append, chain_key, verify
+from yiwang_platform.audit_chain import VerifyResult, append, chain_key
+from yiwang_platform.audit_checkpoints import CheckpointKey, verify_anchored
 from yiwang_platform.db import create_engine, session_factory
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.masking import mask
@@ -59,7 +62,7 @@ class Accessed:
 
 
 def configure(sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings) -> None:
-    """Give the app's sessions the chain key (``YIWANG_AUDIT_CHAIN_KEY``; none: SHA-256)."""
+    """Give the app's sessions the chain key (``YIWANG_AUDIT_CHAIN_KEY``, see ``chain_key``)."""
     sessions.configure(info={KEY_INFO: chain_key(settings)})
 
 
@@ -184,7 +187,13 @@ async def verify_chain(settings: ServiceSettings) -> VerifyResult:
     engine = create_engine(settings.resolved_database_url())
     try:
         async with session_factory(engine)() as session:
-            return await verify(session, access_log, key=chain_key(settings))
+            return await verify_anchored(
+                session,
+                access_log,
+                checkpoints=access_log_checkpoints,
+                key=chain_key(settings),
+                jwks=CheckpointKey.from_settings(settings).jwks(),
+            )
     finally:
         await engine.dispose()
 

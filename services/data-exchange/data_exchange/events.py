@@ -142,4 +142,5 @@ EXTERNAL: list[type[EventData]] = [CountyPopulationRecord, CountyLegalPersonReco
 
 # Consumed from other services (their contracts live in contracts/events/).
 LICENSE_ISSUED = "gov.license.license.issued.v1"
+LICENSE_REVOKED = "gov.license.license.revoked.v1"
 LICENSE_TOPIC = "license.license.v1"

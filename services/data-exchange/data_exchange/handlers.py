@@ -1,5 +1,5 @@
 """Events data-exchange consumes: county population and legal-person records and
-issued licenses."""
+issued and revoked licenses."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from data_exchange import legal_persons, license_index, population
 from data_exchange.events import (
     LICENSE_ISSUED,
+    LICENSE_REVOKED,
     LICENSE_TOPIC,
     CountyLegalPersonRecord,
     CountyPopulationRecord,
@@ -54,6 +55,9 @@ def build_handlers(
         except InvalidRecord as exc:
             raise RejectEvent(str(exc)) from exc
 
+    async def on_license_revoked(session: AsyncSession, event: CloudEvent) -> None:
+        await license_index.record_revoked(session, event.data)
+
     return {
         CountyPopulationRecord.event_type: (CountyPopulationRecord.topic, on_population_record),
         CountyLegalPersonRecord.event_type: (
@@ -61,4 +65,5 @@ def build_handlers(
             on_legal_person_record,
         ),
         LICENSE_ISSUED: (LICENSE_TOPIC, on_license_issued),
+        LICENSE_REVOKED: (LICENSE_TOPIC, on_license_revoked),
     }

@@ -19,8 +19,9 @@ from data_exchange.api.routes import ROUTERS
 from data_exchange.events import PUBLISHES
 from data_exchange.faces import DlibFaceMatcher, FaceMatcher, create_matcher
 from data_exchange.handlers import build_handlers
-from data_exchange.models import metadata, outbox
+from data_exchange.models import access_log, access_log_checkpoints, metadata, outbox
 from data_exchange.settings import Settings
+from yiwang_platform.audit_checkpoints import CheckpointKey, run_checkpoints
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import (
@@ -59,18 +60,34 @@ def load_keys(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = app.state.runtime
+        settings = cast(Settings, runtime.settings)
         app.state.pii_cipher = cipher()
+        # The access log's HMAC key and the key that signs checkpoints of its head.
+        access_audit.configure(runtime.sessions, settings)
+        app.state.audit_checkpoint_key = checkpoint_key = CheckpointKey.from_settings(settings)
         # The face matcher (人脸核验); the dlib one loads its model files in the background.
         app.state.face_matcher = face_matcher = matcher() if matcher else None
         if isinstance(face_matcher, DlibFaceMatcher):
             warm_up = asyncio.create_task(asyncio.to_thread(face_matcher.warm_up))
-        runtime = app.state.runtime
-        access_audit.configure(runtime.sessions, runtime.settings)
+        checkpointer = asyncio.create_task(
+            run_checkpoints(
+                runtime.sessions,
+                access_log,
+                checkpoints=access_log_checkpoints,
+                key=checkpoint_key,
+                interval=settings.audit_checkpoint_interval_seconds,
+            ),
+            name="exchange-audit-checkpoints",
+        )
         try:
-            if cast(Settings, runtime.settings).seed_libraries:
+            if settings.seed_libraries:
                 await load_seed(runtime, app.state.pii_cipher)
             yield
         finally:
+            checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checkpointer
             if face_matcher is not None:
                 if isinstance(face_matcher, DlibFaceMatcher):
                     await asyncio.gather(warm_up, return_exceptions=True)

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Date, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yiwang_platform.audit_chain import audit_chain_table
+from yiwang_platform.audit_checkpoints import audit_checkpoint_table
 from yiwang_platform.db import UtcDateTime
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.outbox import inbox_table, outbox_table
@@ -94,10 +95,14 @@ class LicenseIndexEntry(ExchangeBase):
     issuer: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # valid or revoked (from the license service's revoked event); expiry is valid_until.
+    status: Mapped[str] = mapped_column(String(20), default="valid", server_default="valid")
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 # Who read or wrote whose data in the libraries (hash-chained), see data_exchange.access_audit.
 access_log = audit_chain_table(metadata, "access_log", indexed=("subject_index",))
+access_log_checkpoints = audit_checkpoint_table(metadata, access_log)
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 idempotency = idempotency_table(metadata)

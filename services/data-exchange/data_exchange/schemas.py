@@ -100,3 +100,5 @@ class LicenseIndexRead(BaseModel):
     issuer: str
     issued_at: datetime
     valid_until: datetime | None
+    status: Literal["valid", "revoked"] = Field(description="revoked: no longer to be relied on")
+    revoked_at: datetime | None = None

@@ -10,19 +10,20 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from stdnum.cn import ric
 
 from data_exchange import access_audit, license_index
 from data_exchange.main import create_app
-from data_exchange.models import access_log
+from data_exchange.models import access_log, access_log_checkpoints
 from data_exchange.settings import Settings
-from yiwang_platform.audit_chain import verify
-from yiwang_platform.testing import client, running
+from yiwang_platform.audit_chain import chain_hash, chain_key, verify
+from yiwang_platform.testing import client, eventually, running
 
 RECORDS = "/api/v1/exchange/population/records"
 LICENSES = "/api/v1/exchange/licenses"
 MINE = "/api/v1/exchange/access-log/mine"
+AUDIT = "/api/v1/exchange/audit"
 LISTED = sorted(
     f"population.{f}"
     for f in ("id_number", "name", "sex", "ethnicity", "birth_date", "marital_status")
@@ -147,13 +148,15 @@ async def test_reads_and_writes_are_logged_chained_and_published(
         assert all(ZHANG.encode() not in m.value for m in messages)
 
         async with app.state.runtime.sessions() as s:
-            assert (await verify(s, access_log)).entries_checked == 7
+            assert (
+                await verify(s, access_log, key=chain_key(app.state.runtime.settings))
+            ).entries_checked == 7
         settings = app.state.runtime.settings
         assert await asyncio.to_thread(access_audit.main, ["verify"], settings) == 0
         async with app.state.runtime.sessions() as s, s.begin():
             await s.execute(text("DELETE FROM access_log WHERE seq = 5"))
         async with app.state.runtime.sessions() as s:
-            result = await verify(s, access_log)
+            result = await verify(s, access_log, key=chain_key(app.state.runtime.settings))
         assert (result.ok, result.first_bad_seq, result.reason) == (
             False,
             5,
@@ -170,7 +173,7 @@ async def test_concurrent_readers_keep_one_valid_chain(backend, signer, verifier
             answers = await asyncio.gather(*(staff.get(RECORDS) for _ in range(15)))
         assert {a.status_code for a in answers} == {200}
         async with app.state.runtime.sessions() as s:
-            result = await verify(s, access_log)
+            result = await verify(s, access_log, key=chain_key(app.state.runtime.settings))
         assert (result.ok, result.entries_checked) == (True, 2 + 15 * 2)
 
 
@@ -220,3 +223,52 @@ async def test_a_citizen_sees_only_the_accesses_to_their_own_data(backend, signe
         async with client(app, signer, "exchange", principal_type="staff", subject=LI) as other:
             refused = await other.get(MINE)
             assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+
+
+async def test_the_access_log_is_checkpointed_and_a_rebuilt_entry_is_named(
+    backend, signer, verifier
+):
+    settings = await backend.settings(Settings, audit_checkpoint_interval_seconds=0.2)
+    app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+    async with running(app):
+        await push_people(app, signer)  # entries 1 and 2
+
+        async def signed_on_schedule() -> bool:
+            async with app.state.runtime.sessions() as s:
+                return await s.scalar(select(func.max(access_log_checkpoints.c.seq))) == 2
+
+        await eventually(signed_on_schedule)
+        async with client(app, signer, "exchange", principal_type="staff") as staff:
+            assert (await staff.get(RECORDS)).status_code == 200
+        async with client(app, signer, "exchange", principal_type="supervisor") as auditor:
+            made = await auditor.post(AUDIT + "/checkpoints")
+            assert made.status_code == 200, made.text
+            head = made.json()["seq"]
+            listed = (await auditor.get(AUDIT + "/checkpoints")).json()
+            assert [c["seq"] for c in listed["items"]][:2] == [head, 2]
+            keys = (await auditor.get(AUDIT + "/checkpoints/keys")).json()
+            assert {k["kid"] for k in keys["keys"]} == {c["kid"] for c in listed["items"]}
+            assert (await auditor.get(AUDIT + "/verify")).json()["ok"] is True
+
+            # A writer holding the HMAC key edits entry 1 and rebuilds the rest.
+            key = chain_key(settings)
+            async with app.state.runtime.sessions() as s, s.begin():
+                rows = (await s.execute(select(access_log).order_by("seq"))).all()
+                prev = rows[0].prev_hash
+                for row in rows:
+                    entry = (
+                        row.entry.replace('"created"', '"unchanged"') if row.seq == 1 else row.entry
+                    )
+                    digest = chain_hash(prev, entry, key)
+                    await s.execute(
+                        access_log.update()
+                        .where(access_log.c.seq == row.seq)
+                        .values(entry=entry, prev_hash=prev, hash=digest)
+                    )
+                    prev = digest
+            found = (await auditor.get(AUDIT + "/verify")).json()
+            assert (found["ok"], found["first_bad_seq"]) == (False, 1)
+            assert found["reason"] == "entry differs from the one checkpoint 2 signed"
+        async with client(app, signer, "exchange", principal_type="staff") as staff:
+            assert (await staff.get(AUDIT + "/checkpoints")).status_code == 403
+        assert await asyncio.to_thread(access_audit.main, ["verify"], settings) == 1

@@ -45,6 +45,8 @@ class LicenseRevoked(EventData):
     issuer: str
     revoked_at: datetime
     reason: str = Field(description="why, as the staff member gave it (identifiers masked)")
+    case_id: str | None = Field(default=None, description="the case that yielded it, if any")
+    subcase_id: str | None = Field(default=None, description="its sub-case, if any")
 
 
 PUBLISHES: list[type[EventData]] = [LicenseIssued, LicenseRevoked]

@@ -3,7 +3,9 @@ revoke them; tell their status."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
@@ -30,27 +32,55 @@ def license_id_for_subcase(subcase_id: str) -> str:
     return str(uuid.uuid5(SUBCASE_NAMESPACE, subcase_id))
 
 
-def content_of(license: License) -> dict[str, object]:
+@dataclass(frozen=True)
+class Opened:
+    """A license's personal data, decrypted: what the seal signs beside the clear columns."""
+
+    holder_name: str
+    fields: dict[str, str]
+
+
+def opened(license: License, cipher: PiiCipher) -> Opened:
+    if license.holder_name_encrypted is None or license.fields_encrypted is None:
+        # Stored before encryption at rest and not yet migrated (license.storage).
+        return Opened(license.legacy_holder_name or "", dict(license.legacy_fields or {}))
+    return Opened(
+        holder_name=cipher.decrypt(license.holder_name_encrypted),
+        fields=json.loads(cipher.decrypt(license.fields_encrypted)),
+    )
+
+
+def seal_personal(license: License, cipher: PiiCipher, data: Opened) -> None:
+    """Store ``data`` encrypted on ``license`` (and nothing of it in clear)."""
+    license.holder_name_encrypted = cipher.encrypt(data.holder_name)
+    license.fields_encrypted = cipher.encrypt(
+        json.dumps(data.fields, ensure_ascii=False, sort_keys=True)
+    )
+    license.legacy_holder_name = None
+    license.legacy_fields = None
+
+
+def content_of(license: License, data: Opened) -> dict[str, object]:
     return sealed_content(
         license_id=license.license_id,
         license_type=license.license_type,
         holder_index=license.holder_index,
-        holder_name=license.holder_name,
-        fields=license.fields,
+        holder_name=data.holder_name,
+        fields=data.fields,
         issued_at=license.issued_at,
         valid_until=license.valid_until,
         issuer=license.issuer,
     )
 
 
-def disclosure_content_of(license: License) -> dict[str, object]:
+def disclosure_content_of(license: License, fields: dict[str, str]) -> dict[str, object]:
     return disclosure_content(
         license_id=license.license_id,
         license_type=license.license_type,
         issuer=license.issuer,
         issued_at=license.issued_at,
         valid_until=license.valid_until,
-        fields=license.fields,
+        fields=fields,
         salts=license.field_salts or {},
     )
 
@@ -87,8 +117,6 @@ async def issue(
         holder_kind=holder_kind,
         holder_index=cipher.blind_index(holder_id),
         holder_id_encrypted=cipher.encrypt(holder_id),
-        holder_name=holder_name,
-        fields=dict(fields),
         field_salts={name: new_salt() for name in fields},
         issuer=issuer,
         issued_by=issued_by,
@@ -99,8 +127,11 @@ async def issue(
         case_id=case_id,
         subcase_id=subcase_id,
     )
-    license.signature = keyring.sign(content_of(license))
-    license.disclosure_signature = keyring.sign(disclosure_content_of(license))
+    # Sealed over the plaintext; stored encrypted.
+    data = Opened(holder_name, dict(fields))
+    seal_personal(license, cipher, data)
+    license.signature = keyring.sign(content_of(license, data))
+    license.disclosure_signature = keyring.sign(disclosure_content_of(license, data.fields))
     session.add(license)
     await session.flush()
     await outbox.add(
@@ -143,6 +174,8 @@ async def revoke(
             issuer=license.issuer,
             revoked_at=license.revoked_at,
             reason=license.revocation_reason,
+            case_id=license.case_id,
+            subcase_id=license.subcase_id,
         ),
         key=license.license_id,
     )
@@ -156,18 +189,22 @@ def status_of(license: License, at: datetime | None = None) -> LicenseStatus:
     return "valid"
 
 
-def verify(keyring: SealKeyring, license: License) -> bool:
-    if not keyring.verify(content_of(license), license.signature, license.seal_key_id):
+def verify(keyring: SealKeyring, cipher: PiiCipher, license: License) -> bool:
+    data = opened(license, cipher)
+    if not keyring.verify(content_of(license, data), license.signature, license.seal_key_id):
         return False
     if license.disclosure_signature is None:
         return True  # sealed before selective disclosure: the full seal is all it has
     return keyring.verify(
-        disclosure_content_of(license), license.disclosure_signature, license.seal_key_id
+        disclosure_content_of(license, data.fields),
+        license.disclosure_signature,
+        license.seal_key_id,
     )
 
 
 def to_read(license: License, cipher: PiiCipher) -> LicenseRead:
     registered = types.lookup(license.license_type)
+    data = opened(license, cipher)
     return LicenseRead(
         license_id=license.license_id,
         license_type=license.license_type,
@@ -175,8 +212,8 @@ def to_read(license: License, cipher: PiiCipher) -> LicenseRead:
         holder_kind=cast(HolderKind, license.holder_kind),
         holder_id=mask_identifier(cipher.decrypt(license.holder_id_encrypted)),
         holder_index=license.holder_index,
-        holder_name=license.holder_name,
-        fields=license.fields,
+        holder_name=data.holder_name,
+        fields=data.fields,
         issuer=license.issuer,
         issued_at=license.issued_at,
         valid_until=license.valid_until,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from license import storage
 from license.api.routes import ROUTERS
 from license.events import PUBLISHES
 from license.handlers import build_handlers
@@ -32,6 +33,8 @@ def load_keys(keys: Keys) -> Callable[[FastAPI], contextlib.AbstractAsyncContext
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.seal_keyring = keys.keyring
         app.state.pii_cipher = keys.cipher
+        # Licenses stored before encryption at rest are encrypted before serving.
+        await storage.encrypt_legacy(app.state.runtime.sessions, keys.cipher)
         yield
 
     return lifespan

@@ -34,8 +34,18 @@ class License(LicenseBase):
     # The holder's ID number or credit code: encrypted, found by its blind index.
     holder_index: Mapped[str] = mapped_column(String(64))
     holder_id_encrypted: Mapped[str] = mapped_column(Text)
-    holder_name: Mapped[str] = mapped_column(String(200))
-    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    # The holder's name and the license's data fields (a JSON object), encrypted like the
+    # holder id; the seal signs their plaintext (see issuance.opened). Null only on rows
+    # stored before encryption at rest, until the start-time migration (license.storage)
+    # encrypts them and clears the two legacy columns below.
+    holder_name_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fields_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    legacy_holder_name: Mapped[str | None] = mapped_column(
+        "holder_name", String(200), nullable=True
+    )
+    legacy_fields: Mapped[dict[str, str] | None] = mapped_column(
+        "fields", JSON(none_as_null=True), nullable=True
+    )
     issuer: Mapped[str] = mapped_column(String(200))
     issued_by: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())

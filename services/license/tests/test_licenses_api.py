@@ -140,11 +140,17 @@ async def test_a_tampered_license_fails_verification(backend, signer, verifier):
         license_id = (await staff.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)).json()[
             "license_id"
         ]
+        # Someone holding the PII key re-encrypts changed content: the seal still tells.
+        cipher = app.state.pii_cipher
         async with app.state.runtime.sessions() as s, s.begin():
             await s.execute(
                 update(License)
                 .where(License.license_id == license_id)
-                .values(fields={"出生地点": "杭州市上城区", "出生时间": "2026-02-27 10:05"})
+                .values(
+                    fields_encrypted=cipher.encrypt(
+                        json.dumps({"出生地点": "杭州市上城区", "出生时间": "2026-02-27 10:05"})
+                    )
+                )
             )
         tampered = await staff.post(f"/api/v1/license/licenses/{license_id}/verify")
         assert tampered.json() == {"valid": False}
@@ -153,7 +159,10 @@ async def test_a_tampered_license_fails_verification(backend, signer, verifier):
             await s.execute(
                 update(License)
                 .where(License.license_id == license_id)
-                .values(fields=BIRTH_CERTIFICATE["fields"], holder_name="王小名")
+                .values(
+                    fields_encrypted=cipher.encrypt(json.dumps(BIRTH_CERTIFICATE["fields"])),
+                    holder_name_encrypted=cipher.encrypt("王小名"),
+                )
             )
         renamed = await staff.post(f"/api/v1/license/licenses/{license_id}/verify")
         assert renamed.json() == {"valid": False}

@@ -59,8 +59,19 @@ async def test_upgrade_keeps_old_licenses_and_matches_the_models(
         assert (row.status, row.field_salts) == ("valid", None)
     await engine.dispose()
 
-    # The app starts on the upgraded database and lists the old license as valid.
+    # The app starts on the upgraded database, encrypts the old license's name and fields
+    # and lists it as valid.
     app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
     async with running(app), client(app, signer, "license") as staff:
         listed = (await staff.get("/api/v1/license/licenses")).json()["items"]
-        assert [(i["license_id"][-1], i["status"]) for i in listed] == [("1", "valid")]
+        assert [(i["license_id"][-1], i["status"], i["holder_name"]) for i in listed] == [
+            ("1", "valid", "王小明")
+        ]
+        async with app.state.runtime.sessions() as s:
+            row = (
+                await s.execute(
+                    text("SELECT holder_name, fields, holder_name_encrypted FROM licenses")
+                )
+            ).one()
+        assert (row.holder_name, row.fields) == (None, None)
+        assert cipher.decrypt(row.holder_name_encrypted) == "王小明"

@@ -13,7 +13,7 @@ import segno
 from sqlalchemy import select, update
 
 from license import presentation
-from license.issuance import disclosure_content_of
+from license.issuance import disclosure_content_of, opened
 from license.models import License, LicenseUsage
 from yiwang_platform.pagination import encode_cursor
 from yiwang_platform.testing import client
@@ -166,12 +166,13 @@ async def test_show_chosen_fields_and_verify_online(app, signer, samples):
         # One made ten minutes ago has expired.
         async with app.state.runtime.sessions() as s:
             license = await s.get(License, license_id)
+        fields = opened(license, app.state.pii_cipher).fields
         stale = presentation.create(
             app.state.seal_keyring,
-            credential=disclosure_content_of(license),
+            credential=disclosure_content_of(license, fields),
             credential_key_id=license.seal_key_id,
             credential_signature=license.disclosure_signature,
-            fields=license.fields,
+            fields=fields,
             salts=license.field_salts,
             names=["sex"],
             ttl_seconds=300,

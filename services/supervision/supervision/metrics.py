@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from supervision.models import Metric
 
 LICENSES_ISSUED = "licenses_issued_by_type"
+LICENSES_REVOKED = "licenses_revoked_by_type"
+# Revocations of licenses no watched case yielded (issued outside a case, or the case
+# is not known here), by type.
+LICENSES_REVOKED_UNLINKED = "licenses_revoked_unlinked_by_type"
 EXCHANGE_RECORDS = "exchange_records_by_library"
 GATEWAY_ACCESSES = "gateway_accesses_by_service_status"
 DATA_ACCESSES = "data_accesses_by_scenario"

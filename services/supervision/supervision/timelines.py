@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supervision import deadlines
+from supervision import deadlines, metrics
 from supervision.models import (
     RUNNING,
     SUSPENDED,
@@ -330,3 +330,43 @@ async def entries_of(session: AsyncSession, case_id: str) -> list[TimelineEntry]
 
 async def subcases_of(session: AsyncSession, case_id: str) -> list[SubcaseWatch]:
     return await _subcases(session, case_id)
+
+
+async def on_license_revoked(session: AsyncSession, event: CloudEvent) -> None:
+    """A license was revoked: counted by type, and noted on the timeline of the case
+    (and sub-case) that yielded it when this service watches that case; otherwise
+    counted as unlinked. Its events travel on the license topic, not the case topic, so
+    a revocation may find its case not (yet) watched: counting never refuses it.
+    Repeated revocations of one license add one entry."""
+    data = event.data
+    license_type = str(data["license_type"])
+    revoked_at = event_time(data["revoked_at"], "revoked_at")
+    await metrics.increment(session, metrics.LICENSES_REVOKED, license_type)
+    case_id = data.get("case_id")
+    case = await session.get(CaseWatch, str(case_id)) if case_id else None
+    if case is None:
+        await metrics.increment(session, metrics.LICENSES_REVOKED_UNLINKED, license_type)
+        return
+    license_id = _id(data, "license_id", 36)
+    noted = await session.scalar(
+        select(TimelineEntry.id).where(
+            TimelineEntry.case_id == case.case_id,
+            TimelineEntry.event_type == event.type,
+            TimelineEntry.summary.contains(license_id),
+        )
+    )
+    if noted is not None:
+        return
+    subcase_id = data.get("subcase_id")
+    sub = await session.get(SubcaseWatch, str(subcase_id)) if subcase_id else None
+    if sub is not None and sub.case_id != case.case_id:
+        sub = None
+    _entry(
+        session,
+        event,
+        case.case_id,
+        revoked_at,
+        f"证照已吊销：{license_type}（{license_id}），原因：{data['reason']}",
+        None if sub is None else sub.subcase_id,
+    )
+    await session.flush()

@@ -1,4 +1,12 @@
-from data_exchange.api.routes import access_log, faces, legal_persons, licenses, people, population
+from data_exchange.api.routes import (
+    access_log,
+    audit,
+    faces,
+    legal_persons,
+    licenses,
+    people,
+    population,
+)
 
 ROUTERS = [
     population.router,
@@ -6,5 +14,6 @@ ROUTERS = [
     legal_persons.router,
     licenses.router,
     access_log.router,
+    audit.router,
     faces.router,
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -27,6 +27,9 @@ def _cursor_of(entry: LicenseIndexEntry) -> str:
     "",
     response_model=Page[LicenseIndexRead],
     summary="A holder's licenses, newest first (staff: any holder; citizens, enterprises: own)",
+    description="Each license shows its status (valid or revoked). `status=valid` lists only "
+    "licenses that can be relied on now (neither revoked nor expired), as 免提交 needs; "
+    "`status=revoked` only revoked ones.",
 )
 async def list_licenses(
     session: SessionDep,
@@ -35,6 +38,7 @@ async def list_licenses(
     holder_index: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    status: license_index.IndexStatus | None = None,
 ) -> Page[LicenseIndexRead]:
     own = principal.principal_type in ("citizen", "enterprise") and (
         holder_index == cipher.blind_index(principal.subject)
@@ -43,7 +47,12 @@ async def list_licenses(
         await record_access(session, principal, holder_index, ["license.index"], "refused")
         raise ProblemError(403, "forbidden", "无权访问")
     rows = await license_index.for_holder(
-        session, holder_index, decode_key(cursor, datetime, str), limit
+        session,
+        holder_index,
+        decode_key(cursor, datetime, str),
+        limit,
+        status=status,
+        now=datetime.now(UTC),
     )
     await record_access(session, principal, holder_index, ["license.index"], "read")
     next_cursor = _cursor_of(rows[-1]) if len(rows) == limit else None

@@ -195,4 +195,4 @@ async def verify_license(
     license = await issuance.find(session, license_id, holder_scope(principal, cipher))
     if license is None:
         raise not_found()
-    return Verification(valid=issuance.verify(keyring, license))
+    return Verification(valid=issuance.verify(keyring, cipher, license))

@@ -68,13 +68,14 @@ async def present(
         license = await issuance.find(session, license_id, holder)
         if license is None:
             raise not_found()
-        _check_presentable(license, body.fields)
+        fields = issuance.opened(license, cipher).fields
+        _check_presentable(license, fields, body.fields)
         shown = presentation.create(
             keyring,
-            credential=issuance.disclosure_content_of(license),
+            credential=issuance.disclosure_content_of(license, fields),
             credential_key_id=license.seal_key_id,
             credential_signature=license.disclosure_signature or "",
-            fields=license.fields,
+            fields=fields,
             salts=license.field_salts or {},
             names=body.fields,
             ttl_seconds=body.ttl_seconds,
@@ -95,7 +96,7 @@ async def present(
     return JSONResponse(result, status_code=201)
 
 
-def _check_presentable(license: License, names: list[str]) -> None:
+def _check_presentable(license: License, fields: dict[str, str], names: list[str]) -> None:
     status = issuance.status_of(license)
     if status != "valid":
         raise ProblemError(
@@ -111,7 +112,7 @@ def _check_presentable(license: License, names: list[str]) -> None:
             "该证照签发较早，不支持选择性出示",
             title_en="License sealed before selective disclosure",
         )
-    unknown = sorted(set(names) - set(license.fields))
+    unknown = sorted(set(names) - set(fields))
     if unknown:
         raise ProblemError(
             422,
