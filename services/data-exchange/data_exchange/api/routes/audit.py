@@ -22,7 +22,7 @@ from yiwang_platform.audit_checkpoints import (
     verify_anchored,
 )
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_cursor, encode_cursor
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exchange/audit", tags=["audit"])
@@ -45,12 +45,8 @@ def _signer(request: Request) -> CheckpointKey:
 
 
 def _before(cursor: str | None) -> int | None:
-    value = decode_cursor(cursor)
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise ProblemError(400, "invalid_cursor", "分页游标无效", title_en="Invalid cursor")
-    return int(value)
+    key = decode_key(cursor, int)
+    return None if key is None else int(key[0])
 
 
 @router.get(
@@ -66,7 +62,7 @@ async def list_checkpoints(
 ) -> Page[CheckpointRead]:
     require_type(principal, *READERS)
     found = await listed(session, access_log_checkpoints, before=_before(cursor), limit=limit)
-    next_cursor = encode_cursor(str(found[-1].seq)) if len(found) == limit else None
+    next_cursor = encode_key(found[-1].seq) if len(found) == limit else None
     return Page[CheckpointRead](
         items=[CheckpointRead.of(c) for c in found], next_cursor=next_cursor
     )
