@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiwang_platform.masking import mask
@@ -98,6 +100,26 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def refused_value(exc: BaseException) -> bool:
+    """Whether the database (or its driver, before sending) refused a value of the request:
+    SQLite's and asyncpg's integer overflow, PostgreSQL's data exceptions (class 22)."""
+    pending: list[BaseException] = [exc]
+    seen: list[BaseException] = []
+    # The chain is short: SQLAlchemy's error, the adapter's, the driver's.
+    while pending and len(seen) < 8:
+        error = pending.pop()
+        seen.append(error)
+        # asyncpg's client-side DataError (e.g. "value out of int32 range") is a ValueError.
+        if isinstance(error, OverflowError | DataError) or (
+            type(error).__name__ == "DataError" and isinstance(error, ValueError)
+        ):
+            return True
+        for nxt in (getattr(error, "orig", None), error.__cause__):
+            if isinstance(nxt, BaseException) and not any(nxt is s for s in seen):
+                pending.append(nxt)
+    return False
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -132,7 +154,103 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         return problem_response(request, 422, "validation_failed", errors=errors)
 
+    # A value the database cannot hold (an integer past its column's range, a NUL byte in
+    # text) is the client's input, not a fault of the service.
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not refused_value(exc):
+            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+            return problem_response(request, 500, "internal_error")
+        log.info("value refused by the database on %s %s", request.method, request.url.path)
+        return problem_response(
+            request,
+            400,
+            "value_out_of_range",
+            "请求中的值超出允许范围",
+            title_en="A value in the request is out of range",
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, 500, "internal_error")
+
+
+# ---- the problem answers in every route's OpenAPI --------------------------------------------
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details with a stable `code`.",
+    "type": "object",
+    "required": ["type", "title", "status", "code", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "instance": {"type": "string"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {}},
+    },
+    "additionalProperties": True,
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+# What any route can answer through the gateway before or besides its own code:
+# bad input, authentication, authorisation, unknown path or id, rate limit, an
+# unavailable upstream or database.
+_COMMON_STATUSES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    422: "Request validation failed",
+    429: "Too many requests",
+    503: "Service unavailable (retry after `Retry-After`)",
+}
+# ...and a request that changes something: a body too large, a conflicting state or
+# idempotency key.
+_WRITE_STATUSES = {409: "Conflict", 413: "Payload too large"}
+_UNDOCUMENTED_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Add the problem+json answers every route can give to the app's OpenAPI, and make
+    each error status a route declares itself answer problem+json too."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _add_problems(build())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_problems(doc: dict[str, Any]) -> None:
+    for path, operations in doc.get("paths", {}).items():
+        if path in _UNDOCUMENTED_PATHS:
+            continue
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            statuses = dict(_COMMON_STATUSES)
+            if method != "get":
+                statuses.update(_WRITE_STATUSES)
+            for status, description in statuses.items():
+                responses.setdefault(str(status), {"description": description})
+            for status, response in responses.items():
+                if not status.isdigit() or int(status) < 400:
+                    continue
+                content = response.setdefault("content", {})
+                # FastAPI's own 422 (application/json HTTPValidationError) is never sent:
+                # validation errors answer problem+json.
+                default = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+                if default.endswith("/HTTPValidationError"):
+                    del content["application/json"]
+                content[PROBLEM_JSON] = _PROBLEM_CONTENT[PROBLEM_JSON]
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    if "HTTPValidationError" not in json.dumps(doc.get("paths", {})):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)

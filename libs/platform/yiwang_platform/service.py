@@ -23,7 +23,7 @@ from yiwang_platform import tracing
 from yiwang_platform.bus import EventBus, create_bus
 from yiwang_platform.consumer import EventConsumer, Handler, dlq_topic
 from yiwang_platform.db import create_engine, is_sqlite, ping, session_factory
-from yiwang_platform.errors import ProblemError, install_problem_handlers
+from yiwang_platform.errors import ProblemError, document_problems, install_problem_handlers
 from yiwang_platform.events import EventData, EventSchemas
 from yiwang_platform.internal_token import (
     InternalPrincipal,
@@ -183,6 +183,7 @@ def build_app(
     app = FastAPI(title=spec.title, version=spec.version, lifespan=lifespan)
     app.state.runtime = runtime
     install_problem_handlers(app)
+    document_problems(app)
     install_tracing_and_metrics(app, spec.name)
     if spec.health_routes:
         app.include_router(health_router(runtime.readiness))

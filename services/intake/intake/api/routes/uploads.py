@@ -26,6 +26,7 @@ ACCEPTED_TYPES = {"application/pdf", "image/jpeg", "image/png", "application/ofd
     status_code=201,
     response_model=UploadRead,
     summary="Upload one material file (PDF, OFD, JPEG or PNG; the body is the file)",
+    responses={415: {"description": "Not a PDF, OFD, JPEG or PNG"}},
 )
 async def upload_material(
     request: Request,
