@@ -347,12 +347,23 @@ async def test_a_value_the_database_refuses_is_a_400_problem() -> None:
         except DataError as exc:
             raise DBAPIError("SELECT 1", {}, Exception("adapted")) from exc
 
+    @app.get("/server-data-exception")
+    async def server_data_exception() -> dict[str, str]:
+        # PostgreSQL's class 22, e.g. 22021 for a NUL byte in text.
+        class CharacterNotInRepertoireError(Exception):
+            sqlstate = "22021"
+
+        try:
+            raise CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00')
+        except CharacterNotInRepertoireError as exc:
+            raise DBAPIError("SELECT 1", {}, Exception("adapted")) from exc
+
     @app.get("/other-database-error")
     async def other() -> dict[str, str]:
         raise DBAPIError("SELECT 1", {}, Exception("something else"))
 
     async with client(app) as c:
-        for path in ("/overflow", "/driver-data-error"):
+        for path in ("/overflow", "/driver-data-error", "/server-data-exception"):
             response = await c.get(path)
             assert response.status_code == 400, path
             assert response.headers["content-type"] == "application/problem+json"

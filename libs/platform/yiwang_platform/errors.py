@@ -109,9 +109,12 @@ def refused_value(exc: BaseException) -> bool:
     while pending and len(seen) < 8:
         error = pending.pop()
         seen.append(error)
-        # asyncpg's client-side DataError (e.g. "value out of int32 range") is a ValueError.
-        if isinstance(error, OverflowError | DataError) or (
-            type(error).__name__ == "DataError" and isinstance(error, ValueError)
+        # asyncpg's client-side DataError (e.g. "value out of int32 range") is a ValueError;
+        # its server errors carry the SQLSTATE (class 22: data exception, e.g. a NUL byte).
+        if (
+            isinstance(error, OverflowError | DataError)
+            or (type(error).__name__ == "DataError" and isinstance(error, ValueError))
+            or str(getattr(error, "sqlstate", "") or "").startswith("22")
         ):
             return True
         for nxt in (getattr(error, "orig", None), error.__cause__):

@@ -1,0 +1,47 @@
+"""Schema fuzzing (schemathesis) of each contract in ``contracts/openapi/`` against the
+standalone platform through the gateway, as a signed-in citizen and with the staff,
+operator, county and supervisor credentials where a route is theirs: no answer is a 5xx,
+and every answer has a status, content type and body its contract documents.
+
+A small example budget keeps this quick; ``tools/fuzz.py`` runs the full budget."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools import fuzz
+
+EXAMPLES = 2
+PHASES = ["examples", "fuzzing"]
+# The gateway's forwarding of a control byte in a path (``%00``-``%1f``, ``%7f``) has its
+# own tests in gateway/; until that fix is in, its 500s and plain-text 404s are counted
+# apart here so that a service's own fault still fails this test. Set False once it is in.
+TOLERATE_CONTROL_BYTE_PATHS = True
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    var_dir = tmp_path_factory.mktemp("fuzz")
+    with fuzz.standalone(var_dir) as base:
+        yield base, var_dir
+
+
+@pytest.mark.parametrize("contract", fuzz.ALL_CONTRACTS)
+def test_every_answer_is_what_the_contract_says(platform: tuple[str, Path], contract: str):
+    base, var_dir = platform
+    headers = asyncio.run(fuzz.sign_in(base, var_dir))
+
+    tally = fuzz.fuzz_contract(
+        contract, base, headers, examples=EXAMPLES, phases=PHASES, seed=20261202
+    )
+
+    assert tally.requests > 0 and not tally.errors, tally.errors[:5]
+    server_errors, violations = tally.server_errors, tally.violations
+    if TOLERATE_CONTROL_BYTE_PATHS:
+        server_errors -= tally.control_byte_5xx
+        violations -= tally.control_byte_violations
+    assert (server_errors, violations) == (0, 0), fuzz.report({contract: tally})
