@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,16 +23,20 @@ TOLERATE_CONTROL_BYTE_PATHS = True
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def platform(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
+    """The standalone platform and the callers' headers (signed in once: a run is short)."""
     var_dir = tmp_path_factory.mktemp("fuzz")
     with fuzz.standalone(var_dir) as base:
-        yield base, var_dir
+        yield base, asyncio.run(fuzz.sign_in(base, var_dir))
 
 
 @pytest.mark.parametrize("contract", fuzz.ALL_CONTRACTS)
-def test_every_answer_is_what_the_contract_says(platform: tuple[str, Path], contract: str):
-    base, var_dir = platform
-    headers = asyncio.run(fuzz.sign_in(base, var_dir))
+def test_every_answer_is_what_the_contract_says(
+    platform: tuple[str, dict[str, dict[str, str]]], contract: str
+):
+    base, headers = platform
 
     tally = fuzz.fuzz_contract(
         contract, base, headers, examples=EXAMPLES, phases=PHASES, seed=20261202

@@ -312,7 +312,8 @@ def unhandled_errors(log: Path) -> Counter[str]:
             frames = re.findall(r'File "([^"]+)", line (\d+), in (\w+)', trace)
             ours = [f for f in frames if "site-packages" not in f[0]]
             where = ours[-1] if ours else (frames[-1] if frames else ("?", "?", "?"))
-            last = trace.strip().splitlines()[-1][:160]
+            # One line per kind of error: quoted values and numbers vary with the input.
+            last = re.sub(r"'[^']*'|\d+", "…", trace.strip().splitlines()[-1])[:160]
             found[
                 f"{Path(where[0]).relative_to(ROOT) if where[0].startswith(str(ROOT)) else where[0]}:{where[1]} {where[2]}: {last}"
             ] += 1
