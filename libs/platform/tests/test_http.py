@@ -369,3 +369,16 @@ async def test_a_value_the_database_refuses_is_a_400_problem() -> None:
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["code"] == "value_out_of_range"
         assert (await c.get("/other-database-error")).status_code == 500
+
+
+def test_readiness_documents_its_not_ready_answer() -> None:
+    from yiwang_platform.observability import health_router
+
+    async def unready() -> dict[str, str]:
+        return {"database": "unavailable"}
+
+    app = FastAPI()
+    app.include_router(health_router(unready))
+    document_problems(app)
+    responses = app.openapi()["paths"]["/readyz"]["get"]["responses"]
+    assert responses["503"]["content"] == {"application/json": {"schema": {}}}

@@ -87,7 +87,16 @@ def health_router(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: database and event bus reachable")
+    @router.get(
+        "/readyz",
+        summary="Readiness: database and event bus reachable",
+        responses={
+            503: {
+                "description": "Not ready: the same body, `status` unavailable",
+                "content": {"application/json": {"schema": {}}},
+            }
+        },
+    )
     async def readyz() -> JSONResponse:
         checks = await readiness()
         body: dict[str, object] = {"checks": checks}
