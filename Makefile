@@ -7,7 +7,7 @@ UV_VENV := .local/uv-venv
 UV := $(shell command -v uv 2>/dev/null || echo $(UV_VENV)/bin/uv)
 PY := $(UV) run --frozen
 
-.PHONY: help install run demo up down test test-unit test-stack lint contracts contracts-check bench bench-bundles bench-gateway stack-start stack-stop k8s-tools
+.PHONY: help install run demo up down test test-unit test-stack lint contracts contracts-check fuzz bench bench-bundles bench-gateway stack-start stack-stop k8s-tools
 
 help:
 	@echo "make run        standalone: every service in one process on :8000 (PORT to override)"
@@ -15,6 +15,7 @@ help:
 	@echo "make demo       both bundle journeys step by step on a platform of its own (MODE=distributed: against make up)"
 	@echo "make up / down  distributed: real Kafka, PostgreSQL, Redis and one process per service"
 	@echo "make contracts  regenerate contracts/openapi and contracts/events from the code"
+	@echo "make fuzz       schema fuzzing of every contract through the gateway (standalone; minutes)"
 	@echo "make bench      event-pipeline benchmark on the real stack"
 	@echo "make bench-bundles  bundle submissions through the gateway to supervision (real stack)"
 	@echo "make bench-gateway  gateway vs direct vs nginx on the real stack (wrk)"
@@ -60,6 +61,10 @@ contracts: install
 
 contracts-check: install
 	@$(PY) python tools/contracts.py --check
+
+# EXAMPLES per operation (default 100); prints requests, 5xx and contract violations per contract.
+fuzz: install
+	@$(PY) python tools/fuzz.py --examples $${EXAMPLES:-100}
 
 # kustomize and KEDA's CRDs, for the checks of deploy/k8s (no cluster needed).
 k8s-tools:

@@ -11,9 +11,10 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 
 from yiwang_platform import tracing
-from yiwang_platform.errors import ProblemError, install_problem_handlers
+from yiwang_platform.errors import ProblemError, document_problems, install_problem_handlers
 from yiwang_platform.observability import install_tracing_and_metrics
 
 ID_NUMBER = "110101199003071234"
@@ -271,3 +272,113 @@ async def test_unexpected_exception_is_an_internal_error_without_its_text(
     }
     assert "hunter2" not in response.text
     assert "RuntimeError" not in response.text
+
+
+# ---- the problem answers in the OpenAPI document ----------------------------------------
+
+
+def documented_app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+    document_problems(app)
+
+    @app.get("/matters/{matter_id}", responses={404: {"description": "No such matter"}})
+    async def get_matter(matter_id: str, version: int | None = None) -> dict[str, str]:
+        return {}
+
+    @app.post("/applicants")
+    async def create_applicant(applicant: Applicant) -> dict[str, str]:
+        return {}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {}
+
+    return app
+
+
+def test_every_route_documents_its_problem_answers_as_problem_json() -> None:
+    doc = documented_app().openapi()
+
+    read = doc["paths"]["/matters/{matter_id}"]["get"]["responses"]
+    write = doc["paths"]["/applicants"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "422", "429", "503"} <= set(read)
+    assert {"409", "413"} <= set(write) and "409" not in read
+    for responses in (read, write):
+        for status, response in responses.items():
+            if int(status) >= 400:
+                assert response["content"] == {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }, status
+    assert read["404"]["description"] == "No such matter"
+    assert set(doc["paths"]["/healthz"]["get"]["responses"]) == {"200"}
+    schemas = doc["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "Problem" in schemas
+
+
+async def test_validation_problem_matches_the_documented_problem_schema() -> None:
+    import jsonschema
+
+    app = documented_app()
+    schema = app.openapi()["components"]["schemas"]["Problem"]
+    async with client(app) as c:
+        response = await c.post("/applicants", json={"age": "old"})
+    assert response.headers["content-type"] == "application/problem+json"
+    jsonschema.validate(response.json(), schema)
+
+
+async def test_a_value_the_database_refuses_is_a_400_problem() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/overflow")
+    async def overflow() -> dict[str, str]:
+        # What SQLite's driver raises for an integer past 64 bits.
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+    @app.get("/driver-data-error")
+    async def driver_data_error() -> dict[str, str]:
+        # asyncpg refuses the value before sending it; SQLAlchemy wraps it as a DBAPIError.
+        class DataError(ValueError):
+            pass
+
+        try:
+            raise DataError("invalid input for query argument $1 (value out of int32 range)")
+        except DataError as exc:
+            raise DBAPIError("SELECT 1", {}, Exception("adapted")) from exc
+
+    @app.get("/server-data-exception")
+    async def server_data_exception() -> dict[str, str]:
+        # PostgreSQL's class 22, e.g. 22021 for a NUL byte in text.
+        class CharacterNotInRepertoireError(Exception):
+            sqlstate = "22021"
+
+        try:
+            raise CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00')
+        except CharacterNotInRepertoireError as exc:
+            raise DBAPIError("SELECT 1", {}, Exception("adapted")) from exc
+
+    @app.get("/other-database-error")
+    async def other() -> dict[str, str]:
+        raise DBAPIError("SELECT 1", {}, Exception("something else"))
+
+    async with client(app) as c:
+        for path in ("/overflow", "/driver-data-error", "/server-data-exception"):
+            response = await c.get(path)
+            assert response.status_code == 400, path
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == "value_out_of_range"
+        assert (await c.get("/other-database-error")).status_code == 500
+
+
+def test_readiness_documents_its_not_ready_answer() -> None:
+    from yiwang_platform.observability import health_router
+
+    async def unready() -> dict[str, str]:
+        return {"database": "unavailable"}
+
+    app = FastAPI()
+    app.include_router(health_router(unready))
+    document_problems(app)
+    responses = app.openapi()["paths"]["/readyz"]["get"]["responses"]
+    assert responses["503"]["content"] == {"application/json": {"schema": {}}}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -12,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -135,6 +136,29 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def refused_value(exc: BaseException) -> bool:
+    """Whether the database (or its driver, before sending) refused a value of the request:
+    SQLite's and asyncpg's integer overflow, PostgreSQL's data exceptions (class 22)."""
+    pending: list[BaseException] = [exc]
+    seen: list[BaseException] = []
+    # The chain is short: SQLAlchemy's error, the adapter's, the driver's.
+    while pending and len(seen) < 8:
+        error = pending.pop()
+        seen.append(error)
+        # asyncpg's client-side DataError (e.g. "value out of int32 range") is a ValueError;
+        # its server errors carry the SQLSTATE (class 22: data exception, e.g. a NUL byte).
+        if (
+            isinstance(error, OverflowError | DataError)
+            or (type(error).__name__ == "DataError" and isinstance(error, ValueError))
+            or str(getattr(error, "sqlstate", "") or "").startswith("22")
+        ):
+            return True
+        for nxt in (getattr(error, "orig", None), error.__cause__):
+            if isinstance(nxt, BaseException) and not any(nxt is s for s in seen):
+                pending.append(nxt)
+    return False
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -170,6 +194,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(request, 422, "validation_failed", errors=errors)
 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A value the database cannot hold (an integer past its column's range, a NUL byte
+        # in text) is the client's input, not a fault of the service.
+        if refused_value(exc):
+            log.info("value refused by the database on %s %s", request.method, request.url.path)
+            return problem_response(
+                request,
+                400,
+                "value_out_of_range",
+                "请求中的值超出允许范围",
+                title_en="A value in the request is out of range",
+            )
         if is_unavailable(exc):
             DEPENDENCY_UNAVAILABLE.inc()
             # One line with the error's type, no stack: the cause is outside this process.
@@ -192,6 +227,85 @@ def install_problem_handlers(app: FastAPI) -> None:
     # Database and connection errors are answered where they are raised (the handlers of
     # specific classes), so that no server re-raises and logs them with a full stack; the
     # catch-all still classifies what escapes from middleware.
-    for error in (DBAPIError, PoolTimeout, ConnectionError, TimeoutError):
+    for error in (DBAPIError, OverflowError, PoolTimeout, ConnectionError, TimeoutError):
         app.add_exception_handler(error, _unexpected)
     app.add_exception_handler(Exception, _unexpected)
+
+
+# ---- the problem answers in every route's OpenAPI --------------------------------------------
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details with a stable `code`.",
+    "type": "object",
+    "required": ["type", "title", "status", "code", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "instance": {"type": "string"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {}},
+    },
+    "additionalProperties": True,
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+# What any route can answer through the gateway before or besides its own code:
+# bad input, authentication, authorisation, unknown path or id, rate limit, an
+# unavailable upstream or database.
+_COMMON_STATUSES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    422: "Request validation failed",
+    429: "Too many requests",
+    503: "Service unavailable (retry after `Retry-After`)",
+}
+# ...and a request that changes something: a body too large, a conflicting state or
+# idempotency key.
+_WRITE_STATUSES = {409: "Conflict", 413: "Payload too large"}
+_UNDOCUMENTED_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Add the problem+json answers every route can give to the app's OpenAPI, and make
+    each error status a route declares itself answer problem+json too."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _add_problems(build())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_problems(doc: dict[str, Any]) -> None:
+    for path, operations in doc.get("paths", {}).items():
+        if path in _UNDOCUMENTED_PATHS:
+            continue
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            statuses = dict(_COMMON_STATUSES)
+            if method != "get":
+                statuses.update(_WRITE_STATUSES)
+            for status, description in statuses.items():
+                responses.setdefault(str(status), {"description": description})
+            for status, response in responses.items():
+                if not status.isdigit() or int(status) < 400:
+                    continue
+                content = response.setdefault("content", {})
+                # FastAPI's own 422 (application/json HTTPValidationError) is never sent:
+                # validation errors answer problem+json.
+                default = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+                if default.endswith("/HTTPValidationError"):
+                    del content["application/json"]
+                content[PROBLEM_JSON] = _PROBLEM_CONTENT[PROBLEM_JSON]
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    if "HTTPValidationError" not in json.dumps(doc.get("paths", {})):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)

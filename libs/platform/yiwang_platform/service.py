@@ -24,7 +24,7 @@ from yiwang_platform import tracing
 from yiwang_platform.bus import EventBus, create_bus
 from yiwang_platform.consumer import EventConsumer, Handler, dlq_topic, purge_inbox
 from yiwang_platform.db import create_engine, is_sqlite, ping, session_factory
-from yiwang_platform.errors import ProblemError, install_problem_handlers
+from yiwang_platform.errors import ProblemError, document_problems, install_problem_handlers
 from yiwang_platform.events import EventData, EventSchemas
 from yiwang_platform.idempotency import TABLE as IDEMPOTENCY_TABLE
 from yiwang_platform.idempotency import purge_expired
@@ -234,6 +234,7 @@ def build_app(
     app = FastAPI(title=spec.title, version=spec.version, lifespan=lifespan, redirect_slashes=False)
     app.state.runtime = runtime
     install_problem_handlers(app)
+    document_problems(app)
     install_tracing_and_metrics(app, spec.name)
     if spec.health_routes:
         app.include_router(health_router(runtime.readiness, runtime.dependencies))

@@ -85,3 +85,20 @@ async def test_a_card_read_at_submission_is_the_applicants_presence(app, signer,
     async with app.state.runtime.sessions() as s:
         stored = await s.get(Case, created.json()["case_id"])
         assert stored is not None and APPLICANT not in json.dumps(stored.presence)
+
+
+async def test_a_case_id_the_database_cannot_hold_is_a_client_error(app, signer):
+    # PostgreSQL refuses a NUL byte in text; the case actions answer a problem, not a 500.
+    case = "/api/v1/intake/cases/abc%00def"
+    async with client(
+        app, signer, "intake", subject="staff-7", principal_type="staff", roles=["window"]
+    ) as staff:
+        answers = [
+            await staff.get(case),
+            await staff.post(f"{case}/acceptance", json={"mode": "normal"}),
+            await staff.post(f"{case}/refusal", json={"reason": "材料不符"}),
+            await staff.post(f"{case}/supplement-requests", json={"materials": ["m1"]}),
+        ]
+    for answer in answers:
+        assert answer.status_code in (400, 404, 422), answer.text
+        assert answer.headers["content-type"] == "application/problem+json"

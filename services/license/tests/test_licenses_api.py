@@ -328,3 +328,17 @@ async def test_requests_without_a_valid_internal_token_are_refused(backend, sign
             ready = await api.get("/readyz")
             assert ready.status_code == 200
             assert ready.json()["checks"] == {"database": "ok"}
+
+
+async def test_a_license_id_the_database_cannot_hold_is_a_client_error(app, signer):
+    # PostgreSQL refuses a NUL byte in text; reads and verification answer a problem, not a 500.
+    license_path = "/api/v1/license/licenses/abc%00def"
+    async with client(app, signer, "license", subject="staff-0571") as staff:
+        answers = [
+            await staff.get(license_path),
+            await staff.post(f"{license_path}/verify"),
+            await staff.get(f"{license_path}/usage"),
+        ]
+    for answer in answers:
+        assert answer.status_code in (400, 404, 422), answer.text
+        assert answer.headers["content-type"] == "application/problem+json"

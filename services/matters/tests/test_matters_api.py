@@ -152,3 +152,27 @@ async def test_citizens_read_but_do_not_publish(backend, signer, verifier):
         refused = await citizen.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
         assert (await citizen.get("/api/v1/matters/matters")).json()["items"] == []
+
+
+async def test_an_integer_past_the_database_range_is_a_400_problem(backend, signer, verifier):
+    app = create_app(
+        await backend.settings(Settings, seed_catalogue=False),
+        bus=backend.bus(),
+        verifier=verifier,
+        configure_logs=False,
+    )
+    huge = 2**70
+    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+        assert (
+            await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
+        ).status_code == 201
+        answers = [
+            await api.get(f"/api/v1/matters/matters/{BIRTH_CERTIFICATE['code']}?version={huge}"),
+            await api.get(f"/api/v1/matters/bundles/BIRTH?version={huge}"),
+            await api.post(
+                "/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "promised_days": huge}
+            ),
+        ]
+        for answer in answers:
+            assert answer.status_code in (400, 422), answer.text
+            assert answer.headers["content-type"] == "application/problem+json"

@@ -197,3 +197,17 @@ async def test_bad_reviews_are_problems_not_500s(app, signer, case_events):
 
     async with client(app, None, "supervision") as anonymous:
         assert (await anonymous.post(URL, json=good)).status_code == 401
+
+
+async def test_a_handling_id_the_database_cannot_hold_is_a_client_error(app, signer):
+    # PostgreSQL refuses a NUL byte in text: a problem, not a 500.
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+        answers = [
+            await api.post(
+                "/api/v1/supervision/review-handlings/abc%00def/resolution", json={"note": "已处理"}
+            ),
+            await api.get("/api/v1/supervision/cases/abc%00def/timeline"),
+        ]
+    for answer in answers:
+        assert answer.status_code in (400, 404, 422), answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
