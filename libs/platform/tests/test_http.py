@@ -372,13 +372,15 @@ async def test_a_value_the_database_refuses_is_a_400_problem() -> None:
 
 
 def test_readiness_documents_its_not_ready_answer() -> None:
-    from yiwang_platform.observability import health_router
+    from yiwang_platform.observability import DependencyMonitor, health_router
 
     async def unready() -> dict[str, str]:
         return {"database": "unavailable"}
 
     app = FastAPI()
-    app.include_router(health_router(unready))
+    app.include_router(health_router(unready, DependencyMonitor("test")))
     document_problems(app)
     responses = app.openapi()["paths"]["/readyz"]["get"]["responses"]
-    assert responses["503"]["content"] == {"application/json": {"schema": {}}}
+    assert responses["503"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}
+    }
