@@ -361,6 +361,7 @@ def main() -> int:
     phases = args.phases.split(",")
     with contextlib.ExitStack() as stack:
         var_dir = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        var_dir.mkdir(parents=True, exist_ok=True)
         base = stack.enter_context(standalone(var_dir))
         results = fuzz_platform(
             base, var_dir, args.contracts, examples=args.examples, phases=phases, seed=args.seed
