@@ -213,7 +213,7 @@ async def main() -> None:
                 direct = [
                     "Bearer "
                     + signer.mint(
-                        ["intake", "matters", "exchange", "license"],
+                        ["intake", "matters", "data-exchange", "license"],
                         person["id_number"],
                         "citizen",
                         ttl=1800,

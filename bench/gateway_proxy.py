@@ -224,7 +224,7 @@ async def main() -> None:
             # /readyz, so the others point at the matters process too, not at dead ports.
             others = {
                 f"upstream_{name}": matters.url()
-                for name in ("intake", "license", "exchange", "supervision")
+                for name in ("intake", "license", "data-exchange", "supervision")
             }
             # A per-principal rate limit far above what one machine can send (ignored by a
             # gateway without that setting), so it never refuses a request.

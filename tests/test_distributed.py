@@ -17,7 +17,7 @@ async def test_gateway_routes_over_http_and_reports_every_service(local_platform
         assert (await api.get("/readyz")).status_code == 200
         status = (await api.get("/status")).json()
         assert status["services"] == dict.fromkeys(
-            ["matters", "intake", "license", "exchange", "supervision"], "ok"
+            ["matters", "intake", "license", "data-exchange", "supervision"], "ok"
         )
         assert status["dependencies"] == {"bus": "ok", "redis": "ok"}
         operator = {"X-Api-Key": keys["operator"]}

@@ -77,7 +77,7 @@ async def test_citizens_bind_real_names_and_reach_only_their_own_things(tmp_path
         staff = {"X-Api-Key": keys["staff"]}
         operator = {"X-Api-Key": keys["operator"]}
         seeded = await api.post(
-            "/api/v1/exchange/population/records",
+            "/api/v1/data-exchange/population/records",
             json={
                 "records": [
                     {"source": "330100-county-pop", "source_version": 1, **p} for p in (ALICE, BOB)
@@ -93,13 +93,13 @@ async def test_citizens_bind_real_names_and_reach_only_their_own_things(tmp_path
 
         # Scenario-scoped read of one's own data: the granted fields, nothing more.
         own = await api.get(
-            "/api/v1/exchange/population/people/self",
+            "/api/v1/data-exchange/population/people/self",
             headers={**alice, "X-Scenario": "citizen-self-lookup"},
             params={"id_number": BOB["id_number"]},  # ignored: the subject is the caller
         )
         assert own.status_code == 200, own.text
         assert own.json()["name"] == ALICE["name"]
-        no_scenario = await api.get("/api/v1/exchange/population/people/self", headers=alice)
+        no_scenario = await api.get("/api/v1/data-exchange/population/people/self", headers=alice)
         assert (no_scenario.status_code, no_scenario.json()["code"]) == (403, "scenario_required")
 
         # Cases: Bob cannot see Alice's, even with its id.

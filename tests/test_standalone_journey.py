@@ -53,7 +53,7 @@ async def test_one_journey_through_every_service(tmp_path: Path):
             "matters": "ok",
             "intake": "ok",
             "license": "ok",
-            "exchange": "ok",
+            "data-exchange": "ok",
             "supervision": "ok",
         }
 
@@ -149,7 +149,7 @@ async def test_one_journey_through_every_service(tmp_path: Path):
 
         async def indexed() -> bool:
             found = await staff.get(
-                "/api/v1/exchange/licenses", params={"holder_index": license_["holder_index"]}
+                "/api/v1/data-exchange/licenses", params={"holder_index": license_["holder_index"]}
             )
             return [x["license_id"] for x in found.json()["items"]] == [license_["license_id"]]
 

@@ -267,12 +267,8 @@ def service_env(
         env["YIWANG_AUDIT_CHECKPOINT_PRIVATE_KEY"] = str(keys.folder / "audit-checkpoint.pem")
     if name == "intake":
         # The peers intake calls inside a request, at their ``make up`` ports.
-        for peer, folder in (
-            ("matters", "matters"),
-            ("license", "license"),
-            ("exchange", "data-exchange"),
-        ):
-            env[f"YIWANG_PEER_{peer.upper()}_URL"] = f"http://127.0.0.1:{SERVICES[folder][1]}"
+        for peer in ("matters", "license", "data-exchange"):
+            env[f"YIWANG_PEER_{env_name(peer)}_URL"] = f"http://127.0.0.1:{SERVICES[peer][1]}"
     if name == "gateway":
         env.update(
             YIWANG_INTERNAL_TOKEN_PRIVATE_KEY=str(keys.folder / "internal-token.pem"),
@@ -281,10 +277,14 @@ def service_env(
         )
         for service, (_, port) in SERVICES.items():
             if service != "gateway":
-                upstream = "exchange" if service == "data-exchange" else service
-                env[f"YIWANG_UPSTREAM_{upstream.upper()}"] = f"http://127.0.0.1:{port}"
+                env[f"YIWANG_UPSTREAM_{env_name(service)}"] = f"http://127.0.0.1:{port}"
     env.update(extra or {})
     return env
+
+
+def env_name(service: str) -> str:
+    """A service's name as it stands in a setting's name: DATA_EXCHANGE."""
+    return service.upper().replace("-", "_")
 
 
 def free_port() -> int:
@@ -349,14 +349,10 @@ class LocalPlatform:
             name: await self.service(name, **common, **(seeds.get(name, {}) if seeded else {}))
             for name in names
         }
-        for peer, folder in (
-            ("matters", "matters"),
-            ("license", "license"),
-            ("exchange", "data-exchange"),
-        ):
-            services["intake"].env[f"YIWANG_PEER_{peer.upper()}_URL"] = services[folder].url()
+        for peer in ("matters", "license", "data-exchange"):
+            services["intake"].env[f"YIWANG_PEER_{env_name(peer)}_URL"] = services[peer].url()
         upstreams = {
-            f"upstream_{'exchange' if name == 'data-exchange' else name}": process.url()
+            f"upstream_{env_name(name).lower()}": process.url()
             for name, process in services.items()
         }
         front = await self.service("gateway", **common, **upstreams, **gateway_env)

@@ -59,7 +59,7 @@ ROUTE_IDENTITY: list[tuple[str, str, str]] = [
     ("*", r"^/api/v1/intake/subcases", "reviewer"),
     ("POST", r"^/api/v1/license/licenses$", "clerk"),
     ("POST", r"^/api/v1/license/licenses/[^/]+/revocation$", "clerk"),
-    ("*", r"^/api/v1/exchange/(population|legal-persons)/records$", "county"),
+    ("*", r"^/api/v1/data-exchange/(population|legal-persons)/records$", "county"),
     ("POST", r"^/api/v1/supervision/reviews$", "citizen"),
     ("POST", r"^/api/v1/supervision/review-handlings/", "clerk"),
     ("*", r"^/api/v1/supervision/", "supervisor"),

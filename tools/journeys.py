@@ -493,7 +493,7 @@ async def birth(p: Platform) -> Outcome:
     record["reference_face"] = reference_face()
     pushed = expect(
         await p.api.post(
-            "/api/v1/exchange/population/records", json={"records": [record]}, headers=county
+            "/api/v1/data-exchange/population/records", json={"records": [record]}, headers=county
         ),
         200,
         "county push",

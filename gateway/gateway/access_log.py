@@ -10,7 +10,7 @@ Recording a decision from a route or a dependency::
 
     from gateway.access_log import record_decision
 
-    await record_decision(request, principal, service="exchange", status=403,
+    await record_decision(request, principal, service="data-exchange", status=403,
                           reason="scenario_required")
 
 Requests forwarded by ``Forwarder.forward`` are recorded there (allowed), and a
@@ -46,7 +46,7 @@ from yiwang_platform.tracing import current_trace_id
 log = logging.getLogger(__name__)
 
 Decision = Literal["allowed", "refused"]
-EVENT_SERVICES = {"matters", "intake", "license", "exchange", "supervision", "gateway"}
+EVENT_SERVICES = {"matters", "intake", "license", "data-exchange", "supervision", "gateway"}
 
 
 @dataclass(frozen=True)

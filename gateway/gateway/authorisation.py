@@ -146,7 +146,7 @@ async def case_binding(forwarder: Forwarder, principal: Principal, case_id: str)
     return dict(binding)
 
 
-VERIFY_PATH = "/api/v1/exchange/verify"
+VERIFY_PATH = "/api/v1/data-exchange/verify"
 
 
 def real_name_decision(forwarder: Forwarder, principal: Principal) -> Decision:
@@ -169,7 +169,7 @@ async def verify_identity(
     ``{"name": ...}``) for ``id_number``? Answers per field, never the values. The
     token carries what ``decision`` (``real_name_decision``) grants."""
     token = forwarder.signer.mint(
-        audience="exchange",
+        audience="data-exchange",
         subject=id_number,
         principal_type="citizen",
         ttl=BINDING_TOKEN_TTL,
@@ -195,7 +195,9 @@ async def verify_identity(
         headers={"Retry-After": "2"},
     )
     try:
-        answer = await forwarder.upstreams["exchange"].send("POST", VERIFY_PATH, "", headers, body)
+        answer = await forwarder.upstreams["data-exchange"].send(
+            "POST", VERIFY_PATH, "", headers, body
+        )
     except UpstreamUnavailable as exc:
         raise unavailable from exc
     if answer.status != 200:

@@ -14,7 +14,7 @@ class AccessRecorded(EventData):
 
     access_id: str
     principal_type: str
-    service: Literal["matters", "intake", "license", "exchange", "supervision", "gateway"]
+    service: Literal["matters", "intake", "license", "data-exchange", "supervision", "gateway"]
     method: str
     status: int
     duration_ms: int

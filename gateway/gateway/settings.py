@@ -7,7 +7,7 @@ from pydantic import Field
 from yiwang_platform.settings import ServiceSettings
 
 # Public path segment -> service (its internal-token audience).
-SERVICES = ("matters", "intake", "license", "exchange", "supervision")
+SERVICES = ("matters", "intake", "license", "data-exchange", "supervision")
 
 
 def default_policies_dir() -> Path:
@@ -24,7 +24,7 @@ class Settings(ServiceSettings):
     upstream_matters: str = "http://127.0.0.1:8001"
     upstream_intake: str = "http://127.0.0.1:8002"
     upstream_license: str = "http://127.0.0.1:8003"
-    upstream_exchange: str = "http://127.0.0.1:8004"
+    upstream_data_exchange: str = "http://127.0.0.1:8004"
     upstream_supervision: str = "http://127.0.0.1:8005"
     upstream_timeout: float = 15.0
     max_body_bytes: int = 10 * 1024 * 1024
@@ -38,7 +38,7 @@ class Settings(ServiceSettings):
     # internal token names them as further audiences (intake pre-fills from
     # data-exchange, reads the guide from matters, checks wallet licenses).
     delegated_audiences: dict[str, list[str]] = Field(
-        default_factory=lambda: {"intake": ["matters", "exchange", "license"]}
+        default_factory=lambda: {"intake": ["matters", "data-exchange", "license"]}
     )
 
     # API keys of callers (JSON, inline or a file path): [{"sha256": ..., "subject": ...,
@@ -85,4 +85,4 @@ class Settings(ServiceSettings):
     face_max_image_bytes: int = 2 * 1024 * 1024
 
     def upstream_urls(self) -> dict[str, str]:
-        return {name: getattr(self, f"upstream_{name}") for name in SERVICES}
+        return {name: getattr(self, f"upstream_{name.replace('-', '_')}") for name in SERVICES}

@@ -74,7 +74,7 @@ async def _platform(backend, signer, verifier, **overrides):
     )
     upstreams = {
         name: AsgiUpstream(exchange, 5)
-        if name == "exchange"
+        if name == "data-exchange"
         else HttpUpstream("http://127.0.0.1:9", 1)
         for name in SERVICES
     }
@@ -115,26 +115,27 @@ async def test_decisions_are_chained_masked_published_and_verified(
 ):
     exchange, front, settings = await _platform(backend, signer, verifier, audit_chain_key=KEY)
     async with running(exchange), running(front), _gateway(front) as gw:
-        async with client(exchange, signer, "exchange", principal_type="county") as county:
+        async with client(exchange, signer, "data-exchange", principal_type="county") as county:
             pushed = await county.post(
-                "/api/v1/exchange/population/records",
+                "/api/v1/data-exchange/population/records",
                 json={"records": [_person(ZHANG, date(1990, 1, 1), "张三")]},
             )
             assert pushed.status_code == 200, pushed.text
         # 1: allowed under a scenario; 2: refused (no scenario named); 3: refused (L1 too low);
         # 4: allowed, no scenario covers the route, the ID number in the path.
         own = await gw.get(
-            "/api/v1/exchange/population/people/self", headers=_h("zhang", "citizen-self-lookup")
+            "/api/v1/data-exchange/population/people/self",
+            headers=_h("zhang", "citizen-self-lookup"),
         )
         assert own.status_code == 200, own.text
-        missing = await gw.get("/api/v1/exchange/population/people/self", headers=_h("zhang"))
+        missing = await gw.get("/api/v1/data-exchange/population/people/self", headers=_h("zhang"))
         assert (missing.status_code, missing.json()["code"]) == (403, "scenario_required")
         weak = await gw.get(
-            "/api/v1/exchange/population/people/self",
+            "/api/v1/data-exchange/population/people/self",
             headers=_h("zhang-l1", "citizen-self-lookup"),
         )
         assert (weak.status_code, weak.json()["code"]) == (403, "assurance_too_low")
-        odd = await gw.get(f"/api/v1/exchange/people/{ZHANG}", headers=_h("zhang"))
+        odd = await gw.get(f"/api/v1/data-exchange/people/{ZHANG}", headers=_h("zhang"))
         assert odd.status_code == 404
 
         rows = await _wait_for_entries(front, 4)
@@ -149,7 +150,7 @@ async def test_decisions_are_chained_masked_published_and_verified(
                 "k-zhang",
             )
             assert entry["principal_type"] == "citizen"
-            assert entry["service"] == "exchange"
+            assert entry["service"] == "data-exchange"
             assert entry["method"] == "GET"
         summary = [
             (e["decision"], e["reason"], e["status"], e["scenario"], e["path"]) for _, _, e in rows
@@ -160,17 +161,23 @@ async def test_decisions_are_chained_masked_published_and_verified(
                 None,
                 200,
                 "citizen-self-lookup",
-                "/api/v1/exchange/population/people/self",
+                "/api/v1/data-exchange/population/people/self",
             ),
-            ("refused", "scenario_required", 403, None, "/api/v1/exchange/population/people/self"),
+            (
+                "refused",
+                "scenario_required",
+                403,
+                None,
+                "/api/v1/data-exchange/population/people/self",
+            ),
             (
                 "refused",
                 "assurance_too_low",
                 403,
                 "citizen-self-lookup",
-                "/api/v1/exchange/population/people/self",
+                "/api/v1/data-exchange/population/people/self",
             ),
-            ("allowed", None, 404, None, f"/api/v1/exchange/people/{masked}"),
+            ("allowed", None, 404, None, f"/api/v1/data-exchange/people/{masked}"),
         ]
         assert rows[0][2]["fields"] == [
             f"population.{f}"
@@ -257,14 +264,16 @@ async def test_signed_checkpoints_name_an_entry_rebuilt_by_a_key_holder(backend,
     exchange, front, settings = await _platform(backend, signer, verifier, audit_chain_key=KEY)
     async with running(exchange), running(front), _gateway(front) as gw:
         for _ in range(4):
-            refused = await gw.get("/api/v1/exchange/population/people/self", headers=_h("zhang"))
+            refused = await gw.get(
+                "/api/v1/data-exchange/population/people/self", headers=_h("zhang")
+            )
             assert refused.status_code == 403
         # On demand (the periodic task does the same every interval); it waits for the
         # queued entries to be written.
         made = await gw.post("/api/v1/gateway/audit/checkpoints", headers=_h("operator"))
         assert made.status_code == 200, made.text
         assert (made.json()["from_seq"], made.json()["seq"]) == (1, 4)
-        await gw.get("/api/v1/exchange/population/people/self", headers=_h("zhang"))
+        await gw.get("/api/v1/data-exchange/population/people/self", headers=_h("zhang"))
         await _wait_for_entries(front, 5)
 
         listed = (
@@ -323,9 +332,9 @@ async def test_signed_checkpoints_name_an_entry_rebuilt_by_a_key_holder(backend,
 async def test_a_citizen_sees_only_accesses_to_their_own_data(backend, signer, verifier, reader):
     exchange, front, settings = await _platform(backend, signer, verifier)
     async with running(exchange), running(front), _gateway(front) as gw:
-        async with client(exchange, signer, "exchange", principal_type="county") as county:
+        async with client(exchange, signer, "data-exchange", principal_type="county") as county:
             pushed = await county.post(
-                "/api/v1/exchange/population/records",
+                "/api/v1/data-exchange/population/records",
                 json={
                     "records": [
                         _person(ZHANG, date(1990, 1, 1), "张三"),
@@ -334,7 +343,7 @@ async def test_a_citizen_sees_only_accesses_to_their_own_data(backend, signer, v
                 },
             )
             assert pushed.status_code == 200
-        listed = await gw.get("/api/v1/exchange/population/records", headers=_h("window-7"))
+        listed = await gw.get("/api/v1/data-exchange/population/records", headers=_h("window-7"))
         assert listed.status_code == 200, listed.text
 
         own = await gw.get("/api/v1/me/access-log", headers=_h(reader))

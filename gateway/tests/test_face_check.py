@@ -69,7 +69,7 @@ async def _apps(backend, signer, verifier, **gateway_settings):
     )
     upstreams = {
         name: AsgiUpstream(exchange, 30)
-        if name == "exchange"
+        if name == "data-exchange"
         else HttpUpstream("http://127.0.0.1:9", 1)
         for name in SERVICES
     }
@@ -99,9 +99,9 @@ async def _enrol(exchange, signer) -> None:
         "birth_date": "1906-12-09",
         "reference_face": jpeg_b64(hopper()),
     }
-    async with client(exchange, signer, "exchange", principal_type="county") as county:
+    async with client(exchange, signer, "data-exchange", principal_type="county") as county:
         answer = await county.post(
-            "/api/v1/exchange/population/records", json={"records": [record]}
+            "/api/v1/data-exchange/population/records", json={"records": [record]}
         )
     assert answer.json()["results"][0]["status"] == "created", answer.text
 
@@ -243,5 +243,5 @@ async def test_only_real_named_citizens_with_a_session_and_no_way_around(backend
         api, _ = await _signed_in(front)
         async with api:
             # Straight through the proxy to the match endpoint: no challenge, no match.
-            around = await api.post("/api/v1/exchange/faces/match", json={"image": SELFIE})
+            around = await api.post("/api/v1/data-exchange/faces/match", json={"image": SELFIE})
             assert around.status_code == 403

@@ -148,7 +148,7 @@ async def test_ready_while_services_are_down_which_status_and_metrics_show(
             "matters": "ok",
             "intake": "unreachable",
             "license": "unreachable",
-            "exchange": "unreachable",
+            "data-exchange": "unreachable",
             "supervision": "unreachable",
         }
         assert body["dependencies"] == {"bus": "ok", "redis": "ok"}

@@ -104,7 +104,7 @@ async def _platform(
     )
     upstreams = {
         name: AsgiUpstream(exchange, 10)
-        if name == "exchange"
+        if name == "data-exchange"
         else HttpUpstream("http://127.0.0.1:9", 1)
         for name in SERVICES
     }
@@ -126,9 +126,9 @@ async def _platform(
                 transport=httpx.ASGITransport(app=front), base_url="http://gw", timeout=30
             ) as api,
         ):
-            async with client(exchange, signer, "exchange", principal_type="county") as county:
+            async with client(exchange, signer, "data-exchange", principal_type="county") as county:
                 pushed = await county.post(
-                    "/api/v1/exchange/population/records",
+                    "/api/v1/data-exchange/population/records",
                     json={
                         "records": [
                             {

@@ -30,9 +30,9 @@ from gateway.upstreams import AsgiUpstream, HttpUpstream
 from yiwang_platform.keyvalue import MemoryStore, RedisStore
 from yiwang_platform.testing import REDIS_URL, client, eventually, need_stack, running
 
-SELF = "/api/v1/exchange/population/people/self"
-BOUND = "/api/v1/exchange/population/people/bound"
-VERIFY = "/api/v1/exchange/verify"
+SELF = "/api/v1/data-exchange/population/people/self"
+BOUND = "/api/v1/data-exchange/population/people/bound"
+VERIFY = "/api/v1/data-exchange/verify"
 ALL = ["name", "sex", "ethnicity", "birth_date", "household_address", "marital_status"]
 
 
@@ -90,7 +90,7 @@ async def _platform(backend, signer, verifier, policies=None, **overrides):
         verifier=verifier,
         configure_logs=False,
     )
-    apps = {"exchange": exchange, "intake": cases}
+    apps = {"data-exchange": exchange, "intake": cases}
     upstreams = {
         name: AsgiUpstream(apps[name], 5) if name in apps else HttpUpstream("http://127.0.0.1:9", 1)
         for name in SERVICES
@@ -132,7 +132,7 @@ def _h(caller: str, scenario: str | None = None, **more: str) -> dict[str, str]:
 
 async def _push_people(api: httpx.AsyncClient) -> None:
     pushed = await api.post(
-        "/api/v1/exchange/population/records",
+        "/api/v1/data-exchange/population/records",
         json={
             "records": [
                 _person(ZHANG, date(1990, 1, 1)),
@@ -232,7 +232,7 @@ async def test_every_refusal_reason_over_http(backend, signer, verifier):
         low = await refused(_h("zhang", "birth-registration"))
         assert (low["code"], low["required_assurance"]) == ("assurance_too_low", "L3")
         # County pushes need their scenario too.
-        push = await refused(_h("county"), "/api/v1/exchange/population/records", "POST")
+        push = await refused(_h("county"), "/api/v1/data-exchange/population/records", "POST")
         assert push["code"] == "scenario_required"
         # Staff reads need a case, and the case must be theirs.
         assert (await refused(_h("window-7", "window-case-lookup"), BOUND))["code"] == (
@@ -275,7 +275,8 @@ async def test_grants_bind_citizens_to_their_own_record(backend, signer, verifie
         )
         assert guessed.json()["name"] == "张三" and LI not in guessed.text
         by_path = await api.get(
-            f"/api/v1/exchange/population/people/{LI}", headers=_h("zhang", "citizen-self-lookup")
+            f"/api/v1/data-exchange/population/people/{LI}",
+            headers=_h("zhang", "citizen-self-lookup"),
         )
         assert by_path.status_code in (403, 404, 405) and "李四" not in by_path.text
         # A citizen cannot use the staff route, with or without a case id.
@@ -284,7 +285,7 @@ async def test_grants_bind_citizens_to_their_own_record(backend, signer, verifie
         )
         assert staff_route.json()["code"] == "scenario_principal_forbidden"
         # The masked listing is for staff and county systems only.
-        listing = await api.get("/api/v1/exchange/population/records", headers=_h("zhang"))
+        listing = await api.get("/api/v1/data-exchange/population/records", headers=_h("zhang"))
         assert listing.status_code == 403
 
 

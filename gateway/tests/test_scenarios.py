@@ -28,8 +28,8 @@ from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
 from yiwang_platform.testing import REDIS_URL, need_stack
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-SELF = "/api/v1/exchange/population/people/self"
-BOUND = "/api/v1/exchange/population/people/bound"
+SELF = "/api/v1/data-exchange/population/people/self"
+BOUND = "/api/v1/data-exchange/population/people/bound"
 
 CITIZEN_L2 = Principal("110101199003074514", "citizen", acr="L2")
 CITIZEN_L3 = Principal("110101199003074514", "citizen", acr="L3")
@@ -59,13 +59,13 @@ def test_the_shipped_policies_load_and_cover_their_routes():
         "birth-registration",
         "company-opening",
     }
-    assert registry.covering("POST", "/api/v1/exchange/verify") == {
+    assert registry.covering("POST", "/api/v1/data-exchange/verify") == {
         "birth-registration",
         "window-case-lookup",
         "real-name-binding",
     }
     assert registry.covering("GET", "/api/v1/intake/partner-cases/c-1") == {"partner-case-exchange"}
-    assert registry.covering("POST", "/api/v1/exchange/population/records") == {
+    assert registry.covering("POST", "/api/v1/data-exchange/population/records") == {
         "county-record-push"
     }
     # The wildcard is one segment: neither deeper nor shallower paths match.

@@ -58,7 +58,7 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
             license.settings.Settings(**common), bus, verifier, False
         ),
         # Synthetic people and enterprises, so the bundles can be tried at once.
-        "exchange": data_exchange.main.create_app(
+        "data-exchange": data_exchange.main.create_app(
             data_exchange.settings.Settings(**common, seed_libraries=True), bus, verifier, False
         ),
         "supervision": supervision.main.create_app(
@@ -118,7 +118,7 @@ def main() -> None:
         f"Yiwang standalone on http://{host}:{port}\n"
         f"  readiness: http://{host}:{port}/readyz (and every dependency: /status)\n"
         f"  API docs:  http://{host}:{port}/docs (gateway) and /docs/<service> for "
-        "matters, intake, license, exchange, supervision\n"
+        "matters, intake, license, data-exchange, supervision\n"
         f"  development API keys (send as X-Api-Key): {var_dir / 'dev-api-keys.json'} "
         f"({', '.join(keys)})\n"
         f"  SMS one-time codes (development provider): {var_dir / 'sms-outbox.jsonl'}",

@@ -1,6 +1,6 @@
 """The data-library access log (调用留痕 of the libraries): every read, 核验 and write of a
 person's data appends an entry to the hash-chained ``access_log`` and publishes it as
-``gov.exchange.access.recorded.v1`` (key: the person's blind index), in one transaction.
+``gov.data-exchange.access.recorded.v1`` (key: the person's blind index), in one transaction.
 
 A route that reads or writes a person's data calls, before it answers::
 
@@ -15,11 +15,11 @@ the answer must not leave before its log entry is stored.
 
 Entries never hold an identifier in clear: the accessor's subject is masked (with its
 blind index beside it), the person is a blind index. Citizens read the entries about
-themselves through ``GET /api/v1/exchange/access-log/mine``.
+themselves through ``GET /api/v1/data-exchange/access-log/mine``.
 
 ``python -m data_exchange.access_audit verify`` walks the chain, checks it against its
 signed checkpoints (``yiwang_platform.audit_checkpoints``, published at
-``/api/v1/exchange/audit/checkpoints``) and exits 1 when it finds a tampered entry (see
+``/api/v1/data-exchange/audit/checkpoints``) and exits 1 when it finds a tampered entry (see
 ``gateway.audit`` for the output).
 """
 
@@ -51,7 +51,7 @@ from yiwang_platform.tracing import current_trace_id
 # Session info holding the chain's HMAC key (set on the app's session factory at start).
 KEY_INFO = "audit_chain_key"
 # Rows of ``outbox``; its relay is woken by any commit that added to it.
-_OUTBOX = Outbox(outbox, source="/yiwang/exchange")
+_OUTBOX = Outbox(outbox, source="/yiwang/data-exchange")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def configure(sessions: async_sessionmaker[AsyncSession], settings: ServiceSetti
 def entry_of(principal: InternalPrincipal, accessed: Accessed, at: datetime) -> dict[str, Any]:
     claims = principal.claims
     return {
-        "kind": "exchange.access",
+        "kind": "data-exchange.access",
         "at": at.isoformat(),
         "accessor_type": principal.principal_type,
         "accessor": mask(principal.subject),

@@ -17,8 +17,8 @@ MAX_REFERENCE_FACE_CHARS = 2 * 1024 * 1024
 class RecordUpserted(EventData):
     """A record of a base library was created or changed. Carries no personal data."""
 
-    event_type = "gov.exchange.record.upserted.v1"
-    topic = "exchange.record.v1"
+    event_type = "gov.data-exchange.record.upserted.v1"
+    topic = "data-exchange.record.v1"
 
     record_id: str = Field(description="opaque id of the record; also the message key")
     library: Literal["population", "legal_person"]
@@ -35,7 +35,7 @@ class CountyPopulationRecord(EventData):
     """
 
     event_type = "gov.county.population.record.v1"
-    topic = "exchange.inbound.population.v1"
+    topic = "data-exchange.inbound.population.v1"
 
     source: str = Field(
         pattern=r"^[0-9]{6}-[a-z0-9-]{1,40}$",
@@ -87,7 +87,7 @@ class CountyLegalPersonRecord(EventData):
     (produced outside the platform). Versions compare as for population records."""
 
     event_type = "gov.county.legal_person.record.v1"
-    topic = "exchange.inbound.legal_person.v1"
+    topic = "data-exchange.inbound.legal_person.v1"
 
     source: str = Field(
         pattern=r"^[0-9]{6}-[a-z0-9-]{1,40}$",
@@ -120,8 +120,8 @@ class DataAccessRecorded(EventData):
     """Someone read or wrote a person's data in a library: one entry of the hash-chained
     access log. The person is a blind index (also the message key), the accessor masked."""
 
-    event_type = "gov.exchange.access.recorded.v1"
-    topic = "exchange.access.v1"
+    event_type = "gov.data-exchange.access.recorded.v1"
+    topic = "data-exchange.access.v1"
 
     seq: int = Field(description="the entry's place in the access log")
     hash: str = Field(description="the entry's chain hash (hex)")

@@ -33,7 +33,7 @@ from yiwang_platform.service import (
 
 log = logging.getLogger(__name__)
 # The audience of its internal tokens, its consumer group and its route prefix.
-NAME = "exchange"
+NAME = "data-exchange"
 
 
 def migrations_dir() -> Path:

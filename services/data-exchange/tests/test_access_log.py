@@ -20,10 +20,10 @@ from data_exchange.settings import Settings
 from yiwang_platform.audit_chain import chain_hash, chain_key, verify
 from yiwang_platform.testing import client, eventually, running
 
-RECORDS = "/api/v1/exchange/population/records"
-LICENSES = "/api/v1/exchange/licenses"
-MINE = "/api/v1/exchange/access-log/mine"
-AUDIT = "/api/v1/exchange/audit"
+RECORDS = "/api/v1/data-exchange/population/records"
+LICENSES = "/api/v1/data-exchange/licenses"
+MINE = "/api/v1/data-exchange/access-log/mine"
+AUDIT = "/api/v1/data-exchange/audit"
 LISTED = sorted(
     f"population.{f}"
     for f in ("id_number", "name", "sex", "ethnicity", "birth_date", "marital_status")
@@ -62,7 +62,9 @@ async def entries(app) -> list[tuple[int, str, dict]]:
 
 
 async def push_people(app, signer) -> None:
-    async with client(app, signer, "exchange", principal_type="county", subject="county-1") as c:
+    async with client(
+        app, signer, "data-exchange", principal_type="county", subject="county-1"
+    ) as c:
         pushed = await c.post(
             RECORDS,
             json={
@@ -87,7 +89,7 @@ async def test_reads_and_writes_are_logged_chained_and_published(
         async with client(
             app,
             signer,
-            "exchange",
+            "data-exchange",
             principal_type="staff",
             subject="staff-7",
             kid_of_caller="k-staff-7",
@@ -95,7 +97,9 @@ async def test_reads_and_writes_are_logged_chained_and_published(
         ) as staff:
             assert (await staff.get(RECORDS)).status_code == 200
             assert (await staff.get(LICENSES, params={"holder_index": li})).status_code == 200
-        async with client(app, signer, "exchange", principal_type="citizen", subject=ZHANG) as me:
+        async with client(
+            app, signer, "data-exchange", principal_type="citizen", subject=ZHANG
+        ) as me:
             assert (await me.get(LICENSES, params={"holder_index": zhang})).status_code == 200
             peek = await me.get(LICENSES, params={"holder_index": li})
             assert (peek.status_code, peek.json()["code"]) == (403, "forbidden")
@@ -137,7 +141,7 @@ async def test_reads_and_writes_are_logged_chained_and_published(
         for _, raw, _ in rows:
             assert ZHANG not in raw and LI not in raw and "张三" not in raw
 
-        messages = await read_topic("exchange.access.v1", 7)
+        messages = await read_topic("data-exchange.access.v1", 7)
         assert len(messages) == 7
         events = sorted((json.loads(m.value) for m in messages), key=lambda d: d["seq"])
         assert [(d["seq"], d["subject_index"], d["outcome"]) for d in events] == [
@@ -169,7 +173,7 @@ async def test_concurrent_readers_keep_one_valid_chain(backend, signer, verifier
     app = await make_app(backend, verifier)
     async with running(app):
         await push_people(app, signer)
-        async with client(app, signer, "exchange", principal_type="staff") as staff:
+        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
             answers = await asyncio.gather(*(staff.get(RECORDS) for _ in range(15)))
         assert {a.status_code for a in answers} == {200}
         async with app.state.runtime.sessions() as s:
@@ -194,15 +198,19 @@ async def test_a_citizen_sees_only_the_accesses_to_their_own_data(backend, signe
                     "issued_at": datetime(2026, 1, 5, tzinfo=UTC).isoformat(),
                 },
             )
-        async with client(app, signer, "exchange", principal_type="staff", subject="s-9") as staff:
+        async with client(
+            app, signer, "data-exchange", principal_type="staff", subject="s-9"
+        ) as staff:
             await staff.get(LICENSES, params={"holder_index": cipher.blind_index(LI)})
-        async with client(app, signer, "exchange", principal_type="citizen", subject=ZHANG) as z:
+        async with client(
+            app, signer, "data-exchange", principal_type="citizen", subject=ZHANG
+        ) as z:
             # Zhang tries Li's licenses: refused, and logged against Li.
             assert (
                 await z.get(LICENSES, params={"holder_index": cipher.blind_index(LI)})
             ).status_code == 403
             zhang_log = (await z.get(MINE)).json()
-        async with client(app, signer, "exchange", principal_type="citizen", subject=LI) as li:
+        async with client(app, signer, "data-exchange", principal_type="citizen", subject=LI) as li:
             li_log = (await li.get(MINE)).json()
             first = (await li.get(MINE, params={"limit": 2})).json()
             rest = (await li.get(MINE, params={"limit": 2, "cursor": first["next_cursor"]})).json()
@@ -220,7 +228,9 @@ async def test_a_citizen_sees_only_the_accesses_to_their_own_data(backend, signe
         ]
         assert rest["next_cursor"] is None
         assert bad_cursor.status_code == 400
-        async with client(app, signer, "exchange", principal_type="staff", subject=LI) as other:
+        async with client(
+            app, signer, "data-exchange", principal_type="staff", subject=LI
+        ) as other:
             refused = await other.get(MINE)
             assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
@@ -238,9 +248,9 @@ async def test_the_access_log_is_checkpointed_and_a_rebuilt_entry_is_named(
                 return await s.scalar(select(func.max(access_log_checkpoints.c.seq))) == 2
 
         await eventually(signed_on_schedule)
-        async with client(app, signer, "exchange", principal_type="staff") as staff:
+        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
             assert (await staff.get(RECORDS)).status_code == 200
-        async with client(app, signer, "exchange", principal_type="supervisor") as auditor:
+        async with client(app, signer, "data-exchange", principal_type="supervisor") as auditor:
             made = await auditor.post(AUDIT + "/checkpoints")
             assert made.status_code == 200, made.text
             head = made.json()["seq"]
@@ -269,6 +279,6 @@ async def test_the_access_log_is_checkpointed_and_a_rebuilt_entry_is_named(
             found = (await auditor.get(AUDIT + "/verify")).json()
             assert (found["ok"], found["first_bad_seq"]) == (False, 1)
             assert found["reason"] == "entry differs from the one checkpoint 2 signed"
-        async with client(app, signer, "exchange", principal_type="staff") as staff:
+        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
             assert (await staff.get(AUDIT + "/checkpoints")).status_code == 403
         assert await asyncio.to_thread(access_audit.main, ["verify"], settings) == 1

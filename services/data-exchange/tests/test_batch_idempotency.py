@@ -14,7 +14,7 @@ from data_exchange.settings import Settings
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client, running
 
-RECORDS = "/api/v1/exchange/population/records"
+RECORDS = "/api/v1/data-exchange/population/records"
 BODY = "11010119900101123"
 ZHANG = BODY + ric.calc_check_digit(BODY + "0")
 BAD = BODY + ("1" if ZHANG[-1] != "1" else "2")  # wrong check digit: refused in the answer
@@ -40,7 +40,10 @@ async def test_a_replayed_batch_answers_the_same_from_an_encrypted_record(
     settings = await backend.settings(Settings)
     app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
     batch = {"records": [record(ZHANG), record(BAD)]}
-    async with running(app), client(app, signer, "exchange", principal_type="county") as county:
+    async with (
+        running(app),
+        client(app, signer, "data-exchange", principal_type="county") as county,
+    ):
         headers = {"Idempotency-Key": "batch-0001"}
         first = await county.post(RECORDS, json=batch, headers=headers)
         again = await county.post(RECORDS, json=batch, headers=headers)

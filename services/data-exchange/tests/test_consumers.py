@@ -18,7 +18,7 @@ from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 
 COUNTY_TYPE = "gov.county.population.record.v1"
-COUNTY_TOPIC = "exchange.inbound.population.v1"
+COUNTY_TOPIC = "data-exchange.inbound.population.v1"
 LICENSE_TYPE = "gov.license.license.issued.v1"
 LICENSE_TOPIC = "license.license.v1"
 WAIT = 60.0  # joining a Kafka consumer group takes a few seconds
@@ -97,7 +97,7 @@ async def test_a_county_record_is_stored_and_announced(backend, verifier, read_t
         assert cipher.decrypt(row.name) == "张三"
         assert cipher.decrypt(row.household_address) == "杭州市西湖区"
 
-        messages = await read_topic("exchange.record.v1", 1)
+        messages = await read_topic("data-exchange.record.v1", 1)
         assert len(messages) == 1
         assert messages[0].key == row.record_id.encode()
         data = json.loads(messages[0].value)
@@ -201,7 +201,7 @@ async def test_bad_events_are_dead_lettered_and_the_next_one_applies(backend, ve
         for message in dead:
             headers = dict(message.headers)
             assert headers["dlq_original_topic"] == COUNTY_TOPIC.encode()
-            assert headers["dlq_consumer"] == b"exchange"
+            assert headers["dlq_consumer"] == b"data-exchange"
         for number in (good, checked, bad_checksum):
             assert all(number not in reason for reason in reasons)
         assert app.state.runtime.consumer.dead_lettered == 3
@@ -263,9 +263,9 @@ async def test_issued_licenses_are_indexed_once_and_listed_by_holder(
             b"schema: issued_at: violates format"
         ]
 
-        async with client(app, signer, "exchange", principal_type="staff") as staff:
+        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
             listed = await staff.get(
-                "/api/v1/exchange/licenses", params={"holder_index": holder_index}
+                "/api/v1/data-exchange/licenses", params={"holder_index": holder_index}
             )
             assert listed.status_code == 200
             assert [
@@ -277,27 +277,28 @@ async def test_issued_licenses_are_indexed_once_and_listed_by_holder(
             ]
             page = (
                 await staff.get(
-                    "/api/v1/exchange/licenses", params={"holder_index": holder_index, "limit": 1}
+                    "/api/v1/data-exchange/licenses",
+                    params={"holder_index": holder_index, "limit": 1},
                 )
             ).json()
             rest = (
                 await staff.get(
-                    "/api/v1/exchange/licenses",
+                    "/api/v1/data-exchange/licenses",
                     params={"holder_index": holder_index, "cursor": page["next_cursor"]},
                 )
             ).json()
             assert [i["license_id"] for i in page["items"] + rest["items"]] == [business, birth]
-            bad = await staff.get("/api/v1/exchange/licenses", params={"holder_index": holder})
+            bad = await staff.get("/api/v1/data-exchange/licenses", params={"holder_index": holder})
             assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
 
         async with client(
-            app, signer, "exchange", principal_type="citizen", subject=holder
+            app, signer, "data-exchange", principal_type="citizen", subject=holder
         ) as citizen:
             own = await citizen.get(
-                "/api/v1/exchange/licenses", params={"holder_index": holder_index}
+                "/api/v1/data-exchange/licenses", params={"holder_index": holder_index}
             )
             assert [i["license_id"] for i in own.json()["items"]] == [business, birth]
             other = await citizen.get(
-                "/api/v1/exchange/licenses", params={"holder_index": other_index}
+                "/api/v1/data-exchange/licenses", params={"holder_index": other_index}
             )
             assert (other.status_code, other.json()["code"]) == (403, "forbidden")

@@ -27,10 +27,10 @@ from yiwang_platform.testing import client, eventually, running
 pytestmark = pytest.mark.face_model
 
 FACES = Path(__file__).parent / "faces"
-RECORDS = "/api/v1/exchange/population/records"
-MATCH = "/api/v1/exchange/faces/match"
+RECORDS = "/api/v1/data-exchange/population/records"
+MATCH = "/api/v1/data-exchange/faces/match"
 COUNTY_TYPE = "gov.county.population.record.v1"
-COUNTY_TOPIC = "exchange.inbound.population.v1"
+COUNTY_TOPIC = "data-exchange.inbound.population.v1"
 
 
 def id_number(birth: date, sequence: int, area: str = "110102") -> str:
@@ -87,7 +87,7 @@ def citizen(app, signer, number: str, **claims: object):
     """The token the gateway mints for a face check."""
     values: dict[str, object] = {"scn": "face-check", "face_challenge": "c-1", "acr": "L2"}
     values.update(claims)
-    return client(app, signer, "exchange", principal_type="citizen", subject=number, **values)
+    return client(app, signer, "data-exchange", principal_type="citizen", subject=number, **values)
 
 
 async def stored(app, number: str) -> PopulationRecord | None:
@@ -111,7 +111,9 @@ def assert_encoding_only(app, row: PopulationRecord, photo: str) -> None:
 
 
 async def enrol_by_batch(app, signer) -> list[dict[str, object]]:
-    async with client(app, signer, "exchange", principal_type="county", subject="c-110102") as api:
+    async with client(
+        app, signer, "data-exchange", principal_type="county", subject="c-110102"
+    ) as api:
         response = await api.post(
             RECORDS,
             json={
@@ -157,7 +159,7 @@ async def test_batch_enrolment_stores_an_encoding_and_rejects_photos_without_one
 
         # A newer record without a photo keeps the reference; one with a photo replaces it.
         before = row.face_encoding
-        async with client(app, signer, "exchange", principal_type="county") as api:
+        async with client(app, signer, "data-exchange", principal_type="county") as api:
             again = await api.post(
                 RECORDS, json={"records": [record(HOPPER, date(1906, 12, 9), source_version=2)]}
             )
@@ -267,11 +269,16 @@ async def test_only_the_gateway_face_check_of_a_real_named_citizen_may_match(
         async with citizen(app, signer, HOPPER, face_challenge=None) as unchallenged:
             assert (await unchallenged.post(MATCH, json=image)).status_code == 403
         async with client(
-            app, signer, "exchange", principal_type="staff", scn="face-check", face_challenge="c"
+            app,
+            signer,
+            "data-exchange",
+            principal_type="staff",
+            scn="face-check",
+            face_challenge="c",
         ) as staff:
             assert (await staff.post(MATCH, json=image)).status_code == 403
         async with citizen(app, signer, "acct:42") as unbound:
             refused = await unbound.post(MATCH, json=image)
             assert (refused.status_code, refused.json()["code"]) == (403, "real_name_required")
-        async with client(app, None, "exchange") as anonymous:
+        async with client(app, None, "data-exchange") as anonymous:
             assert (await anonymous.post(MATCH, json=image)).status_code == 401

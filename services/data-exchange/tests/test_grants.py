@@ -13,9 +13,9 @@ from data_exchange.settings import Settings
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client, running
 
-SELF = "/api/v1/exchange/population/people/self"
-BOUND = "/api/v1/exchange/population/people/bound"
-VERIFY = "/api/v1/exchange/verify"
+SELF = "/api/v1/data-exchange/population/people/self"
+BOUND = "/api/v1/data-exchange/population/people/bound"
+VERIFY = "/api/v1/data-exchange/verify"
 
 
 def _id_number(birth: date, sequence: int) -> str:
@@ -52,9 +52,11 @@ async def _app_with_people(backend, signer, verifier):
 
 
 async def _load(app, signer) -> None:
-    async with client(app, signer, "exchange", principal_type="county", subject="c-1") as county:
+    async with client(
+        app, signer, "data-exchange", principal_type="county", subject="c-1"
+    ) as county:
         done = await county.post(
-            "/api/v1/exchange/population/records",
+            "/api/v1/data-exchange/population/records",
             json={
                 "records": [
                     record(ZHANG, date(1990, 1, 1)),
@@ -67,7 +69,7 @@ async def _load(app, signer) -> None:
 
 def _citizen(app, signer, subject: str, grant, scenario="citizen-self-lookup", bind="self"):
     claims = {"scn": scenario, "grant": grant, "bind": bind, "acr": "L2"}
-    return client(app, signer, "exchange", principal_type="citizen", subject=subject, **claims)
+    return client(app, signer, "data-exchange", principal_type="citizen", subject=subject, **claims)
 
 
 async def test_own_record_has_exactly_the_granted_fields(backend, signer, verifier):
@@ -93,7 +95,9 @@ async def test_own_record_has_exactly_the_granted_fields(backend, signer, verifi
         ) as odd:
             refused = await odd.get(SELF)
             assert (refused.status_code, refused.json()["code"]) == (403, "no_grant")
-        async with client(app, signer, "exchange", principal_type="citizen", subject=ZHANG) as bare:
+        async with client(
+            app, signer, "data-exchange", principal_type="citizen", subject=ZHANG
+        ) as bare:
             refused = await bare.get(SELF)
             assert (refused.status_code, refused.json()["code"]) == (403, "no_grant")
         # A self read with a case-bound token (and the reverse) is refused.
@@ -117,7 +121,7 @@ async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, si
             "bind_presence": "id_card",
         }
         async with client(
-            app, signer, "exchange", principal_type="staff", subject="staff-7", **claims
+            app, signer, "data-exchange", principal_type="staff", subject="staff-7", **claims
         ) as staff:
             bound = await staff.get(BOUND, params={"id_number": ZHANG})
             assert (bound.status_code, bound.json()) == (200, {"name": "李四", "sex": "女"})
@@ -126,7 +130,7 @@ async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, si
         async with client(
             app,
             signer,
-            "exchange",
+            "data-exchange",
             principal_type="staff",
             subject="staff-7",
             **{**claims, "bind_subject_index": "not-an-index"},
@@ -136,7 +140,7 @@ async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, si
         async with client(
             app,
             signer,
-            "exchange",
+            "data-exchange",
             principal_type="staff",
             subject="staff-7",
             **{k: v for k, v in claims.items() if k != "bind_presence"},

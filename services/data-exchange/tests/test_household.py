@@ -15,8 +15,8 @@ from data_exchange.models import access_log
 from data_exchange.settings import Settings
 from yiwang_platform.testing import client, running
 
-HOUSEHOLD = "/api/v1/exchange/population/household/self"
-RECORDS = "/api/v1/exchange/population/records"
+HOUSEHOLD = "/api/v1/data-exchange/population/household/self"
+RECORDS = "/api/v1/data-exchange/population/records"
 # What gateway/policies/birth-registration.yaml grants.
 BIRTH_GRANT = {"population": ["name", "ethnicity", "household_address", "marital_status"]}
 
@@ -71,13 +71,15 @@ async def _app(backend, verifier, signer):
 
 
 async def _load(app, signer, records) -> dict:
-    async with client(app, signer, "exchange", principal_type="county", subject="c-1") as county:
+    async with client(
+        app, signer, "data-exchange", principal_type="county", subject="c-1"
+    ) as county:
         return (await county.post(RECORDS, json={"records": records})).json()
 
 
 def _citizen(app, signer, subject, grant=BIRTH_GRANT, bind="self", ptype="citizen"):
     claims = {"scn": "birth-registration", "grant": grant, "bind": bind, "acr": "L3"}
-    return client(app, signer, "exchange", principal_type=ptype, subject=subject, **claims)
+    return client(app, signer, "data-exchange", principal_type=ptype, subject=subject, **claims)
 
 
 def _view(name, address=HOME, marital="已婚"):

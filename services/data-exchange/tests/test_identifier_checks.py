@@ -19,10 +19,10 @@ from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 from yiwang_platform.workdays import china_today
 
-POPULATION = "/api/v1/exchange/population/records"
-LEGAL_PERSONS = "/api/v1/exchange/legal-persons/records"
-POPULATION_TOPIC = "exchange.inbound.population.v1"
-LEGAL_PERSON_TOPIC = "exchange.inbound.legal_person.v1"
+POPULATION = "/api/v1/data-exchange/population/records"
+LEGAL_PERSONS = "/api/v1/data-exchange/legal-persons/records"
+POPULATION_TOPIC = "data-exchange.inbound.population.v1"
+LEGAL_PERSON_TOPIC = "data-exchange.inbound.legal_person.v1"
 WAIT = 60.0
 FUTURE = china_today() + timedelta(days=400)
 
@@ -120,7 +120,9 @@ async def test_each_batch_entry_is_answered_on_its_own(backend, signer, verifier
     not_an_object = "(record): not a JSON object"
     async with (
         running(app),
-        client(app, signer, "exchange", principal_type="county", subject="county-330106") as county,
+        client(
+            app, signer, "data-exchange", principal_type="county", subject="county-330106"
+        ) as county,
     ):
         people = await county.post(
             POPULATION,

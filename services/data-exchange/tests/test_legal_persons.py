@@ -19,11 +19,11 @@ from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 
-TOPIC = "exchange.inbound.legal_person.v1"
+TOPIC = "data-exchange.inbound.legal_person.v1"
 EVENT_TYPE = "gov.county.legal_person.record.v1"
-RECORDS = "/api/v1/exchange/legal-persons/records"
-SELF = "/api/v1/exchange/legal-persons/self"
-VERIFY = "/api/v1/exchange/legal-persons/verify"
+RECORDS = "/api/v1/data-exchange/legal-persons/records"
+SELF = "/api/v1/data-exchange/legal-persons/self"
+VERIFY = "/api/v1/data-exchange/legal-persons/verify"
 WAIT = 60.0
 
 
@@ -81,7 +81,9 @@ async def counts(app) -> tuple[int, int]:
     async with app.state.runtime.sessions() as s:
         rows = await s.scalar(select(func.count()).select_from(LegalPersonRecord))
         events = await s.scalar(
-            select(func.count()).select_from(outbox).where(outbox.c.topic == "exchange.record.v1")
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.topic == "data-exchange.record.v1")
         )
     return rows, events
 
@@ -138,7 +140,7 @@ async def test_kafka_records_are_versioned_and_bad_ones_dead_lettered(
         assert all(dict(m.headers)["dlq_original_topic"] == TOPIC.encode() for m in dead)
         assert app.state.runtime.consumer.dead_lettered == 4
 
-        messages = await read_topic("exchange.record.v1", 2)
+        messages = await read_topic("data-exchange.record.v1", 2)
         libraries = [json.loads(m.value)["library"] for m in messages]
         assert libraries == ["legal_person", "legal_person"]
         assert all(ZHAO.encode() not in m.value and QIAN.encode() not in m.value for m in messages)
@@ -148,7 +150,9 @@ async def test_batch_answers_each_record_and_never_half_writes(backend, signer, 
     app = await make_app(backend, verifier)
     async with (
         running(app),
-        client(app, signer, "exchange", principal_type="county", subject="county-330106") as county,
+        client(
+            app, signer, "data-exchange", principal_type="county", subject="county-330106"
+        ) as county,
     ):
         first = await county.post(
             RECORDS,
@@ -238,14 +242,18 @@ async def test_batch_answers_each_record_and_never_half_writes(backend, signer, 
         assert not_json.status_code == 422
         assert await counts(app) == (3, 4)
 
-        async with client(app, signer, "exchange", principal_type="citizen", subject=ZHAO) as c:
+        async with client(
+            app, signer, "data-exchange", principal_type="citizen", subject=ZHAO
+        ) as c:
             refused = await c.post(RECORDS, json={"records": [enterprise(ACME, version=9)]})
             assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
         assert await counts(app) == (3, 4)
 
 
 async def _load(app, signer) -> None:
-    async with client(app, signer, "exchange", principal_type="county", subject="c-1") as county:
+    async with client(
+        app, signer, "data-exchange", principal_type="county", subject="c-1"
+    ) as county:
         done = await county.post(
             RECORDS,
             json={
@@ -270,7 +278,9 @@ def _enterprise_client(app, signer, code: str, fields, bind="org", principal_typ
         "bind": bind,
         "acr": "L2",
     }
-    return client(app, signer, "exchange", principal_type=principal_type, subject=code, **claims)
+    return client(
+        app, signer, "data-exchange", principal_type=principal_type, subject=code, **claims
+    )
 
 
 FULL = {
@@ -326,8 +336,10 @@ async def test_own_enterprise_read_answers_only_granted_fields(backend, signer, 
             assert (await nobody.get(SELF)).status_code == 404
 
         # The read of the representative's name is in their own access log.
-        async with client(app, signer, "exchange", principal_type="citizen", subject=QIAN) as qian:
-            mine = (await qian.get("/api/v1/exchange/access-log/mine")).json()["items"]
+        async with client(
+            app, signer, "data-exchange", principal_type="citizen", subject=QIAN
+        ) as qian:
+            mine = (await qian.get("/api/v1/data-exchange/access-log/mine")).json()["items"]
         reads = [i for i in mine if i["outcome"] == "read"]
         assert [(i["scenario"], i["fields"]) for i in reads] == [
             ("company-opening", ["legal_person.legal_representative"])
@@ -395,8 +407,10 @@ async def test_legal_person_verify_answers_true_or_false_per_field(backend, sign
                 await nobody.post(VERIFY, json={"claims": {"name": "杭州示例科技有限公司"}})
             ).json() == {"name": False}
         # The verification of the representative's ID number is in their access log.
-        async with client(app, signer, "exchange", principal_type="citizen", subject=ZHAO) as zhao:
-            mine = (await zhao.get("/api/v1/exchange/access-log/mine")).json()["items"]
+        async with client(
+            app, signer, "data-exchange", principal_type="citizen", subject=ZHAO
+        ) as zhao:
+            mine = (await zhao.get("/api/v1/data-exchange/access-log/mine")).json()["items"]
         # Newest first: the junk claim, the claim of another number, the first call.
         assert [i["fields"] for i in mine if i["outcome"] == "verified"] == [
             ["legal_person.legal_representative_id_number"],

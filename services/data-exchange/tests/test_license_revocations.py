@@ -71,9 +71,9 @@ async def entry(app, license_id: str) -> LicenseIndexEntry | None:
 
 
 async def listed(app, signer, holder_index: str, **params: str) -> list[tuple[str, str]]:
-    async with client(app, signer, "exchange", principal_type="staff") as staff:
+    async with client(app, signer, "data-exchange", principal_type="staff") as staff:
         answer = await staff.get(
-            "/api/v1/exchange/licenses", params={"holder_index": holder_index, **params}
+            "/api/v1/data-exchange/licenses", params={"holder_index": holder_index, **params}
         )
         assert answer.status_code == 200, answer.text
         return [(i["license_id"], i["status"]) for i in answer.json()["items"]]

@@ -21,20 +21,20 @@ async def test_crafted_cursors_are_400_on_every_list(backend, signer, verifier):
     app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
     crafted = {
         # A time without a zone reached the aware column and the database refused it.
-        ("staff", "/api/v1/exchange/licenses"): [
+        ("staff", "/api/v1/data-exchange/licenses"): [
             "2026-01-05T00:00:00|lic-1",
             "2026-01-05T00:00:00+08:00",
             "garbage|lic-1",
             "2026-01-05T00:00:00Z|a\x00b",
         ],
-        ("staff", "/api/v1/exchange/population/records"): ["a\x00b", "r\x1f"],
-        ("citizen", "/api/v1/exchange/access-log/mine"): ["9" * 30, "²", "-1", "12|3"],
+        ("staff", "/api/v1/data-exchange/population/records"): ["a\x00b", "r\x1f"],
+        ("citizen", "/api/v1/data-exchange/access-log/mine"): ["9" * 30, "²", "-1", "12|3"],
     }
     async with running(app):
         for (ptype, url), texts in crafted.items():
             params = {"holder_index": HOLDER} if "licenses" in url else {}
             async with client(
-                app, signer, "exchange", principal_type=ptype, subject="110101199003074514"
+                app, signer, "data-exchange", principal_type=ptype, subject="110101199003074514"
             ) as api:
                 for text in texts:
                     response = await api.get(url, params={**params, "cursor": cursor(text)})

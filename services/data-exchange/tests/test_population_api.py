@@ -14,7 +14,7 @@ from data_exchange.models import PopulationRecord, outbox
 from data_exchange.settings import Settings
 from yiwang_platform.testing import client, running
 
-RECORDS = "/api/v1/exchange/population/records"
+RECORDS = "/api/v1/data-exchange/population/records"
 
 
 def id_number(birth: date, sequence: int, area: str = "110101") -> str:
@@ -58,7 +58,9 @@ async def counts(app) -> tuple[int, int]:
         records = await s.scalar(select(func.count()).select_from(PopulationRecord))
         # Record events only (each access also adds an access-log event).
         events = await s.scalar(
-            select(func.count()).select_from(outbox).where(outbox.c.topic == "exchange.record.v1")
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.topic == "data-exchange.record.v1")
         )
     return records, events
 
@@ -68,7 +70,9 @@ async def test_a_batch_applies_good_records_and_reports_bad_ones(backend, signer
     bad_checksum = with_bad_checksum(WANG)
     async with (
         running(app),
-        client(app, signer, "exchange", principal_type="county", subject="county-110101") as county,
+        client(
+            app, signer, "data-exchange", principal_type="county", subject="county-110101"
+        ) as county,
     ):
         first = await county.post(
             RECORDS,
@@ -148,16 +152,19 @@ async def test_a_batch_applies_good_records_and_reports_bad_ones(backend, signer
 
 async def test_upserts_are_published_without_personal_data(backend, signer, verifier, read_topic):
     app = await make_app(backend, verifier)
-    async with running(app), client(app, signer, "exchange", principal_type="county") as county:
+    async with (
+        running(app),
+        client(app, signer, "data-exchange", principal_type="county") as county,
+    ):
         response = await county.post(
             RECORDS, json={"records": [record(ZHANG, date(1990, 1, 1), version=7)]}
         )
         record_id = response.json()["results"][0]["record_id"]
-        messages = await read_topic("exchange.record.v1", 1)
+        messages = await read_topic("data-exchange.record.v1", 1)
         assert len(messages) == 1
         data = json.loads(messages[0].value)
         assert messages[0].key == record_id.encode()
-        assert dict(messages[0].headers)["ce_type"] == b"gov.exchange.record.upserted.v1"
+        assert dict(messages[0].headers)["ce_type"] == b"gov.data-exchange.record.upserted.v1"
         assert {k: v for k, v in data.items() if k != "upserted_at"} == {
             "record_id": record_id,
             "library": "population",
@@ -171,7 +178,7 @@ async def test_upserts_are_published_without_personal_data(backend, signer, veri
 async def test_listing_masks_id_numbers_and_names(backend, signer, verifier):
     app = await make_app(backend, verifier)
     async with running(app):
-        async with client(app, signer, "exchange", principal_type="county") as county:
+        async with client(app, signer, "data-exchange", principal_type="county") as county:
             await county.post(
                 RECORDS,
                 json={
@@ -193,14 +200,14 @@ async def test_listing_masks_id_numbers_and_names(backend, signer, verifier):
         )
         assert all("household_address" not in i for i in items)
 
-        async with client(app, signer, "exchange", principal_type="staff") as staff:
+        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
             listed = await staff.get(RECORDS)
             assert listed.status_code == 200
             assert ZHANG not in listed.text and "张三" not in listed.text
             assert len(listed.json()["items"]) == 2
 
         async with client(
-            app, signer, "exchange", principal_type="citizen", subject=ZHANG
+            app, signer, "data-exchange", principal_type="citizen", subject=ZHANG
         ) as citizen:
             refused = await citizen.get(RECORDS)
             assert refused.status_code == 403
@@ -213,7 +220,7 @@ async def test_listing_masks_id_numbers_and_names(backend, signer, verifier):
 async def test_bad_batches_are_problems(backend, signer, verifier):
     app = await make_app(backend, verifier)
     async with running(app):
-        async with client(app, signer, "exchange", principal_type="county") as county:
+        async with client(app, signer, "data-exchange", principal_type="county") as county:
             too_big = await county.post(
                 RECORDS, json={"records": [record(ZHANG, date(1990, 1, 1))] * 501}
             )
@@ -223,11 +230,11 @@ async def test_bad_batches_are_problems(backend, signer, verifier):
             assert (empty.status_code, empty.json()["code"]) == (422, "validation_failed")
             not_a_list = await county.post(RECORDS, json={"records": "all of them"})
             assert (not_a_list.status_code, not_a_list.json()["code"]) == (422, "validation_failed")
-        async with client(app, None, "exchange") as anonymous:
+        async with client(app, None, "data-exchange") as anonymous:
             assert (await anonymous.get(RECORDS)).status_code == 401
         async with client(app, signer, "license", principal_type="county") as wrong_audience:
             assert (await wrong_audience.get(RECORDS)).status_code == 401
-        async with client(app, signer, "exchange") as api:
+        async with client(app, signer, "data-exchange") as api:
             ready = await api.get("/readyz")
             assert (ready.status_code, ready.json()["checks"]) == (
                 200,
@@ -238,7 +245,10 @@ async def test_bad_batches_are_problems(backend, signer, verifier):
 
 async def test_idempotency_key_replays_and_rejects_a_different_body(backend, signer, verifier):
     app = await make_app(backend, verifier)
-    async with running(app), client(app, signer, "exchange", principal_type="county") as county:
+    async with (
+        running(app),
+        client(app, signer, "data-exchange", principal_type="county") as county,
+    ):
         headers = {"Idempotency-Key": "batch-0001"}
         batch = {"records": [record(ZHANG, date(1990, 1, 1))]}
         first = await county.post(RECORDS, json=batch, headers=headers)

@@ -84,7 +84,9 @@ async def _counts(app) -> tuple[int, int, int]:
         people = await s.scalar(select(func.count()).select_from(PopulationRecord))
         firms = await s.scalar(select(func.count()).select_from(LegalPersonRecord))
         events = await s.scalar(
-            select(func.count()).select_from(outbox).where(outbox.c.topic == "exchange.record.v1")
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.topic == "data-exchange.record.v1")
         )
     return people, firms, events
 
@@ -126,9 +128,9 @@ async def test_loading_twice_changes_nothing(backend, signer, verifier):
             "bind": "self",
         }
         async with client(
-            app, signer, "exchange", principal_type="citizen", subject=seed.FATHER_ID, **claims
+            app, signer, "data-exchange", principal_type="citizen", subject=seed.FATHER_ID, **claims
         ) as father:
-            household = (await father.get("/api/v1/exchange/population/household/self")).json()
+            household = (await father.get("/api/v1/data-exchange/population/household/self")).json()
         assert household["applicant"]["name"] == "陈志远"
         assert household["spouse"] == {
             "name": "林晓雯",
@@ -146,12 +148,12 @@ async def test_loading_twice_changes_nothing(backend, signer, verifier):
         async with client(
             app,
             signer,
-            "exchange",
+            "data-exchange",
             principal_type="enterprise",
             subject=seed.ENTERPRISE_USCC,
             **claims,
         ) as founder:
-            firm = (await founder.get("/api/v1/exchange/legal-persons/self")).json()
+            firm = (await founder.get("/api/v1/data-exchange/legal-persons/self")).json()
         assert firm == {
             "name": "杭州云栖数智科技有限公司",
             "legal_representative": "王建国",

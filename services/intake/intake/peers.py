@@ -12,7 +12,7 @@ from intake.settings import Settings
 from yiwang_platform.peers import PeerClient
 from yiwang_platform.service import runtime_of
 
-PEERS = ("matters", "exchange", "license")
+PEERS = ("matters", "data-exchange", "license")
 
 
 def build_peers(
@@ -21,7 +21,7 @@ def build_peers(
     transports = transports or {}
     urls = {
         "matters": settings.peer_matters_url,
-        "exchange": settings.peer_exchange_url,
+        "data-exchange": settings.peer_data_exchange_url,
         "license": settings.peer_license_url,
     }
     return {

@@ -322,7 +322,7 @@ async def test_requests_without_a_valid_internal_token_are_refused(backend, sign
         async with client(app, None, "license") as anonymous:
             assert (await anonymous.get("/api/v1/license/licenses")).status_code == 401
             assert (await anonymous.get("/api/v1/license/seal-keys")).status_code == 401
-        async with client(app, signer, "exchange") as wrong_audience:
+        async with client(app, signer, "data-exchange") as wrong_audience:
             assert (await wrong_audience.get("/api/v1/license/licenses")).status_code == 401
         async with client(app, signer, "license") as api:
             ready = await api.get("/readyz")

@@ -44,7 +44,13 @@ HANDLERS: dict[str, tuple[str, Handler]] = {
     "gov.intake.case.completed.v1": (CASE_TOPIC, timelines.on_completed),
     "gov.license.license.issued.v1": ("license.license.v1", on_license_issued),
     "gov.license.license.revoked.v1": ("license.license.v1", timelines.on_license_revoked),
-    "gov.exchange.record.upserted.v1": ("exchange.record.v1", on_exchange_record_upserted),
+    "gov.data-exchange.record.upserted.v1": (
+        "data-exchange.record.v1",
+        on_exchange_record_upserted,
+    ),
     "gov.gateway.access.recorded.v1": ("gateway.access.v1", on_gateway_access_recorded),
-    "gov.exchange.access.recorded.v1": ("exchange.access.v1", on_exchange_access_recorded),
+    "gov.data-exchange.access.recorded.v1": (
+        "data-exchange.access.v1",
+        on_exchange_access_recorded,
+    ),
 }

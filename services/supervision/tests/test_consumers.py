@@ -140,7 +140,7 @@ async def test_issued_licenses_and_exchange_records_are_counted(app, signer, pub
         await publish("license.license.v1", "gov.license.license.issued.v1", "k", data)
     for library in ("population", "legal_person", "population", "population"):
         data = record_upserted(library)
-        await publish("exchange.record.v1", "gov.exchange.record.upserted.v1", "k", data)
+        await publish("data-exchange.record.v1", "gov.data-exchange.record.upserted.v1", "k", data)
 
     async def counted() -> bool:
         return app.state.runtime.consumer.applied == 7
@@ -173,7 +173,7 @@ async def test_data_library_accesses_are_counted_by_scenario(app, signer, publis
 
     for scenario in ("window-case-lookup", "birth-registration", "window-case-lookup", None):
         data = accessed(scenario)
-        await publish("exchange.access.v1", "gov.exchange.access.recorded.v1", "k", data)
+        await publish("data-exchange.access.v1", "gov.data-exchange.access.recorded.v1", "k", data)
 
     async def counted() -> bool:
         return app.state.runtime.consumer.applied == 4

@@ -233,7 +233,7 @@ async def real_name(
         await record_decision(
             request,
             caller,
-            service="exchange",
+            service="data-exchange",
             status=problem.status,
             decision="allowed" if verified else "refused",
             reason=problem.code,
@@ -244,7 +244,7 @@ async def real_name(
     await record_decision(
         request,
         caller,
-        service="exchange",
+        service="data-exchange",
         status=200,
         decision="allowed",
         scenario=REAL_NAME_SCENARIO,

@@ -32,7 +32,7 @@ from yiwang_platform.tracing import current_trace_id, current_traceparent
 
 router = APIRouter(prefix="/api/v1/auth/face", tags=["auth"])
 
-MATCH_PATH = "/api/v1/exchange/faces/match"
+MATCH_PATH = "/api/v1/data-exchange/faces/match"
 # What data-exchange may answer about a probe or a reference, passed on as it is.
 _PASSED_ON = {"no_reference_face", "no_face", "several_faces", "unreadable_image"}
 
@@ -196,7 +196,7 @@ async def _match(
     """Ask data-exchange to compare the image with the caller's reference face."""
     forwarder: Forwarder = request.app.state.forwarder
     token = forwarder.signer.mint(
-        audience="exchange",
+        audience="data-exchange",
         subject=caller.subject,
         principal_type="citizen",
         ttl=forwarder.token_ttl,
@@ -212,7 +212,7 @@ async def _match(
         headers.append(("traceparent", traceparent))
     started = time.perf_counter()
     try:
-        answer = await forwarder.upstreams["exchange"].send(
+        answer = await forwarder.upstreams["data-exchange"].send(
             "POST", MATCH_PATH, "", headers, json.dumps({"image": image}).encode()
         )
         status = answer.status
@@ -229,7 +229,7 @@ async def _match(
             principal_type=caller.principal_type,
             principal_subject=caller.subject,
             key_id=caller.key_id,
-            service="exchange",
+            service="data-exchange",
             method="POST",
             path=MATCH_PATH,
             status=status,

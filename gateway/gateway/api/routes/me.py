@@ -2,7 +2,7 @@
 
 ``GET /api/v1/me/access-log`` — the 数据使用记录: who read the citizen's data in the
 data libraries, under which scenario and which fields; forwarded to data-exchange's
-``/api/v1/exchange/access-log/mine`` (which selects by the caller's own subject, so no
+``/api/v1/data-exchange/access-log/mine`` (which selects by the caller's own subject, so no
 parameter can name another person).
 """
 
@@ -19,7 +19,7 @@ from yiwang_platform.errors import ProblemError
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
-EXCHANGE_ACCESS_LOG = "/api/v1/exchange/access-log/mine"
+EXCHANGE_ACCESS_LOG = "/api/v1/data-exchange/access-log/mine"
 
 
 def _to(request: Request, path: str) -> Request:
@@ -41,11 +41,13 @@ async def my_access_log(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     if caller.principal_type != "citizen":
-        await record_decision(request, caller, service="exchange", status=403, reason="forbidden")
+        await record_decision(
+            request, caller, service="data-exchange", status=403, reason="forbidden"
+        )
         raise ProblemError(403, "forbidden", "无权访问", "the access log is a citizen's own")
     forwarder: Forwarder = request.app.state.forwarder
     try:
-        return await forwarder.forward(_to(request, EXCHANGE_ACCESS_LOG), "exchange", caller)
+        return await forwarder.forward(_to(request, EXCHANGE_ACCESS_LOG), "data-exchange", caller)
     except ProblemError as refused:
-        await record_refusal(request, caller, "exchange", refused)
+        await record_refusal(request, caller, "data-exchange", refused)
         raise

@@ -1,4 +1,4 @@
-"""/api/v1/<service>/...: routed to the service (``data-exchange`` is ``exchange``)."""
+"""/api/v1/<service>/...: routed to the service of that name."""
 
 from __future__ import annotations
 

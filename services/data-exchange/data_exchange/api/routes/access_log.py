@@ -1,4 +1,4 @@
-"""/api/v1/exchange/access-log/mine: the 数据使用记录 — who accessed the calling citizen's
+"""/api/v1/data-exchange/access-log/mine: the 数据使用记录 — who accessed the calling citizen's
 data in the libraries, under which scenario, which fields and when. Only the caller's
 own entries: the subject is the caller, never a parameter."""
 
@@ -18,7 +18,7 @@ from data_exchange.models import access_log
 from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/exchange/access-log", tags=["access log"])
+router = APIRouter(prefix="/api/v1/data-exchange/access-log", tags=["access log"])
 
 
 class MyAccessRead(BaseModel):

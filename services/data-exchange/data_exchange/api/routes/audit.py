@@ -1,4 +1,4 @@
-"""/api/v1/exchange/audit: the data-library access log's anchors, for supervisors,
+"""/api/v1/data-exchange/audit: the data-library access log's anchors, for supervisors,
 operators and the auditors they give them to — the signed checkpoints of the chain's
 head, their public key, a checkpoint on demand, and the verification of the whole chain
 against them."""
@@ -25,7 +25,7 @@ from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/exchange/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/data-exchange/audit", tags=["audit"])
 
 READERS = ("supervisor", "operator")
 

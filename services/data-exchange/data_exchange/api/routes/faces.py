@@ -1,4 +1,4 @@
-"""/api/v1/exchange/faces/match: does a probe image show the holder of the reference
+"""/api/v1/data-exchange/faces/match: does a probe image show the holder of the reference
 face in the population library (人脸核验)? Answers match / no match and a score; the
 reference never leaves this service.
 
@@ -30,7 +30,7 @@ from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1/exchange/faces", tags=["faces"])
+router = APIRouter(prefix="/api/v1/data-exchange/faces", tags=["faces"])
 
 FACE_CHECK_SCENARIO = "face-check"
 FIELDS = ("population.face_encoding",)

@@ -1,4 +1,4 @@
-"""/api/v1/exchange/legal-persons: county batches into the legal-person library (法人库),
+"""/api/v1/data-exchange/legal-persons: county batches into the legal-person library (法人库),
 the scenario-scoped read of the enterprise the caller acts for, and its 核验."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/exchange/legal-persons", tags=["legal persons"])
+router = APIRouter(prefix="/api/v1/data-exchange/legal-persons", tags=["legal persons"])
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""/api/v1/exchange/licenses: the license library index, by holder."""
+"""/api/v1/data-exchange/licenses: the license library index, by holder."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.service import PrincipalDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/exchange/licenses", tags=["licenses"])
+router = APIRouter(prefix="/api/v1/data-exchange/licenses", tags=["licenses"])
 
 
 def _cursor_of(entry: LicenseIndexEntry) -> str:

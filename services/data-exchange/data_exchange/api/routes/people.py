@@ -19,7 +19,7 @@ from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import PrincipalDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/exchange", tags=["population"])
+router = APIRouter(prefix="/api/v1/data-exchange", tags=["population"])
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
 ClaimedValue = Annotated[str, StringConstraints(max_length=200)]

@@ -1,4 +1,4 @@
-"""/api/v1/exchange/population/records: county batches in, masked records out."""
+"""/api/v1/data-exchange/population/records: county batches in, masked records out."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_id, encode_key
 from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/exchange/population/records", tags=["population"])
+router = APIRouter(prefix="/api/v1/data-exchange/population/records", tags=["population"])
 
 
 @router.post(

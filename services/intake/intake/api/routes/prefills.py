@@ -18,9 +18,9 @@ router = APIRouter(prefix="/api/v1/intake/prefills", tags=["pre-fill"])
 
 # A form field's ``prefill`` source starts with the library read it comes from.
 SOURCES = {
-    "population": "/api/v1/exchange/population/people/self",
-    "household": "/api/v1/exchange/population/household/self",
-    "legal_person": "/api/v1/exchange/legal-persons/self",
+    "population": "/api/v1/data-exchange/population/people/self",
+    "household": "/api/v1/data-exchange/population/household/self",
+    "legal_person": "/api/v1/data-exchange/legal-persons/self",
 }
 # How a library's refusal shows in the answer's ``unavailable`` list.
 REASONS: dict[int, UnavailableReason] = {403: "forbidden", 404: "not_found"}
@@ -71,7 +71,7 @@ async def prefill(
             missing[library] = ("unavailable", "unknown_source")
             continue
         try:
-            status, answer = await peers["exchange"].call("GET", SOURCES[library], token)
+            status, answer = await peers["data-exchange"].call("GET", SOURCES[library], token)
         except ProblemError as exc:  # the peer did not answer
             missing[library] = ("unavailable", exc.code)
             continue
