@@ -20,10 +20,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from yiwang_platform import tracing
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.bus.inprocess import InProcessBus
-from yiwang_platform.consumer import EventConsumer, RejectEvent, dlq_topic
+from yiwang_platform.consumer import EventConsumer, HandlerContext, RejectEvent, dlq_topic
 from yiwang_platform.db import create_engine, session_factory
-from yiwang_platform.events import CloudEvent, EventData, EventSchemas
+from yiwang_platform.events import CloudEvent, ConsumedEvent, EventData, EventSchemas
 from yiwang_platform.outbox import Outbox, OutboxRelay, inbox_table, outbox_table
+from yiwang_platform.settings import ServiceSettings
 from yiwang_platform.testing import eventually
 
 ID_NUMBER = "110101199003071234"
@@ -52,6 +53,15 @@ class ThingHappened(EventData):
 
     value: str
     happened_at: datetime
+
+
+class ThingHappenedIn(ConsumedEvent):
+    """The consumer's copy of the fields it reads."""
+
+    event_type = ThingHappened.event_type
+    topic = ThingHappened.topic
+
+    value: str
 
 
 SCHEMAS = EventSchemas({ThingHappened.event_type: ThingHappened.contract_schema()})
@@ -116,12 +126,12 @@ class RecordingHandler:
         self.attempts: Counter[str] = Counter()
         self.trace_ids: list[str | None] = []
 
-    async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
-        value = event.data["value"]
+    async def __call__(self, ctx: HandlerContext, event: ThingHappenedIn) -> None:
+        value = event.value
         self.attempts[value] += 1
         self.trace_ids.append(tracing.current_trace_id())
         # The effect is written before any failure, so a failure must roll it back.
-        await session.execute(insert(Effect).values(event_id=event.id, value=value))
+        await ctx.session.execute(insert(Effect).values(event_id=ctx.envelope.id, value=value))
         if value.startswith("reject"):
             raise RejectEvent(f"no matter for applicant 13812345678 ({value})")
         if value == "always-fails":
@@ -136,13 +146,26 @@ def make_consumer(
     handler: RecordingHandler,
     name: str | None = None,
 ) -> EventConsumer:
+    outbox = Outbox(OUTBOX, source="/yiwang/test")
+    settings = ServiceSettings()
+
+    def context(session: AsyncSession, event: CloudEvent) -> HandlerContext:
+        return HandlerContext(
+            session=session,
+            outbox=outbox,
+            settings=settings,
+            now=datetime.now(UTC),
+            envelope=event,
+        )
+
     return EventConsumer(
         name or f"test-{uuid.uuid4().hex[:8]}",
-        {ThingHappened.event_type: (TOPIC, handler)},
-        sessions,
-        bus,
-        SCHEMAS,
-        INBOX,
+        {ThingHappenedIn: handler},
+        context=context,
+        factory=sessions,
+        bus=bus,
+        schemas=SCHEMAS,
+        inbox=INBOX,
         batch_size=50,
         max_attempts=3,
     )

@@ -21,11 +21,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from yiwang_platform import errors
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.db import is_unavailable
+from yiwang_platform.deps import SessionDep
 from yiwang_platform.events import EventSchemas
 from yiwang_platform.idempotency import idempotency_table
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.outbox import inbox_table, outbox_table
-from yiwang_platform.service import Runtime, ServiceSpec, SessionDep, build_app
+from yiwang_platform.service import Runtime, ServiceSpec, build_app
 from yiwang_platform.settings import ServiceSettings
 from yiwang_platform.testing import database_outage, eventually, need_stack, running
 

@@ -11,25 +11,73 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from opentelemetry import context as otel_context
 from prometheus_client import Counter
+from pydantic import ValidationError
 from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from yiwang_platform import tracing
 from yiwang_platform.bus.base import BusConsumer, EventBus, Message, OutgoingMessage
+from yiwang_platform.events.contract import ConsumedEvent
 from yiwang_platform.events.envelope import CloudEvent, EnvelopeError
 from yiwang_platform.events.schemas import EventSchemas, SchemaViolation
 from yiwang_platform.masking import mask
 
+if TYPE_CHECKING:
+    from yiwang_platform.outbox import Outbox
+    from yiwang_platform.peers import PeerClient
+    from yiwang_platform.pii import PiiCipher
+    from yiwang_platform.settings import ServiceSettings
+
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    """What a handler works with: the batch's session (its effect commits with the inbox
+    row), the service's one outbox, its PII cipher, peers and settings, and the time."""
+
+    session: AsyncSession
+    outbox: Outbox
+    settings: ServiceSettings
+    now: datetime
+    envelope: CloudEvent
+    cipher: PiiCipher | None = None
+    peers: Mapping[str, PeerClient] | None = None
+    collaborators: object | None = None
+
+    def require_cipher(self) -> PiiCipher:
+        if self.cipher is None:
+            raise RuntimeError("this service was built without a PII cipher")
+        return self.cipher
+
+    def collaborators_as(self, cls: type[T]) -> T:
+        """The service's own collaborators (``ServiceSpec.collaborators``), typed."""
+        if not isinstance(self.collaborators, cls):
+            raise RuntimeError(f"this service's collaborators are not {cls.__name__}")
+        return self.collaborators
+
+
+# One ``on_<fact>(ctx, event)`` per consumed event type, keyed by the event's model.
+EventHandler = Callable[[HandlerContext, Any], Awaitable[None]]
+Handlers = Mapping[type[ConsumedEvent], EventHandler]
+ContextFactory = Callable[[AsyncSession, CloudEvent], HandlerContext]
+
+
+class _Route(NamedTuple):
+    topic: str
+    model: type[ConsumedEvent]
+    handler: EventHandler
+
 
 EVENTS_PROCESSED = Counter(
     "yiwang_events_processed_total", "Events consumed", ["consumer", "event_type", "outcome"]
@@ -65,11 +113,26 @@ async def purge_inbox(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+class _Ready(NamedTuple):
+    message: Message
+    event: CloudEvent
+    data: ConsumedEvent
+    handler: EventHandler
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "data"
+    return f"{where}: {error['msg']}"
+
+
 class EventConsumer:
     def __init__(
         self,
         name: str,
-        handlers: dict[str, tuple[str, Handler]],
+        handlers: Handlers,
+        *,
+        context: ContextFactory,
         factory: async_sessionmaker[AsyncSession],
         bus: EventBus,
         schemas: EventSchemas,
@@ -77,10 +140,15 @@ class EventConsumer:
         batch_size: int = 200,
         max_attempts: int = 3,
     ) -> None:
-        """``handlers`` maps event type to (topic, handler); ``name`` is the consumer group."""
+        """``handlers`` maps each consumed event's model to its handler; ``name`` is the
+        consumer group; ``context`` builds a handler's context for one event."""
         self.name = name
-        self.handlers = handlers
-        self.topics = sorted({topic for topic, _ in handlers.values()})
+        self.routes = {
+            model.event_type: _Route(model.topic, model, handler)
+            for model, handler in handlers.items()
+        }
+        self.topics = sorted({route.topic for route in self.routes.values()})
+        self.context = context
         self.factory = factory
         self.bus = bus
         self.schemas = schemas
@@ -128,22 +196,26 @@ class EventConsumer:
 
         False only when stopping before the batch was handled."""
         unusable: list[tuple[Message, str, str]] = []
-        ready: list[tuple[Message, CloudEvent, Handler]] = []
+        ready: list[_Ready] = []
         for message in batch:
             try:
                 event = CloudEvent.from_message(message.headers, message.value)
             except EnvelopeError as exc:
                 unusable.append((message, f"envelope: {exc}", "?"))
                 continue
-            route = self.handlers.get(event.type)
+            route = self.routes.get(event.type)
             if route is None:
                 continue  # another consumer's event on a shared topic
             try:
                 self.schemas.validate(event.type, event.data)
+                data = route.model.model_validate(event.data)
             except SchemaViolation as exc:
                 unusable.append((message, f"schema: {exc}", event.type))
                 continue
-            ready.append((message, event, route[1]))
+            except ValidationError as exc:
+                unusable.append((message, f"schema: {_first_error(exc)}", event.type))
+                continue
+            ready.append(_Ready(message, event, data, route.handler))
 
         refused = await self._apply_with_retries(ready) if ready else []
         if refused is None:
@@ -154,7 +226,7 @@ class EventConsumer:
         return True
 
     async def _apply_with_retries(
-        self, ready: list[tuple[Message, CloudEvent, Handler]]
+        self, ready: list[_Ready]
     ) -> list[tuple[Message, str, str]] | None:
         """Retry the whole batch while the database is unreachable; None if stopping."""
         backoff = 0.2
@@ -174,15 +246,13 @@ class EventConsumer:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
 
-    async def _apply(
-        self, ready: list[tuple[Message, CloudEvent, Handler]]
-    ) -> list[tuple[Message, str, str]]:
+    async def _apply(self, ready: list[_Ready]) -> list[tuple[Message, str, str]]:
         """One transaction for the batch, one savepoint per event; returns the refused events."""
         inbox = self.inbox
         refused: list[tuple[Message, str, str]] = []
         outcomes: list[tuple[str, str]] = []
         async with self.factory() as session, session.begin():
-            ids = [event.id for _, event, _ in ready]
+            ids = [item.event.id for item in ready]
             seen = set(
                 await session.scalars(
                     select(inbox.c.event_id).where(
@@ -190,25 +260,25 @@ class EventConsumer:
                     )
                 )
             )
-            for message, event, handler in ready:
+            for item in ready:
+                event = item.event
                 if event.id in seen:
                     outcomes.append((event.type, "duplicate"))
                     continue
                 seen.add(event.id)
-                reason = await self._apply_one(session, event, handler)
+                reason = await self._apply_one(session, item)
                 if reason is None:
                     outcomes.append((event.type, "applied"))
                 else:
-                    refused.append((message, reason, event.type))
+                    refused.append((item.message, reason, event.type))
         for event_type, outcome in outcomes:
             EVENTS_PROCESSED.labels(self.name, event_type, outcome).inc()
         self.applied += sum(1 for _, outcome in outcomes if outcome == "applied")
         return refused
 
-    async def _apply_one(
-        self, session: AsyncSession, event: CloudEvent, handler: Handler
-    ) -> str | None:
+    async def _apply_one(self, session: AsyncSession, item: _Ready) -> str | None:
         """Apply one event inside a savepoint; the reason it was refused, or None."""
+        event = item.event
         ctx = tracing.extract({"traceparent": event.traceparent} if event.traceparent else {})
         token = otel_context.attach(ctx)
         try:
@@ -223,7 +293,7 @@ class EventConsumer:
                                 processed_at=datetime.now(UTC),
                             )
                         )
-                        await handler(session, event)
+                        await item.handler(self.context(session, event), item.data)
                     return None
                 except RejectEvent as exc:
                     return f"rejected: {exc}"

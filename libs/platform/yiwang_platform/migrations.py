@@ -13,7 +13,8 @@ import weakref
 from pathlib import Path
 from typing import Any, Literal
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -142,3 +143,58 @@ async def migrate_cli(settings: ServiceSettings, script_location: Path) -> None:
             await upgrade(engine, script_location)
     finally:
         await engine.dispose()
+
+
+# ---- the platform's own tables, for each service's first migration ---------------------
+
+
+def create_platform_tables() -> None:
+    """The outbox, inbox and idempotency tables as every service's first migration made
+    them. Frozen: a later change to these tables is a migration of its own."""
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("principal", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("principal", "key"),
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=100), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("message_key", sa.String(length=200), nullable=True),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_unpublished", ["published_at", "id"], unique=False)
+
+
+def drop_platform_tables() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_unpublished")
+    op.drop_table("outbox")
+    op.drop_table("inbox")
+    op.drop_table("idempotency_keys")

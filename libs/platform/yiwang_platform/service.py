@@ -14,24 +14,29 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+import httpx
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from yiwang_platform import tracing
 from yiwang_platform.bus import EventBus, create_bus
-from yiwang_platform.consumer import EventConsumer, Handler, dlq_topic, purge_inbox
+from yiwang_platform.consumer import (
+    EventConsumer,
+    HandlerContext,
+    Handlers,
+    dlq_topic,
+    purge_inbox,
+)
 from yiwang_platform.db import create_engine, is_sqlite, ping, session_factory
-from yiwang_platform.errors import ProblemError, document_problems, install_problem_handlers
-from yiwang_platform.events import EventData, EventSchemas
+from yiwang_platform.errors import document_problems, install_problem_handlers
+from yiwang_platform.events import CloudEvent, EventData, EventSchemas
 from yiwang_platform.idempotency import TABLE as IDEMPOTENCY_TABLE
 from yiwang_platform.idempotency import purge_expired
 from yiwang_platform.internal_token import (
-    InternalPrincipal,
     InternalTokenVerifier,
-    InvalidInternalToken,
     load_jwks,
 )
 from yiwang_platform.logs import configure_logging
@@ -43,6 +48,8 @@ from yiwang_platform.observability import (
     install_tracing_and_metrics,
 )
 from yiwang_platform.outbox import Outbox, OutboxRelay
+from yiwang_platform.peers import PeerClient
+from yiwang_platform.pii import PiiCipher
 from yiwang_platform.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -57,7 +64,14 @@ class ServiceSpec:
     migrations: Path
     routers: Sequence[APIRouter]
     publishes: Sequence[type[EventData]] = ()
-    handlers: dict[str, tuple[str, Handler]] = field(default_factory=dict)
+    handlers: Handlers = field(default_factory=dict)
+    # Services it calls inside a request, reached at the setting ``peer_<name>_url``.
+    peers: Sequence[str] = ()
+    # Whether it reads or writes personal identifiers (the PII key must be set to start).
+    uses_pii: bool = False
+    # The service's own collaborators (a seal keyring, a face matcher), built at start
+    # from its settings and reached by ``collaborators_of`` and ``ctx.collaborators_as``.
+    collaborators: Callable[[Any], object] | None = None
     version: str = "0.1.0"
     # Extra start/stop work of the service, run inside the platform's lifespan.
     lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None
@@ -88,6 +102,12 @@ class Runtime:
         self.schemas = schemas or EventSchemas.load(s.contracts_dir)
         self.outbox = Outbox(spec.metadata.tables["outbox"], source=f"/yiwang/{spec.name}")
         self.outbox.bind(self.sessions)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # Built at start, not here: generating the OpenAPI document needs no key.
+        self._cipher: PiiCipher | None = None
+        self.peers: dict[str, PeerClient] = {}
+        self._collaborators: object | None = None
+        self.peer_transports: dict[str, httpx.AsyncBaseTransport] = {}
         self.relay = OutboxRelay(
             self.outbox,
             self.sessions,
@@ -100,12 +120,13 @@ class Runtime:
             EventConsumer(
                 spec.name,
                 spec.handlers,
-                self.sessions,
-                self.bus,
-                self.schemas,
-                spec.metadata.tables["inbox"],
-                s.consumer_batch_size,
-                s.consumer_max_attempts,
+                context=self.handler_context,
+                factory=self.sessions,
+                bus=self.bus,
+                schemas=self.schemas,
+                inbox=spec.metadata.tables["inbox"],
+                batch_size=s.consumer_batch_size,
+                max_attempts=s.consumer_max_attempts,
             )
             if spec.handlers
             else None
@@ -116,13 +137,69 @@ class Runtime:
         self._purging: asyncio.Task[None] | None = None
         self.purges = 0
 
+    @property
+    def cipher(self) -> PiiCipher:
+        if self._cipher is None:
+            if not self.spec.uses_pii:
+                raise RuntimeError(f"{self.spec.name} is not declared to use the PII key")
+            self._cipher = PiiCipher.from_settings(self.settings)
+        return self._cipher
+
+    @property
+    def collaborators(self) -> object:
+        if self._collaborators is None:
+            if self.spec.collaborators is None:
+                raise RuntimeError(f"{self.spec.name} declares no collaborators of its own")
+            self._collaborators = self.spec.collaborators(self.settings)
+        return self._collaborators
+
+    def handler_context(self, session: AsyncSession, event: CloudEvent) -> HandlerContext:
+        return HandlerContext(
+            session=session,
+            outbox=self.outbox,
+            settings=self.settings,
+            now=self.clock(),
+            envelope=event,
+            cipher=self.cipher if self.spec.uses_pii else None,
+            peers=self.peers,
+            collaborators=self.collaborators if self.spec.collaborators else None,
+        )
+
+    def connect_in_process(self, apps: dict[str, FastAPI]) -> None:
+        """Standalone: reach the peers' ASGI apps directly instead of over HTTP."""
+        self.peer_transports = {
+            name: httpx.ASGITransport(app=app)
+            for name, app in apps.items()
+            if name in self.spec.peers
+        }
+
+    def _build_peers(self) -> dict[str, PeerClient]:
+        s = self.settings
+        peers = {}
+        for name in self.spec.peers:
+            transport = self.peer_transports.get(name)
+            url = getattr(s, f"peer_{name.replace('-', '_')}_url")
+            peers[name] = PeerClient(
+                name,
+                "http://in-process" if transport else url,
+                s.peer_timeout,
+                transport=transport,
+            )
+        return peers
+
     def topics(self) -> list[str]:
         published = {e.topic for e in self.spec.publishes}
-        consumed = {topic for topic, _ in self.spec.handlers.values()}
+        consumed = {model.topic for model in self.spec.handlers}
         return sorted(published | consumed | {dlq_topic(t) for t in consumed})
 
     async def start(self) -> None:
         s = self.settings
+        # A missing key stops the start, not the first request.
+        if self.spec.uses_pii:
+            _ = self.cipher
+        if self.spec.collaborators is not None:
+            _ = self.collaborators
+        self.peers = self._build_peers()
         url = s.resolved_database_url()
         if is_sqlite(url):
             s.var_dir.mkdir(parents=True, exist_ok=True)
@@ -167,6 +244,8 @@ class Runtime:
         if self.owns_bus:
             with contextlib.suppress(Exception):
                 await self.bus.stop()
+        for peer in self.peers.values():
+            await peer.close()
         await self.engine.dispose()
 
     async def purge(self, *, now: datetime | None = None) -> dict[str, int]:
@@ -243,45 +322,15 @@ def build_app(
     return app
 
 
-# ---- dependencies shared by every service's routes -------------------------------------
-
-
-# Dependencies are ``async def``: FastAPI runs plain ``def`` dependencies in a worker
-# thread, which on the hot path costs more than the work they do.
-
-
 def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-async def get_runtime(request: Request) -> Runtime:
-    return runtime_of(request)
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with runtime_of(request).sessions() as session:
-        yield session
-
-
-async def get_principal(request: Request) -> InternalPrincipal:
-    """The caller, as vouched for by the gateway's internal token; 401 otherwise."""
-    runtime = runtime_of(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ProblemError(401, "unauthenticated", "未认证或凭证无效", "internal token missing")
-    try:
-        return runtime.verifier.verify(token, audience=runtime.spec.name)
-    except InvalidInternalToken as exc:
-        raise ProblemError(
-            401, "unauthenticated", "未认证或凭证无效", f"internal token rejected: {exc}"
-        ) from exc
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-PrincipalDep = Annotated[InternalPrincipal, Depends(get_principal)]
+def connect_in_process(app: FastAPI, apps: dict[str, FastAPI]) -> None:
+    """Standalone: the service ``app`` reaches its peers among ``apps`` in-process."""
+    runtime: Runtime = app.state.runtime
+    runtime.connect_in_process(apps)
 
 
 # ---- the entry points of a service's ``main`` module ------------------------------------

@@ -21,6 +21,9 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     environment: Literal["standalone", "distributed"] = "standalone"
 
+    # Calls to the peers a service names in its spec (their URLs: ``peer_<name>_url``).
+    peer_timeout: float = 5.0
+
     # Database: SQLite by default, PostgreSQL (asyncpg) by URL.
     database_url: str = ""
     var_dir: Path = Path("var")

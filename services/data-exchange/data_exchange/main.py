@@ -24,12 +24,7 @@ from data_exchange.settings import Settings
 from yiwang_platform.audit_checkpoints import CheckpointKey, run_checkpoints
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import (
-    Runtime,
-    ServiceSpec,
-    packaged_migrations,
-    service_entrypoints,
-)
+from yiwang_platform.service import Runtime, ServiceSpec, packaged_migrations, service_entrypoints
 
 log = logging.getLogger(__name__)
 # The audience of its internal tokens, its consumer group and its route prefix.

@@ -14,12 +14,7 @@ from matters.models import metadata
 from matters.search import SearchIndex
 from matters.seed import seed_catalogue
 from matters.settings import Settings
-from yiwang_platform.service import (
-    Runtime,
-    ServiceSpec,
-    packaged_migrations,
-    service_entrypoints,
-)
+from yiwang_platform.service import Runtime, ServiceSpec, packaged_migrations, service_entrypoints
 
 NAME = "matters"
 

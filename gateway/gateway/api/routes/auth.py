@@ -15,9 +15,9 @@ from gateway.authorisation import REAL_NAME_SCENARIO
 from gateway.identity_models import CitizenAccount
 from gateway.real_name import confirm
 from gateway.sessions import SessionStore, TokenPair
+from yiwang_platform.deps import SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import SessionDep
 
 router = APIRouter(tags=["authentication"])
 

@@ -30,3 +30,14 @@ class EventData(BaseModel):
 
 def dataschema_uri(event_type: str) -> str:
     return f"urn:yiwang:events:{event_type}"
+
+
+class ConsumedEvent(BaseModel):
+    """Base for the data of an event type a service consumes: the consumer's own copy of
+    the fields it reads (a test checks each against ``contracts/events/``). Fields it
+    does not read are ignored, so a producer may add fields without breaking it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_type: ClassVar[str]
+    topic: ClassVar[str]

@@ -8,10 +8,11 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from supervision.settings import Settings
+from yiwang_platform.deps import PrincipalDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import PrincipalDep, runtime_of
+from yiwang_platform.service import runtime_of
 from yiwang_platform.workdays import china_date
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from data_exchange.access_audit import subject_of
 from data_exchange.api.deps import CipherDep, require_type
 from data_exchange.models import access_log
+from yiwang_platform.deps import PrincipalDep, SessionDep
 from yiwang_platform.pagination import Page, decode_key, encode_key
-from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/data-exchange/access-log", tags=["access log"])
 

@@ -21,9 +21,9 @@ from yiwang_platform.audit_checkpoints import (
     take,
     verify_anchored,
 )
+from yiwang_platform.deps import PrincipalDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_key, encode_key
-from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/data-exchange/audit", tags=["audit"])
 

@@ -25,8 +25,8 @@ from data_exchange.faces import FaceMatcherUnavailable, FaceRefused, decode_imag
 from data_exchange.models import PopulationRecord
 from data_exchange.reference_faces import stored_encoding
 from data_exchange.settings import Settings
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from data_exchange.api.routes.people import VerifyRequest
 from data_exchange.api.routes.population import batch_results
 from data_exchange.models import LegalPersonRecord
 from data_exchange.schemas import BatchResults, LegalPersonBatch
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/data-exchange/legal-persons", tags=["legal persons"])
 

@@ -12,9 +12,9 @@ from data_exchange.access_audit import record_access
 from data_exchange.api.deps import CipherDep
 from data_exchange.models import LicenseIndexEntry
 from data_exchange.schemas import LicenseIndexRead
+from yiwang_platform.deps import PrincipalDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_key, encode_key
-from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/data-exchange/licenses", tags=["licenses"])
 

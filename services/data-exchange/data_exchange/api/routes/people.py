@@ -14,10 +14,10 @@ from data_exchange import grants, households
 from data_exchange.access_audit import Accessed, record_access, record_accesses
 from data_exchange.api.deps import CipherDep
 from data_exchange.schemas import HouseholdRead
+from yiwang_platform.deps import PrincipalDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/data-exchange", tags=["population"])
 

@@ -18,10 +18,10 @@ from data_exchange.schemas import (
     PopulationRecordRead,
     RecordResult,
 )
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_id, encode_key
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/data-exchange/population/records", tags=["population"])
 

@@ -16,13 +16,13 @@ from intake.models import Case
 from intake.peers import PeersDep
 from intake.schemas import ApplicationCreate, CaseAccessRead, CaseRead, PreReview, Problem
 from intake.settings import Settings
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep, Replay
 from yiwang_platform.identifiers import is_resident_id
 from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.peers import PeerClient, bearer_token
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/applications", tags=["applications"])
 

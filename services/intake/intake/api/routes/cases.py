@@ -24,10 +24,10 @@ from intake.schemas import (
     SupplementRequest,
 )
 from intake.settings import Settings
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_id, encode_key
 from yiwang_platform.peers import bearer_token
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/cases", tags=["cases"])
 

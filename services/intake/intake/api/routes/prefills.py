@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from intake import guide
 from intake.peers import PeersDep
 from intake.schemas import Prefill, PrefillRequest, UnavailableReason, UnavailableSource
+from yiwang_platform.deps import PrincipalDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.peers import bearer_token
-from yiwang_platform.service import PrincipalDep
 
 router = APIRouter(prefix="/api/v1/intake/prefills", tags=["pre-fill"])
 

@@ -15,10 +15,10 @@ from intake.api.staff import reviewer_department
 from intake.models import Case, SubCase
 from intake.peers import PeersDep
 from intake.schemas import Decision, SubCaseDetailRead, SubCaseRead
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_id, encode_key
 from yiwang_platform.peers import PeerClient, bearer_token
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/subcases", tags=["sub-cases"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request, Response
 from intake import materials
 from intake.api.dependencies import CipherDep
 from intake.schemas import UploadRead
-from yiwang_platform.service import PrincipalDep, SessionDep
+from yiwang_platform.deps import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/uploads", tags=["uploads"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from license import types
 from license.schemas import LicenseTypeField, LicenseTypeRead
-from yiwang_platform.service import PrincipalDep
+from yiwang_platform.deps import PrincipalDep
 
 router = APIRouter(prefix="/api/v1/license/license-types", tags=["license types"])
 

@@ -13,10 +13,10 @@ from license.api.deps import CipherDep, KeyringDep, holder_scope, require_staff
 from license.identifiers import normalise_holder_id
 from license.models import License
 from license.schemas import LicenseIssue, LicenseRead, Revocation, UsageEntry, Verification
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_key, encode_key
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/license/licenses", tags=["licenses"])
 

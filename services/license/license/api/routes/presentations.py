@@ -21,9 +21,9 @@ from license.schemas import (
     PresentationVerify,
     QrCode,
 )
+from yiwang_platform.deps import PrincipalDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/license", tags=["presentations"])
 

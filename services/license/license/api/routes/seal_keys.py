@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from license.api.deps import KeyringDep
 from license.schemas import SealKey, SealKeys
-from yiwang_platform.service import PrincipalDep
+from yiwang_platform.deps import PrincipalDep
 
 router = APIRouter(prefix="/api/v1/license/seal-keys", tags=["seal"])
 

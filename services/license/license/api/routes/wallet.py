@@ -10,8 +10,8 @@ from license import issuance
 from license.api.deps import CipherDep, holder_of
 from license.api.routes.licenses import after_cursor, cursor_of
 from license.schemas import LicenseRead
+from yiwang_platform.deps import PrincipalDep, SessionDep
 from yiwang_platform.pagination import Page
-from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/license/wallet", tags=["wallet"])
 

@@ -12,10 +12,10 @@ from matters import catalogue, guide
 from matters.api.access import require_publisher, search_index
 from matters.models import Bundle
 from matters.schemas import BundleCreate, BundleRead, GuideRequest, GuideResult
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_id, encode_key
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/matters/bundles", tags=["bundles"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from matters.api.access import search_index
 from matters.schemas import SearchResult
-from yiwang_platform.service import PrincipalDep, SessionDep
+from yiwang_platform.deps import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/matters/search", tags=["search"])
 

@@ -20,9 +20,9 @@ from supervision.schemas import (
     SubcaseTimelineRead,
     TimelineEntryRead,
 )
+from yiwang_platform.deps import SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pagination import Page, decode_key, encode_key
-from yiwang_platform.service import SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/cases", tags=["cases"])
 

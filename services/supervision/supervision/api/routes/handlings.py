@@ -17,10 +17,10 @@ from supervision.api.dependencies import (
     staff_department,
 )
 from supervision.schemas import HandlingStatus, ResolutionCreate, ReviewHandlingRead
+from yiwang_platform.deps import PrincipalDep, SessionDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pagination import Page, decode_key, encode_key
-from yiwang_platform.service import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/review-handlings", tags=["review-handlings"])
 

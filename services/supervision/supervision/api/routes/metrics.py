@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from supervision import metrics
 from supervision.api.dependencies import OverseerDep
 from supervision.schemas import MetricsRead
-from yiwang_platform.service import SessionDep
+from yiwang_platform.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/metrics", tags=["metrics"])
 

@@ -13,9 +13,9 @@ from supervision import reviews
 from supervision.api.dependencies import CipherDep, NowDep, OverseerDep, SettingsDep
 from supervision.models import Review
 from supervision.schemas import Grade, ReviewCreate, ReviewRead
+from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
 from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page, decode_key, encode_key
-from yiwang_platform.service import PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/reviews", tags=["reviews"])
 

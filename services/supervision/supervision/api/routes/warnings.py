@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query
 from supervision import warnings
 from supervision.api.dependencies import OverseerDep, SettingsDep, TodayDep
 from supervision.schemas import WarningKind, WarningLevel, WarningRead, WarningSummaryRead
+from yiwang_platform.deps import SessionDep
 from yiwang_platform.pagination import Page, decode_key, encode_key
-from yiwang_platform.service import SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/warnings", tags=["warnings"])
 

@@ -1,0 +1,129 @@
+"""Request dependencies every service's ``api/deps.py`` builds its aliases from.
+
+Each reads from the service's runtime (``app.state.runtime``), so a route names what it
+needs (``SessionDep``, ``OutboxDep``, ``CipherDep``, a peer, a role) and never reaches
+into ``request.app.state`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.internal_token import InternalPrincipal, InvalidInternalToken
+from yiwang_platform.outbox import Outbox
+from yiwang_platform.peers import PeerClient
+from yiwang_platform.pii import PiiCipher
+from yiwang_platform.service import Runtime, runtime_of
+from yiwang_platform.settings import ServiceSettings
+
+# Dependencies are ``async def``: FastAPI runs plain ``def`` dependencies in a worker
+# thread, which on the hot path costs more than the work they do.
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with runtime_of(request).sessions() as session:
+        yield session
+
+
+async def get_principal(request: Request) -> InternalPrincipal:
+    """The caller, as vouched for by the gateway's internal token; 401 otherwise."""
+    runtime = runtime_of(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ProblemError(401, "unauthenticated", "未认证或凭证无效", "internal token missing")
+    try:
+        return runtime.verifier.verify(token, audience=runtime.spec.name)
+    except InvalidInternalToken as exc:
+        raise ProblemError(
+            401, "unauthenticated", "未认证或凭证无效", f"internal token rejected: {exc}"
+        ) from exc
+
+
+async def get_outbox(request: Request) -> Outbox:
+    return runtime_of(request).outbox
+
+
+async def get_cipher(request: Request) -> PiiCipher:
+    return runtime_of(request).cipher
+
+
+async def get_now(request: Request) -> datetime:
+    """The service's clock (tests set ``runtime.clock`` instead of waiting)."""
+    return runtime_of(request).clock()
+
+
+def settings_of(cls: type[S]) -> Callable[[Request], Awaitable[S]]:
+    """A dependency answering the service's own settings, typed."""
+
+    async def get_settings(request: Request) -> S:
+        settings = runtime_of(request).settings
+        if not isinstance(settings, cls):
+            raise TypeError(f"the service's settings are not {cls.__name__}")
+        return settings
+
+    return get_settings
+
+
+T = TypeVar("T")
+
+
+def collaborators_of(cls: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency answering the service's own collaborators (``ServiceSpec.collaborators``)."""
+
+    async def get_collaborators(request: Request) -> T:
+        found = runtime_of(request).collaborators
+        if not isinstance(found, cls):
+            raise TypeError(f"the service's collaborators are not {cls.__name__}")
+        return found
+
+    return get_collaborators
+
+
+def peer(name: str) -> Callable[[Request], Awaitable[PeerClient]]:
+    """A dependency answering the client of the peer service ``name`` (named in the spec)."""
+
+    async def get_peer(request: Request) -> PeerClient:
+        return runtime_of(request).peers[name]
+
+    return get_peer
+
+
+def forbidden(detail: str) -> ProblemError:
+    return ProblemError(403, "forbidden", "无权访问", detail, title_en="Forbidden")
+
+
+def require_role(
+    role: str, *, principal_type: str = "staff"
+) -> Callable[[InternalPrincipal], Awaitable[InternalPrincipal]]:
+    """A dependency answering the caller when it is a ``principal_type`` with ``role``;
+    403 for anyone else."""
+
+    async def check(principal: PrincipalDep) -> InternalPrincipal:
+        if principal.principal_type != principal_type or role not in principal.claims.get(
+            "roles", []
+        ):
+            raise forbidden(f"for {principal_type} with the role {role} only")
+        return principal
+
+    return check
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+PrincipalDep = Annotated[InternalPrincipal, Depends(get_principal)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+CipherDep = Annotated[PiiCipher, Depends(get_cipher)]
+NowDep = Annotated[datetime, Depends(get_now)]
