@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+from pydantic import AwareDatetime, Field
 from sqlalchemy import String, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -61,7 +62,8 @@ class ThingHappenedIn(ConsumedEvent):
     event_type = ThingHappened.event_type
     topic = ThingHappened.topic
 
-    value: str
+    value: str = Field(max_length=40)
+    happened_at: AwareDatetime
 
 
 SCHEMAS = EventSchemas({ThingHappened.event_type: ThingHappened.contract_schema()})
@@ -435,6 +437,25 @@ async def test_events_failing_their_schema_go_to_the_dlq(sessions, bus: InProces
     assert handler.attempts == Counter({"good": 1})
     assert (consumer.applied, consumer.dead_lettered) == (1, 4)
     await assert_caught_up(bus, consumer)
+
+
+async def test_events_the_consumers_model_refuses_go_to_the_dlq(
+    sessions, bus: InProcessBus
+) -> None:
+    # The contract lets any string through; the consumer's model takes at most 40
+    # characters, and says where it refused.
+    handler = RecordingHandler()
+    consumer = make_consumer(sessions, bus, handler)
+    await bus.publish([as_message(raw_event("x" * 41)), as_message(raw_event("good"))])
+
+    async with running(consumer):
+        await eventually(lambda: dlq_has(bus, 1), timeout=WAIT, interval=0.02)
+        await eventually(lambda: has_effects(sessions, 1), timeout=WAIT, interval=0.02)
+
+    reasons = [dict(m.headers)["dlq_reason"].decode() for m in bus.messages(DLQ)]
+    assert reasons == ["schema: value: String should have at most 40 characters"]
+    assert await effect_values(sessions) == ["good"]
+    assert (consumer.applied, consumer.dead_lettered) == (1, 1)
 
 
 async def test_message_that_is_not_a_cloudevent_goes_to_the_dlq(
