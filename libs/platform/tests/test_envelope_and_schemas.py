@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal
 
 import pytest
 from jsonschema import Draft202012Validator
-from pydantic import Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
-from yiwang_platform.events import CloudEvent, EnvelopeError, EventData, EventSchemas
+from yiwang_platform.events import (
+    CloudEvent,
+    ConsumedEvent,
+    EnvelopeError,
+    EventData,
+    EventSchemas,
+)
+from yiwang_platform.events.contract import contract_mismatches
 from yiwang_platform.events.schemas import SchemaViolation, describe
 
 ID_NUMBER = "110101199003071234"
@@ -230,6 +238,66 @@ def test_dumped_event_data_matches_its_own_contract() -> None:
     )
 
     SCHEMAS.validate(PersonRegistered.event_type, data.model_dump(mode="json"))
+
+
+# ---- a consumer's model against the producer's contract ----------------------------------
+
+
+class Address(BaseModel):
+    city: str
+    district: str | None = None
+
+
+class PersonMoved(EventData):
+    event_type = "gov.test.person.moved.v1"
+    topic = "test.person.v1"
+
+    person_ref: str
+    to: Address
+    moved_at: datetime
+    reason: Literal["work", "family", "other"]
+    note: str | None = None
+
+
+class PersonMovedIn(ConsumedEvent):
+    event_type = PersonMoved.event_type
+    topic = PersonMoved.topic
+
+    person_ref: str
+    to: Address
+    moved_at: AwareDatetime
+    reason: Literal["work", "family", "other"]
+
+
+def test_a_faithful_consumer_model_has_no_mismatches() -> None:
+    assert contract_mismatches(PersonMovedIn, PersonMoved.contract_schema()) == []
+
+
+def test_mismatches_name_each_departure_from_the_contract() -> None:
+    class CityIn(BaseModel):
+        city: int
+        street: str
+
+    class Drifted(ConsumedEvent):
+        event_type = PersonMoved.event_type
+        topic = "test.elsewhere.v1"
+
+        person_ref: int
+        to: CityIn
+        reason: Literal["work", "family"]
+        note: str
+        moved_by: str
+
+    assert contract_mismatches(Drifted, PersonMoved.contract_schema()) == [
+        "topic test.elsewhere.v1 is not the contract's test.person.v1",
+        "person_ref takes ['integer'], the contract allows ['string']",
+        "to.city takes ['integer'], the contract allows ['string']",
+        "to.street is not in the contract",
+        "reason refuses ['other']",
+        "note is required here but optional in the contract",
+        "note takes ['string'], the contract allows ['null', 'string']",
+        "moved_by is not in the contract",
+    ]
 
 
 # ---- EventSchemas -------------------------------------------------------------------------
