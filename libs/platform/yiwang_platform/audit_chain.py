@@ -34,7 +34,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiwang_platform.db import UtcDateTime
+from yiwang_platform.keyfiles import write_once
 from yiwang_platform.settings import ServiceSettings
 
 GENESIS = "0" * 64
@@ -111,24 +111,6 @@ def chain_key(settings: ServiceSettings) -> bytes:
     if len(key) < 32:
         raise ValueError("YIWANG_AUDIT_CHAIN_KEY must decode to at least 32 bytes")
     return key
-
-
-def write_once(path: Path, data: bytes) -> None:
-    """Write a new key file atomically, readable by the owner only: several processes may
-    start at once and all must end up with the same complete key, whoever wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    try:
-        os.link(tmp, path)  # fails if another process got there first; theirs stands
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
 
 
 def _lock_id(table: Table) -> int:

@@ -67,14 +67,7 @@ async def get_now(request: Request) -> datetime:
 
 def settings_of(cls: type[S]) -> Callable[[Request], Awaitable[S]]:
     """A dependency answering the service's own settings, typed."""
-
-    async def get_settings(request: Request) -> S:
-        settings = runtime_of(request).settings
-        if not isinstance(settings, cls):
-            raise TypeError(f"the service's settings are not {cls.__name__}")
-        return settings
-
-    return get_settings
+    return _typed("settings", cls)
 
 
 T = TypeVar("T")
@@ -82,14 +75,17 @@ T = TypeVar("T")
 
 def collaborators_of(cls: type[T]) -> Callable[[Request], Awaitable[T]]:
     """A dependency answering the service's own collaborators (``ServiceSpec.collaborators``)."""
+    return _typed("collaborators", cls)
 
-    async def get_collaborators(request: Request) -> T:
-        found = runtime_of(request).collaborators
+
+def _typed(attribute: str, cls: type[T]) -> Callable[[Request], Awaitable[T]]:
+    async def get(request: Request) -> T:
+        found = getattr(runtime_of(request), attribute)
         if not isinstance(found, cls):
-            raise TypeError(f"the service's collaborators are not {cls.__name__}")
+            raise TypeError(f"the service's {attribute} are not {cls.__name__}")
         return found
 
-    return get_collaborators
+    return get
 
 
 def peer(name: str) -> Callable[[Request], Awaitable[PeerClient]]:

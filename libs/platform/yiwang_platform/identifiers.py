@@ -12,6 +12,8 @@ dead-lettered or shown.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date
 
 from stdnum.cn import ric, uscc
@@ -30,21 +32,28 @@ class InvalidIdentifier(ValueError):
         self.reason = reason
 
 
+@contextlib.contextmanager
+def _reasons() -> Iterator[None]:
+    """python-stdnum's errors as an InvalidIdentifier naming what is wrong."""
+    try:
+        yield
+    except InvalidChecksum as exc:
+        raise InvalidIdentifier("invalid checksum") from exc
+    except InvalidLength as exc:
+        raise InvalidIdentifier("invalid length") from exc
+    except InvalidComponent as exc:  # only ID numbers have components
+        raise InvalidIdentifier("invalid birth date or region code") from exc
+    except (ValidationError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidIdentifier("invalid format") from exc
+
+
 def resident_id(value: str, *, today: date | None = None) -> str:
     """The ID number in compact form (upper-case X) once valid; else InvalidIdentifier.
 
     ``today``: the day in China against which a birth date is in the future (default:
     today in China)."""
-    try:
+    with _reasons():
         number = str(ric.validate(value))
-    except InvalidChecksum as exc:
-        raise InvalidIdentifier("invalid checksum") from exc
-    except InvalidLength as exc:
-        raise InvalidIdentifier("invalid length") from exc
-    except InvalidComponent as exc:
-        raise InvalidIdentifier("invalid birth date or region code") from exc
-    except (ValidationError, KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise InvalidIdentifier("invalid format") from exc
     born = ric.get_birth_date(number)
     if born > (today or china_today()):
         raise InvalidIdentifier("birth date in the future")
@@ -66,14 +75,8 @@ def is_resident_id(value: object, *, today: date | None = None) -> bool:
 def credit_code(value: str) -> str:
     """The credit code in compact form once its check character is valid; else
     InvalidIdentifier."""
-    try:
+    with _reasons():
         return str(uscc.validate(value))
-    except InvalidChecksum as exc:
-        raise InvalidIdentifier("invalid checksum") from exc
-    except InvalidLength as exc:
-        raise InvalidIdentifier("invalid length") from exc
-    except (ValidationError, KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise InvalidIdentifier("invalid format") from exc
 
 
 def is_credit_code(value: object) -> bool:

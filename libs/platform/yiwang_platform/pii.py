@@ -12,11 +12,11 @@ import base64
 import hashlib
 import hmac
 import os
-import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from yiwang_platform.keyfiles import write_once
 from yiwang_platform.settings import ServiceSettings
 
 
@@ -35,7 +35,7 @@ class PiiCipher:
             raise RuntimeError("YIWANG_PII_KEY must be set in the distributed run")
         path = Path(settings.var_dir) / "pii.key"
         if not path.exists():
-            _create_key_file(path)
+            write_once(path, base64.b64encode(os.urandom(64)))
         return cls(base64.b64decode(path.read_bytes()))
 
     def blind_index(self, value: str) -> str:
@@ -56,21 +56,3 @@ class PiiCipher:
     def decrypt(self, token: str) -> str:
         raw = base64.b64decode(token)
         return self._aead.decrypt(raw[:12], raw[12:], None).decode()
-
-
-def _create_key_file(path: Path) -> None:
-    """Write a new key atomically: several processes may start at once and all must
-    end up with the same complete key, whoever wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(base64.b64encode(os.urandom(64)))
-        f.flush()
-        os.fsync(f.fileno())
-    try:
-        os.link(tmp, path)  # fails if another process got there first; theirs stands
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
