@@ -155,3 +155,38 @@ usage_exit() {
     echo "usage: $(basename "$0") $1" >&2
     exit 2
 }
+
+# The state of a server script's process (its running_pid and is_ready): 0 running,
+# 1 started but not ready, 3 stopped. Usage: report_status <port> <not-ready message>
+report_status() {
+    local pid
+    if pid="$(running_pid)"; then
+        if is_ready; then
+            log "running (pid $pid) on 127.0.0.1:$1"
+            return 0
+        fi
+        log "${2//\{pid\}/$pid}"
+        return 1
+    fi
+    log "stopped"
+    return 3
+}
+
+# Runs the command a server script was called with. The script defines cmd_start,
+# cmd_stop, cmd_status, cmd_kill and, when it can print its URL, url.
+run_command() {
+    local usage="start|stop|restart|status|kill"
+    if declare -F url >/dev/null; then usage="$usage|url"; fi
+    case "${1:-}" in
+        start | stop | restart | kill) acquire_lock ;;
+    esac
+    case "${1:-}" in
+        start) cmd_start ;;
+        stop) cmd_stop ;;
+        restart) cmd_stop && cmd_start ;;
+        status) cmd_status ;;
+        kill) cmd_kill ;;
+        url) if declare -F url >/dev/null; then url; else usage_exit "$usage"; fi ;;
+        *) usage_exit "$usage" ;;
+    esac
+}

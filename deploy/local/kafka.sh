@@ -239,28 +239,7 @@ cmd_kill() {
 }
 
 cmd_status() {
-    local pid
-    if pid="$(running_pid)"; then
-        if is_ready; then
-            log "running (pid $pid) on 127.0.0.1:$KAFKA_PORT"
-            return 0
-        fi
-        log "starting or unhealthy (pid $pid); port $KAFKA_PORT not ready"
-        return 1
-    fi
-    log "stopped"
-    return 3
+    report_status "$KAFKA_PORT" "starting or unhealthy (pid {pid}); port $KAFKA_PORT not ready"
 }
 
-case "${1:-}" in
-    start | stop | restart | kill) acquire_lock ;;
-esac
-
-case "${1:-}" in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
-    restart) cmd_stop && cmd_start ;;
-    status) cmd_status ;;
-    kill) cmd_kill ;;
-    *) usage_exit "start|stop|restart|status|kill" ;;
-esac
+run_command "$@"

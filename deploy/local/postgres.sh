@@ -318,30 +318,8 @@ cmd_kill() {
 }
 
 cmd_status() {
-    local pid
     resolve_paths 0
-    if pid="$(running_pid)"; then
-        if is_ready; then
-            log "running (pid $pid) on 127.0.0.1:$PG_PORT"
-            return 0
-        fi
-        log "starting or unhealthy (pid $pid); not accepting connections on $PG_PORT"
-        return 1
-    fi
-    log "stopped"
-    return 3
+    report_status "$PG_PORT" "starting or unhealthy (pid {pid}); not accepting connections on $PG_PORT"
 }
 
-case "${1:-}" in
-    start | stop | restart | kill) acquire_lock ;;
-esac
-
-case "${1:-}" in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
-    restart) cmd_stop && cmd_start ;;
-    status) cmd_status ;;
-    kill) cmd_kill ;;
-    url) url ;;
-    *) usage_exit "start|stop|restart|status|kill|url" ;;
-esac
+run_command "$@"
