@@ -190,3 +190,45 @@ run_command() {
         *) usage_exit "$usage" ;;
     esac
 }
+
+# Stop the server of a pid file: SIGTERM, then SIGKILL after <timeout> seconds.
+# Usage: stop_server <pidfile> <timeout>
+stop_server() {
+    local pid
+    if ! pid="$(running_pid)"; then
+        rm -f "$1"
+        log "not running"
+        return 0
+    fi
+    log "stopping (pid $pid)"
+    terminate_pid "$pid" "$2" || die "could not stop pid $pid"
+    rm -f "$1"
+    log "stopped"
+}
+
+# Simulate a crash of the server of a pid file. Usage: kill_server <pidfile>
+kill_server() {
+    local pid
+    if ! pid="$(running_pid)"; then
+        rm -f "$1"
+        log "not running"
+        return 0
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_for_exit "$pid" 10 || die "pid $pid survived SIGKILL"
+    rm -f "$1"
+    log "killed (pid $pid)"
+}
+
+# Prints the pid in <pidfile> when that process is this script's server: its command
+# line holds every <marker> given. Usage: server_pid <pidfile> <marker>...
+server_pid() {
+    local pid marker
+    pid="$(read_pidfile "$1")"
+    [[ -n "$pid" ]] || return 1
+    shift
+    for marker in "$@"; do
+        pid_matches "$pid" "$marker" || return 1
+    done
+    printf '%s\n' "$pid"
+}

@@ -142,14 +142,7 @@ format_storage() {
 
 # Prints the broker pid if this script's broker is running.
 running_pid() {
-    local pid
-    pid="$(read_pidfile "$KAFKA_PIDFILE")"
-    [[ -n "$pid" ]] || return 1
-    if pid_matches "$pid" "$KAFKA_CONFIG"; then
-        printf '%s\n' "$pid"
-        return 0
-    fi
-    return 1
+    server_pid "$KAFKA_PIDFILE" "$KAFKA_CONFIG"
 }
 
 is_ready() {
@@ -213,29 +206,11 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$KAFKA_PIDFILE"
-        log "not running"
-        return 0
-    fi
-    log "stopping (pid $pid)"
-    terminate_pid "$pid" "$KAFKA_STOP_TIMEOUT" || die "could not stop pid $pid"
-    rm -f "$KAFKA_PIDFILE"
-    log "stopped"
+    stop_server "$KAFKA_PIDFILE" "$KAFKA_STOP_TIMEOUT"
 }
 
 cmd_kill() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$KAFKA_PIDFILE"
-        log "not running"
-        return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    wait_for_exit "$pid" 10 || die "pid $pid survived SIGKILL"
-    rm -f "$KAFKA_PIDFILE"
-    log "killed (pid $pid)"
+    kill_server "$KAFKA_PIDFILE"
 }
 
 cmd_status() {

@@ -153,15 +153,8 @@ EOF
 
 # Prints the postmaster pid if this script's cluster is running.
 running_pid() {
-    local pid
     [[ -n "$PG_DATA" ]] || return 1
-    pid="$(read_pidfile "$PG_DATA/postmaster.pid")"
-    [[ -n "$pid" ]] || return 1
-    if pid_matches "$pid" "$PG_DATA"; then
-        printf '%s\n' "$pid"
-        return 0
-    fi
-    return 1
+    server_pid "$PG_DATA/postmaster.pid" "$PG_DATA"
 }
 
 is_ready() {

@@ -58,14 +58,7 @@ EOF
 
 # Prints the server pid if this script's instance is running.
 running_pid() {
-    local pid
-    pid="$(read_pidfile "$REDIS_PIDFILE")"
-    [[ -n "$pid" ]] || return 1
-    if pid_matches "$pid" "redis-server" && pid_matches "$pid" ":$REDIS_PORT"; then
-        printf '%s\n' "$pid"
-        return 0
-    fi
-    return 1
+    server_pid "$REDIS_PIDFILE" "redis-server" ":$REDIS_PORT"
 }
 
 is_ready() {
@@ -124,30 +117,12 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$REDIS_PIDFILE"
-        log "not running"
-        return 0
-    fi
-    log "stopping (pid $pid)"
     # SIGTERM makes Redis flush the AOF and exit cleanly.
-    terminate_pid "$pid" "$REDIS_STOP_TIMEOUT" || die "could not stop pid $pid"
-    rm -f "$REDIS_PIDFILE"
-    log "stopped"
+    stop_server "$REDIS_PIDFILE" "$REDIS_STOP_TIMEOUT"
 }
 
 cmd_kill() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$REDIS_PIDFILE"
-        log "not running"
-        return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    wait_for_exit "$pid" 10 || die "pid $pid survived SIGKILL"
-    rm -f "$REDIS_PIDFILE"
-    log "killed (pid $pid)"
+    kill_server "$REDIS_PIDFILE"
 }
 
 cmd_status() {
