@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import LocalPlatform, kafka_script, matter_event
+from tools.distributed import ServiceProcess
 from yiwang_platform.testing import eventually
 
 pytestmark = pytest.mark.fault
@@ -66,6 +67,29 @@ async def counts_reach(
     await eventually(reached, timeout=timeout, interval=0.3)
 
 
+async def matters_and_intake(platform: LocalPlatform) -> tuple[ServiceProcess, ServiceProcess]:
+    """Matters and intake, started and ready."""
+    matters = await platform.service("matters")
+    intake = await platform.service("intake")
+    matters.start()
+    intake.start()
+    matters.wait_ready()
+    intake.wait_ready()
+    return matters, intake
+
+
+async def intake_mid_backlog(platform: LocalPlatform, prefix: str, *, total: int) -> ServiceProcess:
+    """Intake started on a backlog of ``total`` matter events, once it has applied 200."""
+    await platform.produce(
+        "matters.matter.v1", [matter_event(f"{prefix}{i:08d}") for i in range(total)]
+    )
+    intake = await platform.service("intake")
+    intake.start()
+    intake.wait_ready()
+    await counts_reach(platform, "intake", INTAKE_APPLIED, 200)
+    return intake
+
+
 async def test_service_killed_after_commit_before_publish_delivers_once(
     local_platform: LocalPlatform,
 ):
@@ -93,12 +117,7 @@ async def test_service_killed_after_commit_before_publish_delivers_once(
 async def test_service_killed_while_relaying_loses_nothing_and_applies_once(
     local_platform: LocalPlatform,
 ):
-    matters = await local_platform.service("matters")
-    intake = await local_platform.service("intake")
-    matters.start()
-    intake.start()
-    matters.wait_ready()
-    intake.wait_ready()
+    matters, _intake = await matters_and_intake(local_platform)
 
     writer = asyncio.create_task(publish_matters(local_platform, matters.url(), range(100_000)))
     await counts_reach(local_platform, "matters", MATTERS_ROWS, 150)
@@ -116,13 +135,7 @@ async def test_service_killed_while_relaying_loses_nothing_and_applies_once(
 
 async def test_consumer_killed_mid_batch_applies_every_event_once(local_platform: LocalPlatform):
     total = 3000
-    await local_platform.produce(
-        "matters.matter.v1", [matter_event(f"MB{i:08d}") for i in range(total)]
-    )
-    intake = await local_platform.service("intake")
-    intake.start()
-    intake.wait_ready()
-    await counts_reach(local_platform, "intake", INTAKE_APPLIED, 200)
+    intake = await intake_mid_backlog(local_platform, "MB", total=total)
     intake.kill(signal.SIGKILL)
     applied_before_kill = await local_platform.sql("intake", INTAKE_APPLIED)
     assert 0 < applied_before_kill < total, "the kill must land mid-stream"
@@ -136,12 +149,7 @@ async def test_consumer_killed_mid_batch_applies_every_event_once(local_platform
 
 
 async def test_kafka_restarted_while_producing_loses_nothing(local_platform: LocalPlatform):
-    matters = await local_platform.service("matters")
-    intake = await local_platform.service("intake")
-    matters.start()
-    intake.start()
-    matters.wait_ready()
-    intake.wait_ready()
+    matters, _intake = await matters_and_intake(local_platform)
 
     stop_writing = asyncio.Event()
     writer = asyncio.create_task(

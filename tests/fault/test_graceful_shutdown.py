@@ -11,14 +11,16 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from tests.conftest import LocalPlatform, matter_event
+from tests.conftest import LocalPlatform
 from tests.fault.test_faults import (
     CATALOGUE_ROWS,
     INTAKE_APPLIED,
     MATTERS_ROWS,
     UNPUBLISHED,
     counts_reach,
+    intake_mid_backlog,
     matter,
+    matters_and_intake,
 )
 from tools.distributed import ServiceProcess
 
@@ -46,12 +48,7 @@ async def writer(platform: LocalPlatform, url: str, first: int, statuses: list[i
 
 
 async def test_sigterm_under_load_loses_no_request_and_no_event(local_platform: LocalPlatform):
-    matters = await local_platform.service("matters")
-    intake = await local_platform.service("intake")
-    matters.start()
-    intake.start()
-    matters.wait_ready()
-    intake.wait_ready()
+    matters, _intake = await matters_and_intake(local_platform)
 
     statuses: list[int] = []
     writers = [
@@ -89,13 +86,7 @@ async def test_sigterm_mid_stream_stops_the_consumer_after_its_commit(
     local_platform: LocalPlatform,
 ):
     total = 3000
-    await local_platform.produce(
-        "matters.matter.v1", [matter_event(f"GS{i:08d}") for i in range(total)]
-    )
-    intake = await local_platform.service("intake")
-    intake.start()
-    intake.wait_ready()
-    await counts_reach(local_platform, "intake", INTAKE_APPLIED, 200)
+    intake = await intake_mid_backlog(local_platform, "GS", total=total)
     await asyncio.to_thread(intake.kill, signal.SIGTERM)
     assert_stopped_gracefully(intake)
 
