@@ -20,21 +20,11 @@ from yiwang_platform.bus.base import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 
-from .factories import APPLICANT
+from .factories import APPLICANT, BIRTH_CERTIFICATE
 
 Publish = Callable[..., Awaitable[CloudEvent]]
 Caller = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 HEALTH = "市卫生健康委员会"
-
-BIRTH_CERTIFICATE = {
-    "code": "11000000000001",
-    "version": 1,
-    "name": "出生医学证明签发",
-    "kind": "行政确认",
-    "department": "市卫生健康委员会",
-    "promised_days": 5,
-    "published_at": "2026-11-02T08:00:00Z",
-}
 
 
 @pytest.fixture

@@ -10,15 +10,28 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import applications
+from intake import applications, workflow
 from intake.guide import Resolved
-from intake.models import Case, outbox
+from intake.models import Case, SubCase, outbox
 from intake.prereview import Checklist
 from intake.schemas import ApplicationCreate, MaterialAttachment, PreReview
+from yiwang_platform.outbox import Outbox
 from yiwang_platform.peers import PeerClient
+from yiwang_platform.pii import PiiCipher
 
 APPLICANT = "110101199003074514"
+# A matter as the matters service publishes it (gov.matters.matter.published.v1).
+BIRTH_CERTIFICATE = {
+    "code": "11000000000001",
+    "version": 1,
+    "name": "出生医学证明签发",
+    "kind": "行政确认",
+    "department": "市卫生健康委员会",
+    "promised_days": 5,
+    "published_at": "2026-11-02T08:00:00Z",
+}
 OTHER_CITIZEN = "11010519491231002X"
 PDF = b"%PDF-1.4 material"
 
@@ -58,7 +71,7 @@ BUSINESS_LICENSE = {
 }
 
 # The birth certificate type as the license service lists it (``GET /license-types``).
-BIRTH_CERTIFICATE = {
+BIRTH_CERTIFICATE_TYPE = {
     "code": "birth-medical-certificate",
     "name": "出生医学证明",
     "holder_kind": "citizen",
@@ -124,6 +137,41 @@ async def make_case(
             pre_review=review,
             now=now or datetime.now(UTC),
         )
+
+
+async def accept_in_full(
+    session: AsyncSession, case: Case, *, outbox: Outbox, now: datetime
+) -> list[SubCase]:
+    """The window (clerk window-7) accepts ``case`` in full: its sub-cases."""
+    return await workflow.accept(
+        session, outbox, case=case, clerk="window-7", mode="full", supplement_days=5, now=now
+    )
+
+
+async def approve_business_license(
+    session: AsyncSession,
+    case: Case,
+    *,
+    subcases: list[SubCase],
+    outbox: Outbox,
+    cipher: PiiCipher,
+    reviewer: str,
+    now: datetime,
+) -> None:
+    """The registrar approves the case's business license, setting its credit code."""
+    await workflow.decide(
+        session,
+        outbox,
+        cipher=cipher,
+        case=case,
+        subcase=next(x for x in subcases if x.matter_code == "BIZ-LICENSE"),
+        reviewer=reviewer,
+        decision="approved",
+        reason=None,
+        fields=LICENSE_FIELDS,
+        now=now,
+        license_type=BUSINESS_LICENSE,
+    )
 
 
 async def upload(api: Any, content: bytes = PDF) -> str:

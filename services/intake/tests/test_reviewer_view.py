@@ -8,12 +8,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from intake import materials, workflow
+from intake import materials
 from intake.models import Case, Upload
 from intake.schemas import MaterialAttachment
 from yiwang_platform.pagination import encode_cursor
 
-from .factories import BUSINESS_LICENSE, LICENSE_FIELDS, OTHER_CITIZEN, make_case
+from .factories import (
+    LICENSE_FIELDS,
+    OTHER_CITIZEN,
+    accept_in_full,
+    approve_business_license,
+    make_case,
+)
 
 PDF = b"%PDF-1.4\n% the articles of association\n"
 FORM = {"company_name": "杭州示例理发有限公司", "registered_capital": "50"}
@@ -38,29 +44,16 @@ async def _accepted_case_with_license_approved(app, upload_id: str) -> dict[str,
     created = await make_case(app, form=FORM, materials=[attached])
     async with runtime.sessions() as s, s.begin():
         case = await s.get_one(Case, created.id)
-        subcases = await workflow.accept(
-            s,
-            runtime.outbox,
-            case=case,
-            clerk="window-7",
-            mode="full",
-            supplement_days=5,
-            now=now,
-        )
+        subcases = await accept_in_full(s, case, outbox=runtime.outbox, now=now)
         ids = {x.matter_code: x.id for x in subcases}
-        license_subcase = next(x for x in subcases if x.matter_code == "BIZ-LICENSE")
-        await workflow.decide(
+        await approve_business_license(
             s,
-            runtime.outbox,
+            case,
+            subcases=subcases,
+            outbox=runtime.outbox,
             cipher=runtime.cipher,
-            case=case,
-            subcase=license_subcase,
             reviewer="registrar-1",
-            decision="approved",
-            reason=None,
-            fields=LICENSE_FIELDS,
             now=now,
-            license_type=BUSINESS_LICENSE,
         )
     return {"case": case.id, **ids}
 

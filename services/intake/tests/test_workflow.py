@@ -17,11 +17,11 @@ from yiwang_platform.workdays import china_today
 
 from .factories import (
     APPLICANT,
-    BIRTH_CERTIFICATE,
-    BUSINESS_LICENSE,
-    LICENSE_FIELDS,
+    BIRTH_CERTIFICATE_TYPE,
     OTHER_CITIZEN,
+    accept_in_full,
     answer_license_types,
+    approve_business_license,
     events,
     make_case,
     upload,
@@ -151,7 +151,7 @@ async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license
     app, publish_matter, citizen, window, reviewer
 ):
     # Approving asks the license service which fields its e-license carries.
-    await answer_license_types(app, [BIRTH_CERTIFICATE])
+    await answer_license_types(app, [BIRTH_CERTIFICATE_TYPE])
     await publish_matter(**ELEMENTS)
     async with citizen() as api:
         created = await api.post(
@@ -257,15 +257,7 @@ async def test_dependents_wait_for_their_dependency_and_fall_with_its_refusal(ap
     async with runtime.sessions() as s, s.begin():
         case = await s.get(Case, approved_case.id)
         assert case is not None
-        subcases = await workflow.accept(
-            s,
-            runtime.outbox,
-            case=case,
-            clerk="window-7",
-            mode="full",
-            supplement_days=5,
-            now=monday,
-        )
+        subcases = await accept_in_full(s, case, outbox=runtime.outbox, now=monday)
         by_code = {x.matter_code: x for x in subcases}
         assert {c: x.status for c, x in by_code.items()} == {
             "BIZ-LICENSE": "routed",
@@ -275,18 +267,14 @@ async def test_dependents_wait_for_their_dependency_and_fall_with_its_refusal(ap
         assert by_code["SEAL"].depends_on == [by_code["BIZ-LICENSE"].id]
         # 1 working day for the license, then 1 for its dependents.
         assert case.due_date == date(2026, 12, 2)
-        await workflow.decide(
+        await approve_business_license(
             s,
-            runtime.outbox,
+            case,
+            subcases=subcases,
+            outbox=runtime.outbox,
             cipher=cipher,
-            case=case,
-            subcase=by_code["BIZ-LICENSE"],
             reviewer="reviewer-1",
-            decision="approved",
-            reason=None,
-            fields=LICENSE_FIELDS,
             now=monday,
-            license_type=BUSINESS_LICENSE,
         )
         assert {x.matter_code: x.status for x in await workflow.subcases_of(s, case.id)} == {
             "BIZ-LICENSE": "approved",
@@ -297,15 +285,7 @@ async def test_dependents_wait_for_their_dependency_and_fall_with_its_refusal(ap
     async with runtime.sessions() as s, s.begin():
         case = await s.get(Case, refused_case.id)
         assert case is not None
-        subcases = await workflow.accept(
-            s,
-            runtime.outbox,
-            case=case,
-            clerk="window-7",
-            mode="full",
-            supplement_days=5,
-            now=monday,
-        )
+        subcases = await accept_in_full(s, case, outbox=runtime.outbox, now=monday)
         first = next(x for x in subcases if x.matter_code == "BIZ-LICENSE")
         await workflow.decide(
             s,
@@ -354,15 +334,7 @@ async def test_a_pause_moves_every_open_deadline_by_its_working_days(app):
     async with runtime.sessions() as s, s.begin():
         case = await s.get(Case, created.id)
         assert case is not None
-        subcases = await workflow.accept(
-            s,
-            runtime.outbox,
-            case=case,
-            clerk="window-7",
-            mode="full",
-            supplement_days=5,
-            now=before_holiday,
-        )
+        subcases = await accept_in_full(s, case, outbox=runtime.outbox, now=before_holiday)
         first = next(x for x in subcases if x.matter_code == "BIZ-LICENSE")
         assert first.due_date == date(2026, 9, 30)
         await workflow.request_supplement(
