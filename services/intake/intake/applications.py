@@ -1,46 +1,190 @@
-"""Submitting applications: each opens a case pinned to the current matter version,
-with its deadline in working days, and announces it in the same transaction."""
+"""Submitting applications: each is checked (the guide, then 智能预审), opens a case
+pinned to the current matter version, with its deadline in working days, and announces
+it in the same transaction. The applicant follows their own cases."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import deadlines, prereview, presence
+from intake import case_access, deadlines, guide, prereview, presence, workflow
 from intake.events import CaseSubmitted
 from intake.guide import Resolved
-from intake.models import Case, SubCase
-from intake.schemas import (
-    ApplicationCreate,
-    CaseRead,
-    MaterialAttachment,
-    PreReview,
-    SubCaseRead,
-)
+from intake.models import Case, CaseAccess
+from intake.schemas import ApplicationCreate, PreReview, Problem
+from intake.workflow import CaseWithSubcases, case_not_found
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.identifiers import InvalidIdentifier, resident_id
+from yiwang_platform.idempotency import Idempotency
+from yiwang_platform.identifiers import InvalidIdentifier, is_resident_id, resident_id
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
+from yiwang_platform.pagination import decode_key, encode_key
 from yiwang_platform.peers import PeerClient
 from yiwang_platform.pii import PiiCipher
+
+
+class Submitted(NamedTuple):
+    """The case a submission opened (or, replayed, opened the first time) and its status."""
+
+    case: Case
+    status: int
+
+
+async def check(
+    session: AsyncSession,
+    *,
+    applicant: str,
+    data: ApplicationCreate,
+    matters: PeerClient,
+    licenses: PeerClient,
+    token: str,
+    cipher: PiiCipher,
+) -> tuple[Resolved, PreReview]:
+    """What the application is for, and every problem the pre-review finds at once."""
+    resolved = await guide.resolve(session, matters, token=token, data=data)
+    result = await prereview.review(
+        session,
+        licenses,
+        cipher=cipher,
+        token=token,
+        applicant=applicant,
+        checklist=resolved.checklist,
+        form=data.form,
+        attachments=data.materials,
+        commitments=data.commitments,
+    )
+    if resolved.bundle_code is not None and not is_resident_id(applicant):
+        result.problems.append(
+            Problem(code="real_name_required", target="applicant", message="一件事须实名认证后申请")
+        )
+        result.passed = False
+    return resolved, result
+
+
+async def pre_review(
+    session: AsyncSession,
+    *,
+    caller: InternalPrincipal,
+    data: ApplicationCreate,
+    matters: PeerClient,
+    licenses: PeerClient,
+    token: str,
+    cipher: PiiCipher,
+) -> PreReview:
+    """智能预审 of an application without submitting it."""
+    applicant, _ = applicant_of(caller, data)
+    _, result = await check(
+        session,
+        applicant=applicant,
+        data=data,
+        matters=matters,
+        licenses=licenses,
+        token=token,
+        cipher=cipher,
+    )
+    return result
 
 
 async def submit(
     session: AsyncSession,
     outbox: Outbox,
+    *,
+    caller: InternalPrincipal,
+    data: ApplicationCreate,
+    idempotency: Idempotency,
+    matters: PeerClient,
+    licenses: PeerClient,
+    token: str,
+    cipher: PiiCipher,
+    presence_max_age_minutes: int,
+    now: datetime,
+) -> Submitted:
+    """Check the application and open its case; a retry with the same Idempotency-Key
+    answers the first case. Runs its own transactions: the peers are asked between
+    them, so no database lock waits on them."""
+    applicant, assigned_to = applicant_of(caller, data)
+    # Idempotency keys are scoped by the blind index, so no identifier is stored in clear.
+    applicant_index = cipher.blind_index(caller.subject)
+    payload = data.model_dump()
+    async with session.begin():
+        prior = await idempotency.replay(session, applicant_index, payload, cipher=cipher)
+        if prior is not None:
+            return Submitted(await session.get_one(Case, prior.resource_id), prior.status)
+    window_presence: dict[str, Any] | None = None
+    if assigned_to is not None and data.presence is not None:
+        window_presence = presence.at_window(
+            cipher.blind_index(applicant),
+            data.presence,
+            cipher=cipher,
+            clerk=caller.subject,
+            max_age=timedelta(minutes=presence_max_age_minutes),
+            now=now,
+        )
+    # The checks only read, in a transaction of their own before the write's.
+    async with session.begin():
+        resolved, result = await check(
+            session,
+            applicant=applicant,
+            data=data,
+            matters=matters,
+            licenses=licenses,
+            token=token,
+            cipher=cipher,
+        )
+    if not result.passed:
+        raise ProblemError(
+            422,
+            "pre_review_failed",
+            "预审未通过，请按清单一次性补齐",
+            detail=f"{len(result.problems)} problem(s) found",
+            title_en="Pre-review found problems",
+            problems=[p.model_dump() for p in result.problems],
+            missing_non_key=result.missing_non_key,
+        )
+    try:
+        async with session.begin():
+            prior = await idempotency.replay(session, applicant_index, payload, cipher=cipher)
+            if prior is not None:
+                return Submitted(await session.get_one(Case, prior.resource_id), prior.status)
+            case = await open_case(
+                session,
+                outbox,
+                cipher=cipher,
+                applicant=applicant,
+                data=data,
+                resolved=resolved,
+                pre_review=result,
+                assigned_to=assigned_to,
+                window_presence=window_presence,
+                now=now,
+            )
+            await idempotency.remember(session, 201, resource_id=case.id)
+    except IntegrityError as exc:
+        # Only a concurrent request with the same Idempotency-Key can collide here.
+        raise ProblemError(
+            409, "conflict", "资源冲突", "a request with this Idempotency-Key is in progress"
+        ) from exc
+    return Submitted(case, 201)
+
+
+async def open_case(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
     cipher: PiiCipher,
     applicant: str,
     data: ApplicationCreate,
     resolved: Resolved,
     pre_review: PreReview,
     assigned_to: str | None = None,
-    *,
     window_presence: dict[str, Any] | None = None,
+    now: datetime,
 ) -> Case:
     """Open a case for ``applicant`` and add its event to the caller's transaction.
 
@@ -48,7 +192,7 @@ async def submit(
     read the applicant's data for this case, and only once the applicant's presence
     (``window_presence``, checked by ``presence.at_window``) is recorded.
     """
-    submitted_at = datetime.now(UTC)
+    submitted_at = now
     supplied = {m.code: ("upload" if m.upload_id else "license") for m in data.materials}
     materials = [
         {"code": m.code, "kind": supplied[m.code], "ref": m.upload_id or m.license_id}
@@ -102,80 +246,68 @@ async def submit(
     return case
 
 
-def to_read(case: Case, cipher: PiiCipher, subcases: list[SubCase] | None = None) -> CaseRead:
-    return CaseRead(
-        case_id=case.id,
-        matter_code=case.matter_code,
-        matter_version=case.matter_version,
-        matter_name=case.matter_name,
-        department=case.department,
-        promised_days=case.promised_days,
-        channel=case.channel,
-        status=case.status,
-        form=json.loads(cipher.decrypt(case.form_encrypted)),
-        submitted_at=case.submitted_at,
-        due_date=case.due_date,
-        rating=case.rating,
-        grade=case.grade,
-        rated_at=case.rated_at,
-        assigned_to=case.assigned_to,
-        presence=presence.to_read(case.presence),
-        bundle_code=case.bundle_code,
-        acceptance_mode=case.acceptance_mode,
-        missing_materials=list(case.missing_materials or []),
-        supplement_due=case.supplement_due,
-        requested_materials=list(case.requested_materials or []),
-        outcome=case.outcome,
-        reason=case.reason,
-        subcases=[
-            SubCaseRead(
-                subcase_id=s.id,
-                matter_code=s.matter_code,
-                matter_name=s.matter_name,
-                department=s.department,
-                status=s.status,
-                depends_on=list(s.depends_on),
-                due_date=s.due_date,
-                decided_at=s.decided_at,
-                reason=s.reason,
-                license_type=s.license_type,
-            )
-            for s in subcases or []
-        ],
-    )
-
-
 async def list_for_applicant(
-    session: AsyncSession,
-    applicant_index: str,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[Case]:
-    """The applicant's cases, newest first, after the ``(submitted_at, id)`` of a page's last."""
+    session: AsyncSession, *, applicant_index: str, cursor: str | None, limit: int
+) -> tuple[list[Case], str | None]:
+    """The applicant's cases, newest first, after the ``(submitted_at, id)`` of a page's
+    last; and the cursor of the next page."""
     query = (
         select(Case)
         .where(Case.applicant_index == applicant_index)
         .order_by(Case.submitted_at.desc(), Case.id.desc())
         .limit(limit)
     )
+    after = decode_key(cursor, datetime, str)
     if after is not None:
         at, case_id = after
         query = query.where(
             or_(Case.submitted_at < at, and_(Case.submitted_at == at, Case.id < case_id))
         )
-    return list((await session.scalars(query)).all())
+    cases = list((await session.scalars(query)).all())
+    last = cases[-1] if len(cases) == limit else None
+    return cases, encode_key(last.submitted_at, last.id) if last else None
+
+
+async def _own_case(session: AsyncSession, case_id: str, *, applicant_index: str) -> Case:
+    """One of the applicant's cases; another's is as absent as one that does not exist."""
+    case = await session.scalar(
+        select(Case).where(Case.id == case_id, Case.applicant_index == applicant_index)
+    )
+    if case is None:
+        raise case_not_found()
+    return case
 
 
 async def get_for_applicant(
-    session: AsyncSession, applicant_index: str, case_id: str
-) -> Case | None:
-    return await session.scalar(
-        select(Case).where(Case.id == case_id, Case.applicant_index == applicant_index)
-    )
+    session: AsyncSession, *, applicant_index: str, case_id: str
+) -> CaseWithSubcases:
+    case = await _own_case(session, case_id, applicant_index=applicant_index)
+    return await workflow.with_subcases(session, case)
+
+
+async def confirm_presence(
+    session: AsyncSession, *, case_id: str, applicant_index: str, now: datetime
+) -> CaseWithSubcases:
+    """The applicant confirms, in their own app, a case a window clerk opened for them."""
+    case = await session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise case_not_found()
+    presence.confirm_in_app(case, applicant_index, now=now)
+    return await workflow.with_subcases(session, case)
+
+
+async def access_log(
+    session: AsyncSession, *, applicant_index: str, case_id: str, cursor: str | None, limit: int
+) -> tuple[list[CaseAccess], str | None]:
+    """Who looked at the applicant's case, newest first; and the cursor of the next page."""
+    case = await _own_case(session, case_id, applicant_index=applicant_index)
+    key = decode_key(cursor, int)
+    rows = await case_access.entries(session, case.id, after=key[0] if key else None, limit=limit)
+    return rows, encode_key(rows[-1].id) if len(rows) == limit else None
 
 
 async def record_review(
-    session: AsyncSession, case_id: str, rating: int, grade: str, rated_at: datetime
+    session: AsyncSession, *, case_id: str, rating: int, grade: str, rated_at: datetime
 ) -> bool:
     """Note the applicant's review on the case; False when the case is unknown."""
     case = await session.get(Case, case_id)
@@ -234,38 +366,3 @@ def applicant_of(principal: InternalPrincipal, data: ApplicationCreate) -> tuple
             title_en="Applicant may not be named",
         )
     return principal.subject, None
-
-
-async def binding_of(session: AsyncSession, case_id: str) -> Case | None:
-    return await session.get(Case, case_id)
-
-
-async def attachments_of(
-    session: AsyncSession,
-    license_service: PeerClient,
-    token: str,
-    owners: set[str],
-    case: Case,
-    attachments: list[MaterialAttachment],
-    caller_is_holder: bool,
-) -> list[dict[str, Any]]:
-    """Supplied materials checked like at submission; any problem refuses them all."""
-    wanted = {m["code"]: m for m in case.required_materials}
-    kinds, problems = await prereview.check_attachments(
-        session, license_service, token, owners, wanted, attachments, caller_is_holder
-    )
-    supplied = [
-        {"code": a.code, "kind": kinds[a.code], "ref": a.upload_id or a.license_id}
-        for a in attachments
-        if a.code in kinds
-    ]
-    if problems:
-        raise ProblemError(
-            422,
-            "supplement_refused",
-            "补充的材料有误",
-            detail=f"{len(problems)} problem(s) found",
-            title_en="Supplied materials refused",
-            problems=[p.model_dump() for p in problems],
-        )
-    return supplied

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import CaseAccess
-from intake.schemas import CaseAccessRead
 from yiwang_platform.internal_token import InternalPrincipal
 
 
@@ -55,7 +54,3 @@ async def entries(
     if after is not None:
         query = query.where(CaseAccess.id < after)
     return list((await session.scalars(query)).all())
-
-
-def to_read(row: CaseAccess) -> CaseAccessRead:
-    return CaseAccessRead.model_validate(row, from_attributes=True)

@@ -13,6 +13,7 @@ from intake.models import MatterVersion
 
 async def record_version(
     session: AsyncSession,
+    *,
     code: str,
     version: int,
     name: str,

@@ -1,5 +1,5 @@
 """Events the intake service publishes on ``intake.case.v1``, keyed by case id so one
-case's events stay in order.
+case's events stay in order, and its own copies of the events it consumes.
 
 No event carries a personal identifier in plaintext. What the license service needs
 to issue an e-license (the holder and the license's fields) travels field-encrypted
@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from yiwang_platform.events import EventData
+from yiwang_platform.events import ConsumedEvent, EventData
 
 Channel = Literal["online", "window", "partner"]
 
@@ -198,3 +198,34 @@ PUBLISHES: list[type[EventData]] = [
     SubCaseDecided,
     CaseCompleted,
 ]
+
+
+# ---- consumed ---------------------------------------------------------------------------
+
+
+class MatterPublishedIn(ConsumedEvent):
+    """A version of a matter was published (the matters service). The handler keeps the
+    rest of the implementation-list elements whole, as the event's data carries them."""
+
+    event_type = "gov.matters.matter.published.v1"
+    topic = "matters.matter.v1"
+
+    code: str
+    version: int
+    name: str
+    kind: str
+    department: str
+    promised_days: int
+    published_at: AwareDatetime
+
+
+class ReviewSubmittedIn(ConsumedEvent):
+    """An applicant reviewed a case (好差评, the supervision service)."""
+
+    event_type = "gov.supervision.review.submitted.v1"
+    topic = "supervision.review.v1"
+
+    case_id: str
+    rating: int
+    grade: Literal["good", "bad"]
+    submitted_at: AwareDatetime

@@ -41,7 +41,13 @@ def _unknown(what: str, code: str) -> ProblemError:
     )
 
 
-async def bundle_definition(matters: PeerClient, token: str, code: str) -> dict[str, Any]:
+def form_fields(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields of a bundle's combined form (一表): a list, or an object with ``fields``."""
+    form = bundle.get("form") or []
+    return list(form.get("fields", [])) if isinstance(form, dict) else list(form)
+
+
+async def bundle_definition(matters: PeerClient, code: str, *, token: str) -> dict[str, Any]:
     status, bundle = await matters.call("GET", f"/api/v1/matters/bundles/{code}", token)
     if status == 404:
         raise _unknown("bundle", code)
@@ -51,10 +57,10 @@ async def bundle_definition(matters: PeerClient, token: str, code: str) -> dict[
 
 
 async def resolve(
-    session: AsyncSession, matters: PeerClient, token: str, data: ApplicationCreate
+    session: AsyncSession, matters: PeerClient, *, token: str, data: ApplicationCreate
 ) -> Resolved:
     if data.bundle_code is not None:
-        return await _resolve_bundle(matters, token, data.bundle_code, data.answers)
+        return await _resolve_bundle(matters, data.bundle_code, token=token, answers=data.answers)
     assert data.matter_code is not None
     matter = await catalogue.current(session, data.matter_code)
     if matter is None:
@@ -85,9 +91,9 @@ async def resolve(
 
 
 async def _resolve_bundle(
-    matters: PeerClient, token: str, code: str, answers: dict[str, Any]
+    matters: PeerClient, code: str, *, token: str, answers: dict[str, Any]
 ) -> Resolved:
-    bundle = await bundle_definition(matters, token, code)
+    bundle = await bundle_definition(matters, code, token=token)
     status, guide = await matters.call(
         "POST", f"/api/v1/matters/bundles/{code}/guide", token, json={"answers": answers}
     )
@@ -146,13 +152,7 @@ async def _resolve_bundle(
         name=str(bundle.get("name", code)),
         department=str(bundle.get("department") or "一件事联办"),
         promised_days=max((m["promised_days"] for m in plan), default=0),
-        checklist=Checklist(
-            materials,
-            False,
-            list(bundle.get("form", {}).get("fields", []))
-            if isinstance(bundle.get("form"), dict)
-            else list(bundle.get("form") or []),
-        ),
+        checklist=Checklist(materials, False, form_fields(bundle)),
         plan=plan,
         bundle_code=code,
         scenario=bundle.get("scenario"),

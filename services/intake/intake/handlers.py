@@ -2,45 +2,44 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from intake import applications, catalogue
-from yiwang_platform.consumer import Handler, RejectEvent, event_time
-from yiwang_platform.events import CloudEvent
+from intake.events import MatterPublishedIn, ReviewSubmittedIn
+from yiwang_platform.consumer import EventHandler, HandlerContext, RejectEvent
+from yiwang_platform.events import ConsumedEvent
 
-BASE_FIELDS = {"code", "version", "name", "kind", "department", "promised_days", "published_at"}
 
-
-async def on_matter_published(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
+async def on_matter_published(ctx: HandlerContext, event: MatterPublishedIn) -> None:
+    # Everything but the fields the model reads (materials, license type, 告知承诺
+    # allowed, ...), as published.
+    elements = {
+        k: v for k, v in ctx.envelope.data.items() if k not in MatterPublishedIn.model_fields
+    }
     await catalogue.record_version(
-        session,
-        code=data["code"],
-        version=data["version"],
-        name=data["name"],
-        kind=data["kind"],
-        department=data["department"],
-        promised_days=data["promised_days"],
-        published_at=event_time(data["published_at"], "published_at"),
-        elements={k: v for k, v in data.items() if k not in BASE_FIELDS},
+        ctx.session,
+        code=event.code,
+        version=event.version,
+        name=event.name,
+        kind=event.kind,
+        department=event.department,
+        promised_days=event.promised_days,
+        published_at=event.published_at,
+        elements=elements,
     )
 
 
-async def on_review_submitted(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
+async def on_review_submitted(ctx: HandlerContext, event: ReviewSubmittedIn) -> None:
     found = await applications.record_review(
-        session,
-        case_id=data["case_id"],
-        rating=data["rating"],
-        grade=data["grade"],
-        rated_at=event_time(data["submitted_at"], "submitted_at"),
+        ctx.session,
+        case_id=event.case_id,
+        rating=event.rating,
+        grade=event.grade,
+        rated_at=event.submitted_at,
     )
     if not found:
-        raise RejectEvent(f"unknown case {data['case_id']}")
+        raise RejectEvent(f"unknown case {event.case_id}")
 
 
-# event type -> (topic, handler)
-HANDLERS: dict[str, tuple[str, Handler]] = {
-    "gov.matters.matter.published.v1": ("matters.matter.v1", on_matter_published),
-    "gov.supervision.review.submitted.v1": ("supervision.review.v1", on_review_submitted),
+HANDLERS: dict[type[ConsumedEvent], EventHandler] = {
+    MatterPublishedIn: on_matter_published,
+    ReviewSubmittedIn: on_review_submitted,
 }

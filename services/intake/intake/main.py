@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-from fastapi import FastAPI
 
 from intake.api.routes import ROUTERS
 from intake.events import PUBLISHES
@@ -16,17 +12,13 @@ from intake.settings import Settings
 from yiwang_platform.service import ServiceSpec, packaged_migrations, service_entrypoints
 
 NAME = "intake"
+# Called inside a request: matters (the bundle guide), data-exchange (pre-fill) and
+# license (wallet licenses offered instead of paper, 免提交; e-license types).
+PEERS = ("matters", "data-exchange", "license")
 
 
 def migrations_dir() -> Path:
     return packaged_migrations(__file__)
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    for peer in (getattr(app.state, "peers", None) or {}).values():
-        await peer.close()
 
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
@@ -39,7 +31,8 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         routers=ROUTERS,
         publishes=PUBLISHES,
         handlers=HANDLERS,
-        lifespan=lifespan,
+        peers=PEERS,
+        uses_pii=True,
     )
 
 

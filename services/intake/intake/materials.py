@@ -112,7 +112,7 @@ def _not_found() -> ProblemError:
     return ProblemError(404, "upload_not_found", "材料文件不存在", title_en="Upload not found")
 
 
-async def own_upload(session: AsyncSession, upload_id: str, owner_index: str) -> Upload:
+async def own_upload(session: AsyncSession, upload_id: str, *, owner_index: str) -> Upload:
     """An upload of ``owner_index``; another's is as absent as one that never existed."""
     upload = await session.get(Upload, upload_id)
     if upload is None or upload.owner_index != owner_index:
@@ -120,7 +120,7 @@ async def own_upload(session: AsyncSession, upload_id: str, owner_index: str) ->
     return upload
 
 
-async def case_upload(session: AsyncSession, case: Case, upload_id: str) -> tuple[str, Upload]:
+async def case_upload(session: AsyncSession, case: Case, *, upload_id: str) -> tuple[str, Upload]:
     """(material code, upload) of a file attached to ``case``."""
     code = next(
         (m["code"] for m in case.materials if m["kind"] == "upload" and m["ref"] == upload_id),

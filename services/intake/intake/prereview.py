@@ -45,7 +45,7 @@ def _is_credit_code_field(name: str) -> bool:
     return name.endswith("credit_code") or name.endswith("uscc")
 
 
-def check_form(form: dict[str, Any], checklist: Checklist, applicant: str) -> list[Problem]:
+def check_form(form: dict[str, Any], checklist: Checklist, *, applicant: str) -> list[Problem]:
     problems: list[Problem] = []
     for spec in checklist.form_fields:
         name = str(spec.get("name", ""))
@@ -93,7 +93,7 @@ def check_form(form: dict[str, Any], checklist: Checklist, applicant: str) -> li
 
 
 async def license_problem(
-    license_service: PeerClient, token: str, attachment: MaterialAttachment, wanted: str | None
+    license_service: PeerClient, attachment: MaterialAttachment, *, token: str, wanted: str | None
 ) -> Problem | None:
     """None when the wallet license may stand in for the material."""
     if wanted is None:
@@ -124,6 +124,7 @@ async def license_problem(
 async def check_attachments(
     session: AsyncSession,
     license_service: PeerClient,
+    *,
     token: str,
     owners: set[str],
     materials: dict[str, dict[str, Any]],
@@ -167,7 +168,7 @@ async def check_attachments(
             )
         else:
             problem = await license_problem(
-                license_service, token, attachment, material.get("license_type")
+                license_service, attachment, token=token, wanted=material.get("license_type")
             )
             if problem is None:
                 supplied[attachment.code] = "license"
@@ -178,8 +179,9 @@ async def check_attachments(
 
 async def review(
     session: AsyncSession,
-    cipher: PiiCipher,
     license_service: PeerClient,
+    *,
+    cipher: PiiCipher,
     token: str,
     applicant: str,
     checklist: Checklist,
@@ -187,10 +189,15 @@ async def review(
     attachments: list[MaterialAttachment],
     commitments: list[str],
 ) -> PreReview:
-    problems = check_form(form, checklist, applicant)
+    problems = check_form(form, checklist, applicant=applicant)
     by_code = {str(m["code"]): m for m in checklist.materials}
     supplied, found = await check_attachments(
-        session, license_service, token, {cipher.blind_index(applicant)}, by_code, attachments
+        session,
+        license_service,
+        token=token,
+        owners={cipher.blind_index(applicant)},
+        materials=by_code,
+        attachments=attachments,
     )
     problems += found
     for code in commitments:

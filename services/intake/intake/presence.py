@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from intake.models import Case
-from intake.schemas import PresenceCreate, PresenceRead
+from intake.schemas import PresenceCreate
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.pii import PiiCipher
 
@@ -90,7 +90,3 @@ def confirm_in_app(case: Case, caller_index: str, *, now: datetime) -> None:
         )
     if case.presence is None:
         case.presence = {"method": "app_confirmation", "recorded_at": now.isoformat()}
-
-
-def to_read(presence: dict[str, Any] | None) -> PresenceRead | None:
-    return PresenceRead.model_validate(presence) if presence else None

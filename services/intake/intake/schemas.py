@@ -1,11 +1,19 @@
-"""Request and response bodies of the intake API."""
+"""Request and response bodies of the intake API, and how a ``Read`` is made from the
+rows it shows."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from intake.models import Case, CaseAccess, SubCase, Upload
+from yiwang_platform.pii import PiiCipher
+
+SUBCASES = "/api/v1/intake/subcases"
 
 Channel = Literal["online", "window"]
 FormKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -198,6 +206,15 @@ class CaseRead(BaseModel):
     subcases: list[SubCaseRead] = Field(default_factory=list)
 
 
+class CaseBinding(BaseModel):
+    applicant_index: str = Field(description="blind index of the applicant's identifier")
+    assigned_to: str | None = Field(description="the staff member the case is assigned to")
+    presence: str | None = Field(
+        description="how the applicant was shown present (applicant, id_card, face, "
+        "app_confirmation); none: nobody may read the applicant's data for this case yet"
+    )
+
+
 class Acceptance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -298,3 +315,133 @@ class CaseAccessRead(BaseModel):
     )
     subcase_id: str | None
     material: str | None
+
+
+# ---- Reads of the rows -----------------------------------------------------------------
+
+
+def presence_read(presence: dict[str, Any] | None) -> PresenceRead | None:
+    return PresenceRead.model_validate(presence) if presence else None
+
+
+def subcase_read(s: SubCase) -> SubCaseRead:
+    return SubCaseRead(
+        subcase_id=s.id,
+        matter_code=s.matter_code,
+        matter_name=s.matter_name,
+        department=s.department,
+        status=s.status,
+        depends_on=list(s.depends_on),
+        due_date=s.due_date,
+        decided_at=s.decided_at,
+        reason=s.reason,
+        license_type=s.license_type,
+    )
+
+
+def case_read(case: Case, cipher: PiiCipher, *, subcases: Sequence[SubCase] = ()) -> CaseRead:
+    return CaseRead(
+        case_id=case.id,
+        matter_code=case.matter_code,
+        matter_version=case.matter_version,
+        matter_name=case.matter_name,
+        department=case.department,
+        promised_days=case.promised_days,
+        channel=case.channel,
+        status=case.status,
+        form=json.loads(cipher.decrypt(case.form_encrypted)),
+        submitted_at=case.submitted_at,
+        due_date=case.due_date,
+        rating=case.rating,
+        grade=case.grade,
+        rated_at=case.rated_at,
+        assigned_to=case.assigned_to,
+        presence=presence_read(case.presence),
+        bundle_code=case.bundle_code,
+        acceptance_mode=case.acceptance_mode,
+        missing_materials=list(case.missing_materials or []),
+        supplement_due=case.supplement_due,
+        requested_materials=list(case.requested_materials or []),
+        outcome=case.outcome,
+        reason=case.reason,
+        subcases=[subcase_read(s) for s in subcases],
+    )
+
+
+def material_read(
+    material: dict[str, Any], upload: Upload | None, *, subcase_id: str
+) -> MaterialRead:
+    """One of a case's materials as its reviewer sees it; uploads link to their file."""
+    kind = material["kind"]
+    return MaterialRead(
+        code=material["code"],
+        kind=kind,
+        upload_id=material["ref"] if kind == "upload" else None,
+        license_id=material["ref"] if kind == "license" else None,
+        name=upload.name if upload else None,
+        content_type=upload.content_type if upload else None,
+        size=upload.size if upload else None,
+        sha256=upload.sha256 if upload else None,
+        download=f"{SUBCASES}/{subcase_id}/materials/{upload.id}" if upload else None,
+    )
+
+
+def dependency_result(d: SubCase, cipher: PiiCipher) -> DependencyResult:
+    return DependencyResult(
+        subcase_id=d.id,
+        matter_code=d.matter_code,
+        matter_name=d.matter_name,
+        department=d.department,
+        status=d.status,
+        decided_at=d.decided_at,
+        reason=d.reason,
+        fields=json.loads(cipher.decrypt(d.result_encrypted)) if d.result_encrypted else {},
+    )
+
+
+def subcase_detail_read(
+    subcase: SubCase,
+    case: Case,
+    *,
+    cipher: PiiCipher,
+    uploads: Mapping[str, Upload],
+    dependencies: Sequence[SubCase],
+) -> SubCaseDetailRead:
+    return SubCaseDetailRead(
+        **subcase_read(subcase).model_dump(),
+        case_id=case.id,
+        bundle_code=case.bundle_code,
+        case_matter_code=case.matter_code,
+        form=json.loads(cipher.decrypt(case.form_encrypted)),
+        materials=[
+            material_read(
+                m,
+                uploads.get(m["ref"]) if m["kind"] == "upload" else None,
+                subcase_id=subcase.id,
+            )
+            for m in case.materials
+        ],
+        dependencies=[dependency_result(d, cipher) for d in dependencies],
+    )
+
+
+def case_binding_read(case: Case) -> CaseBinding:
+    return CaseBinding(
+        applicant_index=case.applicant_index,
+        assigned_to=case.assigned_to,
+        presence=(case.presence or {}).get("method"),
+    )
+
+
+def upload_read(upload: Upload) -> UploadRead:
+    return UploadRead(
+        upload_id=upload.id,
+        name=upload.name,
+        content_type=upload.content_type,
+        size=upload.size,
+        sha256=upload.sha256,
+    )
+
+
+def case_access_read(row: CaseAccess) -> CaseAccessRead:
+    return CaseAccessRead.model_validate(row, from_attributes=True)

@@ -8,7 +8,6 @@ class Settings(ServiceSettings):
     peer_matters_url: str = "http://127.0.0.1:8001"
     peer_license_url: str = "http://127.0.0.1:8003"
     peer_data_exchange_url: str = "http://127.0.0.1:8004"
-    peer_timeout: float = 5.0
     # 容缺受理: working days the applicant has to supply missing non-key materials.
     supplement_days: int = 5
     # Window presence: how old an ID-card read or face check may be when recorded.

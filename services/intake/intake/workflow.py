@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +44,17 @@ from yiwang_platform.workdays import china_date
 OPEN_SUBCASE = ("waiting", "routed")
 
 
+class CaseWithSubcases(NamedTuple):
+    """A case and its sub-cases, as a change left them (what its ``Read`` shows)."""
+
+    case: Case
+    subcases: list[SubCase]
+
+
+def case_not_found() -> ProblemError:
+    return ProblemError(404, "case_not_found", "办件不存在", title_en="Case not found")
+
+
 def _state_conflict(case: Case, action: str) -> ProblemError:
     return ProblemError(
         409,
@@ -62,6 +73,27 @@ async def subcases_of(session: AsyncSession, case_id: str) -> list[SubCase]:
     return list(rows.all())
 
 
+async def with_subcases(session: AsyncSession, case: Case) -> CaseWithSubcases:
+    return CaseWithSubcases(case, await subcases_of(session, case.id))
+
+
+class _SubCaseFacts(TypedDict):
+    case_id: str
+    subcase_id: str
+    matter_code: str
+    department: str
+
+
+def _about(subcase: SubCase) -> _SubCaseFacts:
+    """What every sub-case event says of its sub-case."""
+    return _SubCaseFacts(
+        case_id=subcase.case_id,
+        subcase_id=subcase.id,
+        matter_code=subcase.matter_code,
+        department=subcase.department,
+    )
+
+
 def _missing(case: Case) -> tuple[list[str], list[str], bool]:
     """(missing key, missing non-key, any pledged) among the case's required materials."""
     supplied = {m["code"]: m["kind"] for m in case.materials}
@@ -78,11 +110,12 @@ def _missing(case: Case) -> tuple[list[str], list[str], bool]:
 async def accept(
     session: AsyncSession,
     outbox: Outbox,
+    *,
     case: Case,
     clerk: str,
     mode: str,
     supplement_days: int,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[SubCase]:
     if case.status != "submitted":
         raise _state_conflict(case, "accept")
@@ -120,7 +153,6 @@ async def accept(
             "申请含告知承诺，请选择告知承诺受理",
             title_en="Commitments made: choose commitment acceptance",
         )
-    now = now or datetime.now(UTC)
     today = china_date(now)
     case.status = "accepted"
     case.accepted_at = now
@@ -214,11 +246,10 @@ def _dependency_order(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def refuse(
-    session: AsyncSession, outbox: Outbox, case: Case, reason: str, now: datetime | None = None
+    session: AsyncSession, outbox: Outbox, *, case: Case, reason: str, now: datetime
 ) -> None:
     if case.status != "submitted":
         raise _state_conflict(case, "refuse")
-    now = now or datetime.now(UTC)
     case.status = "refused"
     case.closed_at = now
     case.outcome = "refused"
@@ -232,15 +263,15 @@ async def refuse(
 async def request_supplement(
     session: AsyncSession,
     outbox: Outbox,
+    *,
     case: Case,
     materials: list[str],
     reason: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> None:
     """补正: the clock stops until the applicant supplies ``materials``."""
     if case.status not in ("submitted", "accepted"):
         raise _state_conflict(case, "ask for supplements on")
-    now = now or datetime.now(UTC)
     case.status = "suspended"
     case.suspended_at = now
     case.requested_materials = materials
@@ -257,9 +288,10 @@ async def request_supplement(
 async def supply(
     session: AsyncSession,
     outbox: Outbox,
+    *,
     case: Case,
     supplied: list[dict[str, Any]],
-    now: datetime | None = None,
+    now: datetime,
 ) -> None:
     """Materials arrive: for a 补正 pause, all requested ones resume the case with every
     open deadline moved; after 容缺受理 they clear the missing list."""
@@ -275,7 +307,7 @@ async def supply(
             session,
             CaseSupplemented(
                 case_id=case.id,
-                supplied_at=now or datetime.now(UTC),
+                supplied_at=now,
                 materials=sorted({m["code"] for m in supplied}),
                 missing_materials=list(case.missing_materials),
             ),
@@ -286,7 +318,6 @@ async def supply(
     if outstanding:
         await session.flush()
         return
-    now = now or datetime.now(UTC)
     assert case.suspended_at is not None
     paused = deadlines.working_days_between(case.suspended_at, now)
     case.suspended_working_days += paused
@@ -313,6 +344,7 @@ async def supply(
 def license_for(
     case: Case,
     subcase: SubCase,
+    *,
     cipher: PiiCipher,
     decision_fields: dict[str, Any],
     license_type: dict[str, Any] | None,
@@ -373,6 +405,7 @@ def license_for(
 async def decide(
     session: AsyncSession,
     outbox: Outbox,
+    *,
     cipher: PiiCipher,
     case: Case,
     subcase: SubCase,
@@ -380,7 +413,7 @@ async def decide(
     decision: str,
     reason: str | None,
     fields: dict[str, Any],
-    now: datetime | None = None,
+    now: datetime,
     license_type: dict[str, Any] | None = None,
 ) -> None:
     if case.status != "accepted":
@@ -393,9 +426,10 @@ async def decide(
             detail=f"the sub-case is {subcase.status}",
             title_en="Sub-case not open for decision",
         )
-    now = now or datetime.now(UTC)
     license = (
-        license_for(case, subcase, cipher, fields, license_type) if decision == "approved" else None
+        license_for(case, subcase, cipher=cipher, decision_fields=fields, license_type=license_type)
+        if decision == "approved"
+        else None
     )
     subcase.status = decision
     subcase.decided_at = now
@@ -409,10 +443,7 @@ async def decide(
     await outbox.add(
         session,
         SubCaseDecided(
-            case_id=case.id,
-            subcase_id=subcase.id,
-            matter_code=subcase.matter_code,
-            department=subcase.department,
+            **_about(subcase),
             decision=decision,
             decided_at=now,
             decided_by=reviewer,
@@ -423,9 +454,9 @@ async def decide(
     )
     siblings = await subcases_of(session, case.id)
     if decision == "approved":
-        await _route_ready(session, outbox, case, siblings, now)
+        await _route_ready(session, outbox, case=case, siblings=siblings, now=now)
     else:
-        _cancel_dependents(siblings, subcase.id, now)
+        _cancel_dependents(siblings, subcase.id, now=now)
     await session.flush()
     if all(s.status not in OPEN_SUBCASE for s in siblings):
         approved = sum(s.status == "approved" for s in siblings)
@@ -446,7 +477,7 @@ async def decide(
 
 
 async def _route_ready(
-    session: AsyncSession, outbox: Outbox, case: Case, siblings: list[SubCase], now: datetime
+    session: AsyncSession, outbox: Outbox, *, case: Case, siblings: list[SubCase], now: datetime
 ) -> None:
     approved = {s.id for s in siblings if s.status == "approved"}
     for waiting in siblings:
@@ -458,10 +489,7 @@ async def _route_ready(
         await outbox.add(
             session,
             SubCaseRouted(
-                case_id=case.id,
-                subcase_id=waiting.id,
-                matter_code=waiting.matter_code,
-                department=waiting.department,
+                **_about(waiting),
                 routed_at=now,
                 due_date=waiting.due_date,
             ),
@@ -469,7 +497,7 @@ async def _route_ready(
         )
 
 
-def _cancel_dependents(siblings: list[SubCase], refused_id: str, now: datetime) -> None:
+def _cancel_dependents(siblings: list[SubCase], refused_id: str, *, now: datetime) -> None:
     """A refused sub-case takes down what depends on it, transitively."""
     gone = {refused_id}
     changed = True

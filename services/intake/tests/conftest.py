@@ -1,11 +1,14 @@
-"""Fixtures of the intake tests: the running app on the test's backend, and helpers
-to put events on its bus and read what reached a topic."""
+"""Fixtures of the intake tests: the running app on the test's backend, clients for its
+callers (citizens, window clerks, department reviewers), and helpers to put events on
+its bus and read what reached a topic."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -15,19 +18,13 @@ from intake.models import MatterVersion
 from intake.settings import Settings
 from yiwang_platform.bus.base import OutgoingMessage
 from yiwang_platform.events import CloudEvent
-from yiwang_platform.testing import eventually, running
+from yiwang_platform.testing import client, eventually, running
+
+from .factories import APPLICANT, BIRTH_CERTIFICATE
 
 Publish = Callable[..., Awaitable[CloudEvent]]
-
-BIRTH_CERTIFICATE = {
-    "code": "11000000000001",
-    "version": 1,
-    "name": "出生医学证明签发",
-    "kind": "行政确认",
-    "department": "市卫生健康委员会",
-    "promised_days": 5,
-    "published_at": "2026-11-02T08:00:00Z",
-}
+Caller = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+HEALTH = "市卫生健康委员会"
 
 
 @pytest.fixture
@@ -81,3 +78,46 @@ def publish_matter(app, publish) -> Callable[..., Awaitable[dict[str, Any]]]:
         return data
 
     return _publish_matter
+
+
+@pytest.fixture
+def citizen(app, signer) -> Caller:
+    """A client for a citizen (the applicant by default)."""
+
+    def _citizen(subject: str = APPLICANT) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return client(app, signer, "intake", subject=subject, principal_type="citizen")
+
+    return _citizen
+
+
+@pytest.fixture
+def window(app, signer) -> Caller:
+    """A client for a window clerk (staff with the role ``window``)."""
+
+    def _window(subject: str = "window-7") -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return client(
+            app, signer, "intake", subject=subject, principal_type="staff", roles=["window"]
+        )
+
+    return _window
+
+
+@pytest.fixture
+def reviewer(app, signer) -> Caller:
+    """A client for a department's reviewer, as the gateway mints it for intake: the
+    license service is a further audience."""
+
+    def _reviewer(
+        department: str = HEALTH, subject: str = "reviewer-3"
+    ) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return client(
+            app,
+            signer,
+            ["intake", "license"],
+            subject=subject,
+            principal_type="staff",
+            roles=["reviewer"],
+            dept=department,
+        )
+
+    return _reviewer

@@ -8,8 +8,14 @@ import uuid
 
 from sqlalchemy import func, select
 
+from intake import catalogue
+from intake.events import MatterPublishedIn
+from intake.handlers import on_matter_published
 from intake.models import Case, MatterVersion
+from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually
+
+from .factories import BIRTH_CERTIFICATE
 
 MATTERS_TOPIC = "matters.matter.v1"
 MATTER_PUBLISHED = "gov.matters.matter.published.v1"
@@ -150,3 +156,17 @@ async def test_a_review_of_an_unknown_case_is_dead_lettered(
     assert len(dead) == 1
     assert dict(dead[0].headers)["dlq_reason"] == f"rejected: unknown case {stranger}".encode()
     assert json.loads(dead[0].value) == unknown
+
+
+async def test_a_published_matter_keeps_the_elements_it_does_not_model(app):
+    runtime = app.state.runtime
+    materials = [{"code": "M-ID", "name": "父母身份证明", "form": "原件", "key": True}]
+    data = {**BIRTH_CERTIFICATE, "materials": materials, "commitment_allowed": True}
+    envelope = CloudEvent(type=MATTER_PUBLISHED, source="/test", data=data, subject=data["code"])
+    async with runtime.sessions() as s, s.begin():
+        ctx = runtime.handler_context(s, envelope)
+        await on_matter_published(ctx, MatterPublishedIn.model_validate(data))
+    async with runtime.sessions() as s:
+        stored = await catalogue.current(s, data["code"])
+    assert stored is not None
+    assert stored.elements == {"materials": materials, "commitment_allowed": True}

@@ -11,20 +11,21 @@ import pytest
 from sqlalchemy import func, select, update
 
 from intake.models import Case, idempotency
-from yiwang_platform.testing import client, database_outage
+from yiwang_platform.testing import database_outage
 
-APPLICANT = "110101199003074514"
+from .factories import APPLICANT
+
 NAME = "王小明"
 FORM = {"child_name": NAME, "mother_id": "11010519491231002X", "copies": 2}
 URL = "/api/v1/intake/applications"
 
 
 async def test_a_replay_answers_the_same_and_the_record_holds_no_personal_data(
-    app, signer, publish_matter
+    app, citizen, publish_matter
 ):
     await publish_matter()
     body = {"matter_code": "11000000000001", "channel": "window", "form": FORM}
-    async with client(app, signer, "intake", subject=APPLICANT, principal_type="citizen") as api:
+    async with citizen() as api:
         headers = {"Idempotency-Key": "apply-1"}
         created = await api.post(URL, json=body, headers=headers)
         again = await api.post(URL, json=body, headers=headers)
@@ -43,10 +44,10 @@ async def test_a_replay_answers_the_same_and_the_record_holds_no_personal_data(
         assert personal not in stored
 
 
-async def test_an_expired_key_submits_afresh(app, signer, publish_matter):
+async def test_an_expired_key_submits_afresh(app, citizen, publish_matter):
     await publish_matter()
     first_body = {"matter_code": "11000000000001", "form": FORM}
-    async with client(app, signer, "intake", subject=APPLICANT, principal_type="citizen") as api:
+    async with citizen() as api:
         headers = {"Idempotency-Key": "apply-1"}
         first = await api.post(URL, json=first_body, headers=headers)
         # The record's time to live (24 h by default) has passed.
@@ -61,12 +62,14 @@ async def test_an_expired_key_submits_afresh(app, signer, publish_matter):
     assert second.json()["case_id"] != first.json()["case_id"]
 
 
-async def test_a_database_outage_answers_503_with_retry_after(app, backend, signer, publish_matter):
+async def test_a_database_outage_answers_503_with_retry_after(
+    app, backend, citizen, publish_matter
+):
     if backend.database_kind != "postgres":
         pytest.skip("the outage is made on PostgreSQL")
     await publish_matter()
     body = {"matter_code": "11000000000001", "form": FORM}
-    async with client(app, signer, "intake", subject=APPLICANT, principal_type="citizen") as api:
+    async with citizen() as api:
         async with database_outage(app.state.runtime.settings.database_url):
             down = await api.post(URL, json=body, headers={"Idempotency-Key": "apply-1"})
         back = await api.post(URL, json=body, headers={"Idempotency-Key": "apply-1"})

@@ -8,65 +8,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from intake import applications, materials, workflow
-from intake.guide import Resolved
+from intake import materials
 from intake.models import Case, Upload
-from intake.prereview import Checklist
-from intake.schemas import ApplicationCreate, PreReview
+from intake.schemas import MaterialAttachment
 from yiwang_platform.pagination import encode_cursor
-from yiwang_platform.pii import PiiCipher
-from yiwang_platform.testing import client
 
-APPLICANT = "110101199003074514"
-OTHER_CITIZEN = "11010519491231002X"
+from .factories import (
+    LICENSE_FIELDS,
+    OTHER_CITIZEN,
+    accept_in_full,
+    approve_business_license,
+    make_case,
+)
+
 PDF = b"%PDF-1.4\n% the articles of association\n"
 FORM = {"company_name": "杭州示例理发有限公司", "registered_capital": "50"}
-LICENSE_FIELDS = {
-    "uscc": "91330106748123991G",
-    "company_name": "杭州示例理发有限公司",
-    "legal_representative": "王建国",
-    "business_scope": "理发服务",
-}
-BUSINESS_LICENSE = {
-    "code": "business-license",
-    "holder_kind": "enterprise",
-    "fields": [{"name": n, "required": True} for n in LICENSE_FIELDS if n != "uscc"],
-}
-
-
-def _member(code: str, department: str, depends_on: list[str], license: str | None = None):
-    return {
-        "code": code,
-        "version": 1,
-        "name": code,
-        "department": department,
-        "promised_days": 1,
-        "license_type": license,
-        "depends_on": depends_on,
-    }
-
-
-PLAN = [
-    _member("BIZ-LICENSE", "市市场监督管理局", [], "business-license"),
-    _member("SEAL", "市公安局", ["BIZ-LICENSE"]),
-    _member("TAX", "市税务局", ["BIZ-LICENSE"]),
-]
-
-
-def citizen(app, signer, subject: str = APPLICANT):
-    return client(app, signer, "intake", subject=subject, principal_type="citizen")
-
-
-def reviewer(app, signer, department: str, subject: str = "reviewer-3"):
-    return client(
-        app,
-        signer,
-        "intake",
-        subject=subject,
-        principal_type="staff",
-        roles=["reviewer"],
-        dept=department,
-    )
 
 
 async def _upload(
@@ -83,58 +39,36 @@ async def _accepted_case_with_license_approved(app, upload_id: str) -> dict[str,
     """A company-opening case with the upload attached, accepted, the business license
     approved (setting its credit code): SEAL and TAX are routed. Sub-case ids by code."""
     runtime = app.state.runtime
-    cipher = PiiCipher.from_settings(runtime.settings)
-    resolved = Resolved(
-        code="COMPANY-OPENING",
-        version=1,
-        name="企业开办一件事",
-        department="一件事联办",
-        promised_days=3,
-        checklist=Checklist([], False),
-        plan=PLAN,
-        bundle_code="COMPANY-OPENING",
-    )
-    data = ApplicationCreate(
-        bundle_code="COMPANY-OPENING",
-        form=FORM,
-        materials=[{"code": "ARTICLES", "upload_id": upload_id}],
-    )
-    review = PreReview(passed=True, problems=[], missing_non_key=[], materials=[])
     now = datetime(2026, 11, 30, 2, tzinfo=UTC)
+    attached = MaterialAttachment(code="ARTICLES", upload_id=upload_id)
+    created = await make_case(app, form=FORM, materials=[attached])
     async with runtime.sessions() as s, s.begin():
-        case = await applications.submit(
-            s, runtime.outbox, cipher, APPLICANT, data, resolved, review
-        )
-        subcases = await workflow.accept(s, runtime.outbox, case, "window-7", "full", 5, now)
+        case = await s.get_one(Case, created.id)
+        subcases = await accept_in_full(s, case, outbox=runtime.outbox, now=now)
         ids = {x.matter_code: x.id for x in subcases}
-        license_subcase = next(x for x in subcases if x.matter_code == "BIZ-LICENSE")
-        await workflow.decide(
+        await approve_business_license(
             s,
-            runtime.outbox,
-            cipher,
             case,
-            license_subcase,
-            "registrar-1",
-            "approved",
-            None,
-            LICENSE_FIELDS,
-            now,
-            license_type=BUSINESS_LICENSE,
+            subcases=subcases,
+            outbox=runtime.outbox,
+            cipher=runtime.cipher,
+            reviewer="registrar-1",
+            now=now,
         )
     return {"case": case.id, **ids}
 
 
 async def test_a_reviewer_sees_form_materials_and_dependency_results_and_downloads_are_logged(
-    app, signer
+    app, citizen, window, reviewer
 ):
-    async with citizen(app, signer) as api:
+    async with citizen() as api:
         uploaded = await _upload(api)
         assert uploaded.status_code == 201, uploaded.text
     upload_id = uploaded.json()["upload_id"]
     ids = await _accepted_case_with_license_approved(app, upload_id)
     seal = f"/api/v1/intake/subcases/{ids['SEAL']}"
 
-    async with reviewer(app, signer, "市公安局", "police-reviewer-9") as police:
+    async with reviewer("市公安局", "police-reviewer-9") as police:
         view = await police.get(seal)
         assert view.status_code == 200, view.text
         detail = view.json()
@@ -172,25 +106,23 @@ async def test_a_reviewer_sees_form_materials_and_dependency_results_and_downloa
         assert "attachment" in downloaded.headers["content-disposition"]
 
         # A file not among this case's materials is not reachable through it.
-        async with citizen(app, signer, OTHER_CITIZEN) as other:
+        async with citizen(OTHER_CITIZEN) as other:
             foreign = (await _upload(other)).json()["upload_id"]
         stray = await police.get(f"{seal}/materials/{foreign}")
         assert (stray.status_code, stray.json()["code"]) == (404, "upload_not_found")
 
     # Another department sees neither the sub-case nor its files.
-    async with reviewer(app, signer, "市税务局") as tax:
+    async with reviewer("市税务局") as tax:
         assert (await tax.get(seal)).json()["code"] == "subcase_not_found"
         other_dept = await tax.get(f"{seal}/materials/{upload_id}")
         assert (other_dept.status_code, other_dept.json()["code"]) == (404, "subcase_not_found")
-    async with client(
-        app, signer, "intake", subject="window-7", principal_type="staff", roles=["window"]
-    ) as clerk:
+    async with window() as clerk:
         assert (await clerk.get(seal)).status_code == 403
         assert (await clerk.get(f"{seal}/materials/{upload_id}")).status_code == 403
 
     # The applicant sees who looked, newest first; nobody else does.
     log_url = f"/api/v1/intake/applications/{ids['case']}/access-log"
-    async with citizen(app, signer) as me:
+    async with citizen() as me:
         log = await me.get(log_url)
         assert log.status_code == 200, log.text
         entries = [
@@ -212,14 +144,14 @@ async def test_a_reviewer_sees_form_materials_and_dependency_results_and_downloa
             assert (bad.status_code, bad.json()["code"]) == (400, "invalid_cursor")
         own = await me.get(f"/api/v1/intake/uploads/{upload_id}/content")
         assert (own.status_code, own.content) == (200, PDF)
-    async with citizen(app, signer, OTHER_CITIZEN) as other:
+    async with citizen(OTHER_CITIZEN) as other:
         assert (await other.get(log_url)).json()["code"] == "case_not_found"
         theirs = await other.get(f"/api/v1/intake/uploads/{upload_id}/content")
         assert (theirs.status_code, theirs.json()["code"]) == (404, "upload_not_found")
 
 
-async def test_upload_names_are_sanitised_and_content_must_match_its_type(app, signer):
-    async with citizen(app, signer) as api:
+async def test_upload_names_are_sanitised_and_content_must_match_its_type(app, citizen):
+    async with citizen() as api:
         traversal = await _upload(api, "../../../../etc/passwd")
         assert traversal.status_code == 201, traversal.text
         assert traversal.json()["name"] == "passwd"

@@ -7,25 +7,26 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any
 
-import httpx
 from sqlalchemy import select
 
-import license.main
-import license.settings
 from intake import deadlines, workflow
-from intake.guide import Resolved
-from intake.models import Case, SubCase, outbox
-from intake.prereview import Checklist
-from intake.schemas import PreReview
+from intake.models import Case, SubCase
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.testing import client, running
 from yiwang_platform.workdays import china_today
 
-APPLICANT = "110101199003074514"
-OTHER_CITIZEN = "11010519491231002X"
-HEALTH = "市卫生健康委员会"
+from .factories import (
+    APPLICANT,
+    BIRTH_CERTIFICATE_TYPE,
+    OTHER_CITIZEN,
+    accept_in_full,
+    answer_license_types,
+    approve_business_license,
+    events,
+    make_case,
+    upload,
+)
+
 MATERIALS = [
     {"code": "M-ID", "name": "父母身份证明", "form": "原件", "key": True, "license_type": None},
     {
@@ -42,52 +43,12 @@ ELEMENTS = {
     "license_type": "birth-medical-certificate",
 }
 FORM = {"applicant_name": "王建国", "child_name": "王小明", "birth_date": "2026-11-20"}
-PDF = b"%PDF-1.4 material"
+COMPANY_FORM = {"enterprise_name": "杭州示例理发有限公司", "uscc": "91330106748123991G"}
 
 
-def citizen(app, signer, subject: str = APPLICANT):
-    return client(app, signer, "intake", subject=subject, principal_type="citizen")
-
-
-def window(app, signer, subject: str = "window-7"):
-    return client(app, signer, "intake", subject=subject, principal_type="staff", roles=["window"])
-
-
-def reviewer(app, signer, department: str = HEALTH, subject: str = "reviewer-3"):
-    # As the gateway mints it for intake: the license service is a further audience.
-    return client(
-        app,
-        signer,
-        ["intake", "license"],
-        subject=subject,
-        principal_type="staff",
-        roles=["reviewer"],
-        dept=department,
-    )
-
-
-async def upload(api) -> str:
-    response = await api.post(
-        "/api/v1/intake/uploads", content=PDF, headers={"content-type": "application/pdf"}
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["upload_id"])
-
-
-async def events(app) -> list[tuple[str, dict[str, Any]]]:
-    """(event type, data) of every event in the outbox, in the order they were written."""
-    async with app.state.runtime.sessions() as s:
-        rows = (await s.execute(select(outbox).order_by(outbox.c.id))).all()
-    found = []
-    for row in rows:
-        headers = dict(json.loads(row.headers))
-        found.append((headers["ce_type"], json.loads(row.payload)))
-    return found
-
-
-async def test_pre_review_lists_every_problem_at_once(app, signer, publish_matter):
+async def test_pre_review_lists_every_problem_at_once(app, citizen, publish_matter):
     await publish_matter(**ELEMENTS)
-    async with citizen(app, signer) as api:
+    async with citizen() as api:
         body = {
             "matter_code": "11000000000001",
             "form": {**FORM, "mother_id_number": "110101199003074515", "birth_date": "2099-01-01"},
@@ -113,9 +74,9 @@ async def test_pre_review_lists_every_problem_at_once(app, signer, publish_matte
         assert (await s.scalars(select(Case))).all() == []
 
 
-async def test_deficiency_acceptance_then_late_supplement(app, signer, publish_matter):
+async def test_deficiency_acceptance_then_late_supplement(app, citizen, window, publish_matter):
     await publish_matter(**ELEMENTS)
-    async with citizen(app, signer) as api:
+    async with citizen() as api:
         id_upload = await upload(api)
         created = await api.post(
             "/api/v1/intake/applications",
@@ -129,7 +90,7 @@ async def test_deficiency_acceptance_then_late_supplement(app, signer, publish_m
     case = created.json()
     assert case["missing_materials"] == ["M-MARRIAGE"]
 
-    async with window(app, signer) as clerk:
+    async with window() as clerk:
         url = f"/api/v1/intake/cases/{case['case_id']}/acceptance"
         full = await clerk.post(url, json={"mode": "full"})
         assert (full.status_code, full.json()["code"]) == (422, "acceptance_mode_mismatch")
@@ -145,7 +106,7 @@ async def test_deficiency_acceptance_then_late_supplement(app, signer, publish_m
     )
     assert [s["status"] for s in accepted_case["subcases"]] == ["routed"]
 
-    async with citizen(app, signer) as api:
+    async with citizen() as api:
         marriage = await upload(api)
         supplied = await api.post(
             f"/api/v1/intake/cases/{case['case_id']}/supplements",
@@ -168,11 +129,11 @@ async def test_deficiency_acceptance_then_late_supplement(app, signer, publish_m
     assert accepted_event["missing_materials"] == ["M-MARRIAGE"]
 
 
-async def test_another_citizens_upload_does_not_count(app, signer, publish_matter):
+async def test_another_citizens_upload_does_not_count(app, citizen, publish_matter):
     await publish_matter(**ELEMENTS)
-    async with citizen(app, signer, OTHER_CITIZEN) as other:
+    async with citizen(OTHER_CITIZEN) as other:
         foreign = await upload(other)
-    async with citizen(app, signer) as api:
+    async with citizen() as api:
         refused = await api.post(
             "/api/v1/intake/applications",
             json={
@@ -187,18 +148,12 @@ async def test_another_citizens_upload_does_not_count(app, signer, publish_matte
 
 
 async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license(
-    app, signer, verifier, backend, publish_matter
+    app, publish_matter, citizen, window, reviewer
 ):
-    # Approving asks the license service which fields its e-license carries: the real one.
-    license_app = license.main.create_app(
-        await backend.settings(license.settings.Settings),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
-    app.state.peer_transports = {"license": httpx.ASGITransport(app=license_app)}
+    # Approving asks the license service which fields its e-license carries.
+    await answer_license_types(app, [BIRTH_CERTIFICATE_TYPE])
     await publish_matter(**ELEMENTS)
-    async with citizen(app, signer) as api:
+    async with citizen() as api:
         created = await api.post(
             "/api/v1/intake/applications",
             json={
@@ -210,7 +165,7 @@ async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license
         )
     assert created.status_code == 201, created.text
     case_id = created.json()["case_id"]
-    async with window(app, signer) as clerk:
+    async with window() as clerk:
         accepted = await clerk.post(
             f"/api/v1/intake/cases/{case_id}/acceptance", json={"mode": "commitment"}
         )
@@ -223,19 +178,19 @@ async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license
     subcase_id = accepted.json()["subcases"][0]["subcase_id"]
 
     decision_url = f"/api/v1/intake/subcases/{subcase_id}/decision"
-    async with reviewer(app, signer) as health:
+    async with reviewer() as health:
         blocked = await health.post(decision_url, json={"decision": "approved"})
         assert (blocked.status_code, blocked.json()["code"]) == (409, "case_state_conflict")
-    async with citizen(app, signer) as api:
+    async with citizen() as api:
         resumed = await api.post(
             f"/api/v1/intake/cases/{case_id}/supplements",
             json={"materials": [{"code": "M-ID", "upload_id": await upload(api)}]},
         )
         assert resumed.json()["status"] == "accepted"
-    async with reviewer(app, signer, department="市公安局") as police:
+    async with reviewer(department="市公安局") as police:
         foreign = await police.post(decision_url, json={"decision": "approved"})
         assert (foreign.status_code, foreign.json()["code"]) == (404, "subcase_not_found")
-    async with window(app, signer) as clerk:
+    async with window() as clerk:
         not_reviewer = await clerk.post(decision_url, json={"decision": "approved"})
         assert not_reviewer.status_code == 403
     certificate = {
@@ -245,7 +200,7 @@ async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license
         "birth_time": "2026-11-20T08:30",
         "birth_place": "杭州市妇产科医院",
     }
-    async with running(license_app), reviewer(app, signer) as health:
+    async with reviewer() as health:
         queue = await health.get("/api/v1/intake/subcases")
         assert [s["subcase_id"] for s in queue.json()["items"]] == [subcase_id]
         incomplete = await health.post(
@@ -292,80 +247,17 @@ async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license
     assert found[5][1]["outcome"] == "approved"
 
 
-async def _bundle_case(app, plan: list[dict[str, Any]]) -> Case:
-    """A submitted bundle case with ``plan``, written as the submit route does."""
-    from intake import applications
-    from intake.schemas import ApplicationCreate
-
-    runtime = app.state.runtime
-    cipher = PiiCipher.from_settings(runtime.settings)
-    resolved = Resolved(
-        code="COMPANY-OPENING",
-        version=1,
-        name="企业开办一件事",
-        department="一件事联办",
-        promised_days=3,
-        checklist=Checklist([], False),
-        plan=plan,
-        bundle_code="COMPANY-OPENING",
-    )
-    data = ApplicationCreate(
-        bundle_code="COMPANY-OPENING",
-        form={"enterprise_name": "杭州示例理发有限公司", "uscc": "91330106748123991G"},
-    )
-    review = PreReview(passed=True, problems=[], missing_non_key=[], materials=[])
-    async with runtime.sessions() as s, s.begin():
-        case = await applications.submit(
-            s, runtime.outbox, cipher, APPLICANT, data, resolved, review
-        )
-    return case
-
-
-def _member(code: str, department: str, depends_on: list[str], license: str | None = None):
-    return {
-        "code": code,
-        "version": 1,
-        "name": code,
-        "department": department,
-        "promised_days": 1,
-        "license_type": license,
-        "depends_on": depends_on,
-    }
-
-
-BUSINESS_LICENSE = {
-    "code": "business-license",
-    "holder_kind": "enterprise",
-    "fields": [
-        {"name": n, "required": True}
-        for n in ("company_name", "legal_representative", "business_scope")
-    ],
-}
-LICENSE_FIELDS = {
-    "uscc": "91330106748123991G",
-    "company_name": "杭州示例理发有限公司",
-    "legal_representative": "王建国",
-    "business_scope": "理发服务",
-}
-
-COMPANY = [
-    _member("BIZ-LICENSE", "市市场监督管理局", [], "business-license"),
-    _member("SEAL", "市公安局", ["BIZ-LICENSE"]),
-    _member("TAX", "市税务局", ["BIZ-LICENSE"]),
-]
-
-
 async def test_dependents_wait_for_their_dependency_and_fall_with_its_refusal(app):
     runtime = app.state.runtime
     cipher = PiiCipher.from_settings(runtime.settings)
-    approved_case = await _bundle_case(app, COMPANY)
-    refused_case = await _bundle_case(app, COMPANY)
+    approved_case = await make_case(app, form=COMPANY_FORM)
+    refused_case = await make_case(app, form=COMPANY_FORM)
     monday = datetime(2026, 11, 30, 2, tzinfo=UTC)
 
     async with runtime.sessions() as s, s.begin():
         case = await s.get(Case, approved_case.id)
         assert case is not None
-        subcases = await workflow.accept(s, runtime.outbox, case, "window-7", "full", 5, monday)
+        subcases = await accept_in_full(s, case, outbox=runtime.outbox, now=monday)
         by_code = {x.matter_code: x for x in subcases}
         assert {c: x.status for c, x in by_code.items()} == {
             "BIZ-LICENSE": "routed",
@@ -375,18 +267,14 @@ async def test_dependents_wait_for_their_dependency_and_fall_with_its_refusal(ap
         assert by_code["SEAL"].depends_on == [by_code["BIZ-LICENSE"].id]
         # 1 working day for the license, then 1 for its dependents.
         assert case.due_date == date(2026, 12, 2)
-        await workflow.decide(
+        await approve_business_license(
             s,
-            runtime.outbox,
-            cipher,
             case,
-            by_code["BIZ-LICENSE"],
-            "reviewer-1",
-            "approved",
-            None,
-            LICENSE_FIELDS,
-            monday,
-            license_type=BUSINESS_LICENSE,
+            subcases=subcases,
+            outbox=runtime.outbox,
+            cipher=cipher,
+            reviewer="reviewer-1",
+            now=monday,
         )
         assert {x.matter_code: x.status for x in await workflow.subcases_of(s, case.id)} == {
             "BIZ-LICENSE": "approved",
@@ -397,10 +285,19 @@ async def test_dependents_wait_for_their_dependency_and_fall_with_its_refusal(ap
     async with runtime.sessions() as s, s.begin():
         case = await s.get(Case, refused_case.id)
         assert case is not None
-        subcases = await workflow.accept(s, runtime.outbox, case, "window-7", "full", 5, monday)
+        subcases = await accept_in_full(s, case, outbox=runtime.outbox, now=monday)
         first = next(x for x in subcases if x.matter_code == "BIZ-LICENSE")
         await workflow.decide(
-            s, runtime.outbox, cipher, case, first, "reviewer-1", "refused", "名称不予核准", {}
+            s,
+            runtime.outbox,
+            cipher=cipher,
+            case=case,
+            subcase=first,
+            reviewer="reviewer-1",
+            decision="refused",
+            reason="名称不予核准",
+            fields={},
+            now=datetime.now(UTC),
         )
         assert case.status == "completed" and case.outcome == "refused"
         rows = (await s.scalars(select(SubCase).where(SubCase.case_id == case.id))).all()
@@ -432,26 +329,29 @@ async def test_dependents_wait_for_their_dependency_and_fall_with_its_refusal(ap
 
 async def test_a_pause_moves_every_open_deadline_by_its_working_days(app):
     runtime = app.state.runtime
-    created = await _bundle_case(app, COMPANY)
+    created = await make_case(app, form=COMPANY_FORM)
     before_holiday = datetime(2026, 9, 29, 2, tzinfo=UTC)  # Tuesday before National Day
     async with runtime.sessions() as s, s.begin():
         case = await s.get(Case, created.id)
         assert case is not None
-        subcases = await workflow.accept(
-            s, runtime.outbox, case, "window-7", "full", 5, before_holiday
-        )
+        subcases = await accept_in_full(s, case, outbox=runtime.outbox, now=before_holiday)
         first = next(x for x in subcases if x.matter_code == "BIZ-LICENSE")
         assert first.due_date == date(2026, 9, 30)
         await workflow.request_supplement(
-            s, runtime.outbox, case, ["M-1"], "材料不清晰", before_holiday
+            s,
+            runtime.outbox,
+            case=case,
+            materials=["M-1"],
+            reason="材料不清晰",
+            now=before_holiday,
         )
         # Suspended 9-29 → 10-12: working days 9-29, 9-30, 10-09 (Fri), 10-10 (Sat, adjusted).
         await workflow.supply(
             s,
             runtime.outbox,
-            case,
-            [{"code": "M-1", "kind": "upload", "ref": "u-1"}],
-            datetime(2026, 10, 12, 2, tzinfo=UTC),
+            case=case,
+            supplied=[{"code": "M-1", "kind": "upload", "ref": "u-1"}],
+            now=datetime(2026, 10, 12, 2, tzinfo=UTC),
         )
         paused = deadlines.working_days_between(
             before_holiday, datetime(2026, 10, 12, 2, tzinfo=UTC)

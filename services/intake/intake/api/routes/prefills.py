@@ -3,103 +3,28 @@ base libraries under the bundle's scenario, which the gateway must have granted.
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Request
-
-from intake import guide
-from intake.peers import PeersDep
-from intake.schemas import Prefill, PrefillRequest, UnavailableReason, UnavailableSource
+from intake.api.deps import CallerTokenDep, DataExchangePeerDep, MattersPeerDep
+from intake.prefill import fill_form
+from intake.schemas import Prefill, PrefillRequest
 from yiwang_platform.deps import PrincipalDep
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.peers import bearer_token
 
 router = APIRouter(prefix="/api/v1/intake/prefills", tags=["pre-fill"])
-
-# A form field's ``prefill`` source starts with the library read it comes from.
-SOURCES = {
-    "population": "/api/v1/data-exchange/population/people/self",
-    "household": "/api/v1/data-exchange/population/household/self",
-    "legal_person": "/api/v1/data-exchange/legal-persons/self",
-}
-# How a library's refusal shows in the answer's ``unavailable`` list.
-REASONS: dict[int, UnavailableReason] = {403: "forbidden", 404: "not_found"}
-
-
-def _pick(data: Any, path: list[str]) -> Any:
-    for part in path:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
-
-
-def source_of(field: dict[str, Any]) -> str:
-    return str(field.get("prefill") or field.get("source") or "")
-
-
-def form_fields(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    form = bundle.get("form") or []
-    return list(form.get("fields", [])) if isinstance(form, dict) else list(form)
 
 
 @router.post("", response_model=Prefill, summary="Pre-fill a bundle's form from the libraries")
 async def prefill(
-    body: PrefillRequest, request: Request, principal: PrincipalDep, peers: PeersDep
+    body: PrefillRequest,
+    principal: PrincipalDep,
+    matters: MattersPeerDep,
+    data_exchange: DataExchangePeerDep,
+    token: CallerTokenDep,
 ) -> Prefill:
-    token = bearer_token(request.headers.get("authorization", ""))
-    bundle = await guide.bundle_definition(peers["matters"], token, body.bundle_code)
-    scenario = bundle.get("scenario")
-    if not scenario or principal.scenario != scenario:
-        raise ProblemError(
-            403,
-            "scenario_required",
-            "预填须在该一件事的业务场景下进行",
-            detail=f"send X-Scenario: {scenario}",
-            title_en="The bundle's scenario is required",
-            scenario=scenario,
-        )
-    fields = form_fields(bundle)
-    wanted = sorted({source_of(f).split(".")[0] for f in fields if source_of(f)})
-    libraries: dict[str, Any] = {}
-    missing: dict[str, tuple[UnavailableReason, str | None]] = {}
-    for library in wanted:
-        if library not in SOURCES:
-            missing[library] = ("unavailable", "unknown_source")
-            continue
-        try:
-            status, answer = await peers["data-exchange"].call("GET", SOURCES[library], token)
-        except ProblemError as exc:  # the peer did not answer
-            missing[library] = ("unavailable", exc.code)
-            continue
-        if status == 200:
-            libraries[library] = answer
-        else:
-            # Said in the answer, never swallowed: an empty field must not look like
-            # an empty record.
-            code = answer.get("code") if isinstance(answer, dict) else None
-            missing[library] = (REASONS.get(status, "unavailable"), code)
-    form: dict[str, Any] = {}
-    filled: list[str] = []
-    for field in fields:
-        name = str(field["name"])
-        source = source_of(field)
-        value = _pick(libraries, source.split(".")) if source else None
-        form[name] = value
-        if value not in (None, ""):
-            filled.append(name)
-    unavailable = [
-        UnavailableSource(
-            source=library,
-            reason=reason,
-            code=code,
-            fields=[str(f["name"]) for f in fields if source_of(f).split(".")[0] == library],
-        )
-        for library, (reason, code) in missing.items()
-    ]
-    return Prefill(
-        bundle_code=body.bundle_code, form=form, prefilled=filled, unavailable=unavailable
+    return await fill_form(
+        bundle_code=body.bundle_code,
+        scenario=principal.scenario,
+        matters=matters,
+        data_exchange=data_exchange,
+        token=token,
     )

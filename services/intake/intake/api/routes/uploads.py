@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 
 from intake import materials
-from intake.api.dependencies import CipherDep
-from intake.schemas import UploadRead
-from yiwang_platform.deps import PrincipalDep, SessionDep
+from intake.schemas import UploadRead, upload_read
+from yiwang_platform.deps import CipherDep, NowDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/intake/uploads", tags=["uploads"])
 
@@ -33,6 +31,7 @@ async def upload_material(
     session: SessionDep,
     principal: PrincipalDep,
     cipher: CipherDep,
+    now: NowDep,
     content_type: Annotated[str, Header()] = "application/octet-stream",
     x_file_name: Annotated[
         str,
@@ -43,6 +42,7 @@ async def upload_material(
         ),
     ] = materials.DEFAULT_NAME,
 ) -> UploadRead:
+    # The body is the file itself, not JSON.
     content = await request.body()
     async with session.begin():
         upload = await materials.store(
@@ -51,15 +51,9 @@ async def upload_material(
             name=x_file_name,
             content_type=content_type,
             content=content,
-            now=datetime.now(UTC),
+            now=now,
         )
-    return UploadRead(
-        upload_id=upload.id,
-        name=upload.name,
-        content_type=upload.content_type,
-        size=upload.size,
-        sha256=upload.sha256,
-    )
+    return upload_read(upload)
 
 
 @router.get(
@@ -74,5 +68,7 @@ async def upload_material(
 async def download_own(
     upload_id: str, session: SessionDep, principal: PrincipalDep, cipher: CipherDep
 ) -> Response:
-    upload = await materials.own_upload(session, upload_id, cipher.blind_index(principal.subject))
+    upload = await materials.own_upload(
+        session, upload_id, owner_index=cipher.blind_index(principal.subject)
+    )
     return materials.download(upload)
