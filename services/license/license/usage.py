@@ -27,6 +27,7 @@ def reader_of(principal: InternalPrincipal, cipher: PiiCipher) -> str:
 
 async def record(
     session: AsyncSession,
+    *,
     cipher: PiiCipher,
     license_id: str,
     action: Action,
@@ -47,7 +48,7 @@ async def record(
 
 
 async def page(
-    session: AsyncSession, license_id: str, cursor: str | None, limit: int
+    session: AsyncSession, *, license_id: str, cursor: str | None, limit: int
 ) -> Page[UsageEntry]:
     query = (
         select(LicenseUsage)

@@ -124,7 +124,7 @@ def decision(app) -> Callable[..., dict[str, Any]]:
         with_license: bool = True,
         **changes: Any,
     ) -> dict[str, Any]:
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         data: dict[str, Any] = {
             "case_id": str(uuid.uuid4()),
             "subcase_id": str(uuid.uuid4()),

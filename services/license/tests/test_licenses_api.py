@@ -60,8 +60,8 @@ async def test_issue_read_verify_and_publish(backend, signer, verifier, read_top
         )
         assert issued.status_code == 201
         body = issued.json()
-        cipher = app.state.pii_cipher
-        keyring = app.state.seal_keyring
+        cipher = app.state.runtime.cipher
+        keyring = app.state.runtime.collaborators
         assert body["holder_id"] == masked(CITIZEN)
         assert body["holder_index"] == cipher.blind_index(CITIZEN)
         assert body["issuer"] == "杭州市卫生健康委员会"
@@ -141,7 +141,7 @@ async def test_a_tampered_license_fails_verification(backend, signer, verifier):
             "license_id"
         ]
         # Someone holding the PII key re-encrypts changed content: the seal still tells.
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         async with app.state.runtime.sessions() as s, s.begin():
             await s.execute(
                 update(License)

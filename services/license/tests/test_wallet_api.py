@@ -13,7 +13,7 @@ import segno
 from sqlalchemy import select, update
 
 from license import presentation
-from license.issuance import disclosure_content_of, opened
+from license.licenses import disclosure_content_of, opened
 from license.models import License, LicenseUsage
 from yiwang_platform.pagination import encode_cursor
 from yiwang_platform.testing import client
@@ -110,7 +110,7 @@ async def test_holder_reads_are_logged_without_identifiers(app, signer, samples)
     async with app.state.runtime.sessions() as s:
         rows = (await s.scalars(select(LicenseUsage))).all()
         assert len(rows) == 2
-        assert {r.reader for r in rows} == {app.state.pii_cipher.blind_index(samples.citizen)}
+        assert {r.reader for r in rows} == {app.state.runtime.cipher.blind_index(samples.citizen)}
         assert all(samples.citizen not in json.dumps(r.reader + r.license_id) for r in rows)
 
 
@@ -166,9 +166,9 @@ async def test_show_chosen_fields_and_verify_online(app, signer, samples):
         # One made ten minutes ago has expired.
         async with app.state.runtime.sessions() as s:
             license = await s.get(License, license_id)
-        fields = opened(license, app.state.pii_cipher).fields
+        fields = opened(license, app.state.runtime.cipher).fields
         stale = presentation.create(
-            app.state.seal_keyring,
+            app.state.runtime.collaborators,
             credential=disclosure_content_of(license, fields),
             credential_key_id=license.seal_key_id,
             credential_signature=license.disclosure_signature,
@@ -186,7 +186,7 @@ async def test_show_chosen_fields_and_verify_online(app, signer, samples):
     # Verified offline with the published keys, after the service is gone.
     async with client(app, signer, "license") as anyone:
         keys = (await anyone.get("/api/v1/license/seal-keys")).json()
-    checked_offline = presentation.verify_offline(text, keys, datetime.now(UTC))
+    checked_offline = presentation.verify_offline(text, keys, now=datetime.now(UTC))
     assert checked_offline.valid
     assert checked_offline.fields == {"newborn_name": "王小明", "birth_time": "2026-02-27 10:05"}
 
@@ -243,7 +243,7 @@ async def test_revocation_stops_presentations_and_is_announced(app, signer, samp
         assert (after["valid"], after["reason"], after["fields"]) == (False, "revoked", {})
 
     # Offline the seal still checks out: only the online check knows of revocations.
-    assert presentation.verify_offline(text, app.state.seal_keyring.jwks(), datetime.now(UTC)).valid
+    assert presentation.verify_offline(text, app.state.runtime.collaborators.jwks(), now=datetime.now(UTC)).valid
 
     async with as_holder(app, signer, samples.citizen) as holder:
         assert (await holder.get(f"/api/v1/license/licenses/{license_id}")).json()["status"] == (
@@ -263,7 +263,7 @@ async def test_revocation_stops_presentations_and_is_announced(app, signer, samp
     assert messages[1].key == license_id.encode()
     assert event["license_id"] == license_id
     assert event["reason"] == "信息有误，予以注销"
-    assert event["holder_index"] == app.state.pii_cipher.blind_index(samples.citizen)
+    assert event["holder_index"] == app.state.runtime.cipher.blind_index(samples.citizen)
     assert samples.citizen.encode() not in messages[1].value
 
 
