@@ -31,7 +31,7 @@ from license.licenses import (
     seal_personal,
 )
 from license.models import License
-from license.schemas import HolderKind, LicenseIssue, Revocation
+from license.schemas import HolderKind, LicenseCreate, RevocationCreate
 from license.seal import SealKeyring, new_salt
 from yiwang_platform.consumer import RejectEvent
 from yiwang_platform.errors import ProblemError
@@ -128,7 +128,7 @@ async def issue_by_staff(
     keyring: SealKeyring,
     cipher: PiiCipher,
     idempotency: Idempotency,
-    request: LicenseIssue,
+    request: LicenseCreate,
     staff: str,
     now: datetime,
 ) -> License:
@@ -277,7 +277,7 @@ async def revoke(
     cipher: PiiCipher,
     idempotency: Idempotency,
     license_id: str,
-    request: Revocation,
+    request: RevocationCreate,
     revoked_by: str,
     now: datetime,
 ) -> License:

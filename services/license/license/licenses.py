@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from license import types, usage
 from license.identifiers import mask_identifier
 from license.models import License
-from license.schemas import HolderKind, LicenseRead, LicenseStatus, UsageEntry
+from license.schemas import HolderKind, LicenseRead, LicenseStatus, UsageRead
 from license.seal import SealKeyring, disclosure_content, sealed_content
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
@@ -200,7 +200,7 @@ async def usage_log(
     holder_index: str | None,
     cursor: str | None,
     limit: int,
-) -> Page[UsageEntry]:
+) -> Page[UsageRead]:
     """Who used a license the caller may see, newest first."""
     license = await visible(session, license_id, holder_index=holder_index)
     return await usage.page(session, license_id=license.license_id, cursor=cursor, limit=limit)

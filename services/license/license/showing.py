@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from license import presentation, usage
 from license.licenses import disclosure_content_of, opened, status_of, visible
 from license.models import License
-from license.schemas import PresentationCheck, PresentationCreated, PresentationRequest, QrCode
+from license.schemas import PresentationCheckRead, PresentationCreate, PresentationRead, QrCode
 from license.seal import SealKeyring
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import Idempotency
@@ -73,14 +73,14 @@ async def show(
     holder_index: str,
     holder: InternalPrincipal,
     license_id: str,
-    request: PresentationRequest,
+    request: PresentationCreate,
     now: datetime,
-) -> PresentationCreated:
+) -> PresentationRead:
     """A short-lived presentation of the chosen fields of the holder's own license."""
     payload = {"license_id": license_id, **request.model_dump(mode="json")}
     prior = await idempotency.replay(session, holder_index, payload, cipher=cipher)
     if prior is not None:  # a presentation is not stored: its answer is, encrypted
-        return PresentationCreated.model_validate(prior.body)
+        return PresentationRead.model_validate(prior.body)
     license = await visible(session, license_id, holder_index=holder_index)
     fields = opened(license, cipher).fields
     _check_presentable(license, fields, names=request.fields)
@@ -95,7 +95,7 @@ async def show(
         ttl_seconds=request.ttl_seconds,
         now=now,
     )
-    created = PresentationCreated(
+    created = PresentationRead(
         presentation_id=shown.presentation_id,
         license_id=license.license_id,
         license_type=license.license_type,
@@ -120,21 +120,21 @@ async def check(
     verifier: InternalPrincipal,
     text: str,
     now: datetime,
-) -> PresentationCheck:
+) -> PresentationCheckRead:
     """Whether a shown license verifies: its seals, binding and times offline, then that
     it is known here and not revoked (logged as a verification)."""
     checked = presentation.verify_offline(text, keyring.jwks(), now=now)
     if not checked.valid or checked.license_id is None:
-        return PresentationCheck(valid=False, reason=checked.reason)
+        return PresentationCheckRead(valid=False, reason=checked.reason)
     license = await session.get(License, checked.license_id)
     if license is None:
-        return PresentationCheck(valid=False, reason="unknown_license")
+        return PresentationCheckRead(valid=False, reason="unknown_license")
     await usage.record(
         session, cipher=cipher, license_id=license.license_id, action="verify", principal=verifier
     )
     if license.status == "revoked":
-        return PresentationCheck(valid=False, reason="revoked")
-    return PresentationCheck(
+        return PresentationCheckRead(valid=False, reason="revoked")
+    return PresentationCheckRead(
         valid=True,
         reason=None,
         license_id=checked.license_id,

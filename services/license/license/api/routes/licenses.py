@@ -13,7 +13,13 @@ from license.api.deps import (
     PageLimit,
     RevokingStaffDep,
 )
-from license.schemas import LicenseIssue, LicenseRead, Revocation, UsageEntry, Verification
+from license.schemas import (
+    LicenseCreate,
+    LicenseRead,
+    RevocationCreate,
+    UsageRead,
+    VerificationRead,
+)
 from yiwang_platform.deps import NowDep, OutboxDep, PrincipalDep, SessionDep
 from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.pagination import Page
@@ -23,7 +29,7 @@ router = APIRouter(prefix="/api/v1/license/licenses", tags=["licenses"])
 
 @router.post("", status_code=201, response_model=LicenseRead, summary="Issue and seal a license")
 async def issue_license(
-    body: LicenseIssue,
+    body: LicenseCreate,
     session: SessionDep,
     outbox: OutboxDep,
     staff: IssuingStaffDep,
@@ -95,7 +101,7 @@ async def get_license(
 )
 async def revoke_license(
     license_id: str,
-    body: Revocation,
+    body: RevocationCreate,
     session: SessionDep,
     outbox: OutboxDep,
     staff: RevokingStaffDep,
@@ -119,7 +125,7 @@ async def revoke_license(
 
 @router.get(
     "/{license_id}/usage",
-    response_model=Page[UsageEntry],
+    response_model=Page[UsageRead],
     summary="Who used the license and for what (holder or staff), newest first",
 )
 async def license_usage(
@@ -128,7 +134,7 @@ async def license_usage(
     scope: HolderScopeDep,
     cursor: str | None = None,
     limit: PageLimit = 50,
-) -> Page[UsageEntry]:
+) -> Page[UsageRead]:
     return await licenses.usage_log(
         session=session, license_id=license_id, holder_index=scope, cursor=cursor, limit=limit
     )
@@ -136,7 +142,7 @@ async def license_usage(
 
 @router.post(
     "/{license_id}/verify",
-    response_model=Verification,
+    response_model=VerificationRead,
     summary="Check the seal of a stored license against its content",
 )
 async def verify_license(
@@ -145,8 +151,8 @@ async def verify_license(
     scope: HolderScopeDep,
     cipher: CipherDep,
     keyring: KeyringDep,
-) -> Verification:
+) -> VerificationRead:
     valid = await licenses.verify(
         session=session, keyring=keyring, cipher=cipher, license_id=license_id, holder_index=scope
     )
-    return Verification(valid=valid)
+    return VerificationRead(valid=valid)

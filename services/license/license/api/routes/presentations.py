@@ -7,10 +7,10 @@ from fastapi import APIRouter
 from license import showing
 from license.api.deps import CipherDep, HolderDep, KeyringDep
 from license.schemas import (
-    PresentationCheck,
-    PresentationCreated,
-    PresentationRequest,
-    PresentationVerify,
+    PresentationCheckCreate,
+    PresentationCheckRead,
+    PresentationCreate,
+    PresentationRead,
 )
 from yiwang_platform.deps import NowDep, PrincipalDep, SessionDep
 from yiwang_platform.idempotency import IdempotencyDep
@@ -21,12 +21,12 @@ router = APIRouter(prefix="/api/v1/license", tags=["presentations"])
 @router.post(
     "/licenses/{license_id}/presentations",
     status_code=201,
-    response_model=PresentationCreated,
+    response_model=PresentationRead,
     summary="Show chosen fields of one's license: a short-lived signed presentation and its QR",
 )
 async def present(
     license_id: str,
-    body: PresentationRequest,
+    body: PresentationCreate,
     session: SessionDep,
     principal: PrincipalDep,
     holder: HolderDep,
@@ -34,7 +34,7 @@ async def present(
     cipher: CipherDep,
     idempotency: IdempotencyDep,
     now: NowDep,
-) -> PresentationCreated:
+) -> PresentationRead:
     async with session.begin():
         return await showing.show(
             session=session,
@@ -51,17 +51,17 @@ async def present(
 
 @router.post(
     "/presentations/verify",
-    response_model=PresentationCheck,
+    response_model=PresentationCheckRead,
     summary="Verify a shown license: seal, binding, expiry, and that it is not revoked",
 )
 async def verify_presentation(
-    body: PresentationVerify,
+    body: PresentationCheckCreate,
     session: SessionDep,
     principal: PrincipalDep,
     keyring: KeyringDep,
     cipher: CipherDep,
     now: NowDep,
-) -> PresentationCheck:
+) -> PresentationCheckRead:
     async with session.begin():
         return await showing.check(
             session=session,
