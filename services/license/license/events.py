@@ -1,13 +1,14 @@
-"""Events the license service publishes. Never an ID number: holders travel as blind indexes."""
+"""Events the license service publishes, and its copy of those it consumes. Never an ID
+number: holders travel as blind indexes or encrypted."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from yiwang_platform.events import EventData
+from yiwang_platform.events import ConsumedEvent, EventData
 
 
 class LicenseIssued(EventData):
@@ -50,3 +51,32 @@ class LicenseRevoked(EventData):
 
 
 PUBLISHES: list[type[EventData]] = [LicenseIssued, LicenseRevoked]
+
+
+# ---- consumed ------------------------------------------------------------------------
+
+
+class LicenseToIssue(BaseModel):
+    """What intake asks the service to seal for an approved sub-case, encrypted with the
+    platform's PII key."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    license_type: str
+    holder_kind: Literal["citizen", "enterprise"]
+    holder_index: str
+    holder_encrypted: str
+    holder_name_encrypted: str
+    fields_encrypted: str
+    issuer: str
+
+
+class SubCaseDecidedIn(ConsumedEvent):
+    event_type = "gov.intake.subcase.decided.v1"
+    topic = "intake.case.v1"
+
+    case_id: str
+    subcase_id: str
+    decision: Literal["approved", "refused"]
+    decided_by: str
+    license: LicenseToIssue | None = None

@@ -1,24 +1,41 @@
-"""Issuing electronic licenses: store, seal and announce them in one transaction;
-revoke them; tell their status."""
+"""Issuing electronic licenses, by staff or on an approved sub-case, and revoking them:
+the license, its seal and its event in the caller's transaction.
+
+Intake sends the holder and the license's fields of an approval encrypted with the
+platform's PII key. The license id is uuid5 of the sub-case, so a redelivered decision
+issues nothing twice (the inbox guards too). An approval whose license cannot be issued
+(unknown type, fields that do not fit it, a holder that does not check out) raises
+``RejectEvent`` with the reason, so it goes to the dead-letter topic.
+"""
 
 from __future__ import annotations
 
+import binascii
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from license import types
-from license.events import LicenseIssued, LicenseRevoked
-from license.identifiers import mask_identifier
+from license.events import LicenseIssued, LicenseRevoked, LicenseToIssue, SubCaseDecidedIn
+from license.identifiers import normalise_holder_id
+from license.licenses import (
+    Opened,
+    content_of,
+    disclosure_content_of,
+    license_not_found,
+    seal_personal,
+)
 from license.models import License
-from license.schemas import HolderKind, LicenseRead, LicenseStatus
-from license.seal import SealKeyring, disclosure_content, new_salt, sealed_content
+from license.schemas import HolderKind, LicenseCreate, RevocationCreate
+from license.seal import SealKeyring, new_salt
+from yiwang_platform.consumer import RejectEvent
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import Idempotency
 from yiwang_platform.masking import mask
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
@@ -32,70 +49,30 @@ def license_id_for_subcase(subcase_id: str) -> str:
     return str(uuid.uuid5(SUBCASE_NAMESPACE, subcase_id))
 
 
-@dataclass(frozen=True)
-class Opened:
-    """A license's personal data, decrypted: what the seal signs beside the clear columns."""
-
-    holder_name: str
-    fields: dict[str, str]
+def whole_seconds(moment: datetime) -> datetime:
+    # The sealed timestamp then reads the same on every database.
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
-def opened(license: License, cipher: PiiCipher) -> Opened:
-    if license.holder_name_encrypted is None or license.fields_encrypted is None:
-        # Stored before encryption at rest and not yet migrated (license.storage).
-        return Opened(license.legacy_holder_name or "", dict(license.legacy_fields or {}))
-    return Opened(
-        holder_name=cipher.decrypt(license.holder_name_encrypted),
-        fields=json.loads(cipher.decrypt(license.fields_encrypted)),
-    )
-
-
-def seal_personal(license: License, cipher: PiiCipher, data: Opened) -> None:
-    """Store ``data`` encrypted on ``license`` (and nothing of it in clear)."""
-    license.holder_name_encrypted = cipher.encrypt(data.holder_name)
-    license.fields_encrypted = cipher.encrypt(
-        json.dumps(data.fields, ensure_ascii=False, sort_keys=True)
-    )
-    license.legacy_holder_name = None
-    license.legacy_fields = None
-
-
-def content_of(license: License, data: Opened) -> dict[str, object]:
-    return sealed_content(
-        license_id=license.license_id,
-        license_type=license.license_type,
-        holder_index=license.holder_index,
-        holder_name=data.holder_name,
-        fields=data.fields,
-        issued_at=license.issued_at,
-        valid_until=license.valid_until,
-        issuer=license.issuer,
-    )
-
-
-def disclosure_content_of(license: License, fields: dict[str, str]) -> dict[str, object]:
-    return disclosure_content(
-        license_id=license.license_id,
-        license_type=license.license_type,
-        issuer=license.issuer,
-        issued_at=license.issued_at,
-        valid_until=license.valid_until,
-        fields=fields,
-        salts=license.field_salts or {},
-    )
-
-
-def now() -> datetime:
-    # Whole seconds: the sealed timestamp then reads the same on every database.
-    return datetime.now(UTC).replace(microsecond=0)
+def _about(license: License) -> dict[str, Any]:
+    """What the license's events say of it."""
+    return {
+        "license_id": license.license_id,
+        "license_type": license.license_type,
+        "holder_kind": cast(HolderKind, license.holder_kind),
+        "holder_index": license.holder_index,
+        "issuer": license.issuer,
+        "case_id": license.case_id,
+        "subcase_id": license.subcase_id,
+    }
 
 
 async def issue(
+    *,
     session: AsyncSession,
     outbox: Outbox,
     keyring: SealKeyring,
     cipher: PiiCipher,
-    *,
     license_type: str,
     holder_kind: HolderKind,
     holder_id: str,
@@ -129,7 +106,7 @@ async def issue(
     )
     # Sealed over the plaintext; stored encrypted.
     data = Opened(holder_name, dict(fields))
-    seal_personal(license, cipher, data)
+    seal_personal(license, data, cipher=cipher)
     license.signature = keyring.sign(content_of(license, data))
     license.disclosure_signature = keyring.sign(disclosure_content_of(license, data.fields))
     session.add(license)
@@ -137,118 +114,197 @@ async def issue(
     await outbox.add(
         session,
         LicenseIssued(
-            license_id=license.license_id,
-            license_type=license.license_type,
-            holder_kind=holder_kind,
-            holder_index=license.holder_index,
-            issuer=license.issuer,
-            issued_at=license.issued_at,
-            valid_until=license.valid_until,
-            case_id=case_id,
-            subcase_id=subcase_id,
+            **_about(license), issued_at=license.issued_at, valid_until=license.valid_until
         ),
         key=license.license_id,
     )
     return license
 
 
+async def issue_by_staff(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    keyring: SealKeyring,
+    cipher: PiiCipher,
+    idempotency: Idempotency,
+    request: LicenseCreate,
+    staff: str,
+    now: datetime,
+) -> License:
+    """A license a staff member asked for, checked against its type when registered;
+    a retry with the same ``Idempotency-Key`` finds the license issued first."""
+    holder_id = normalise_holder_id(request.holder_kind, request.holder_id)
+    issued_at = whole_seconds(now)
+    valid_until = request.valid_until
+    registered = types.lookup(request.license_type)
+    if registered is not None:
+        problems = registered.problems(request.fields)
+        if request.holder_kind != registered.holder_kind:
+            problems.append(f"held by a {registered.holder_kind}")
+        if problems:
+            raise ProblemError(
+                422,
+                "license_fields_invalid",
+                "证照信息与证照类型不符",
+                detail=f"{request.license_type}: {'; '.join(problems)}",
+                title_en="The license does not fit its type",
+            )
+        valid_until = valid_until or registered.valid_until(issued_at)
+    if valid_until is not None and valid_until <= issued_at:
+        raise ProblemError(
+            422,
+            "valid_until_not_in_future",
+            "有效期截止时间须晚于签发时间",
+            title_en="valid_until must be after the time of issue",
+        )
+    # The request hash is keyed (HMAC), so the holder's identifier cannot be guessed from it.
+    payload = request.model_dump(mode="json")
+    prior = await idempotency.replay(session, staff, payload, cipher=cipher)
+    if prior is not None:
+        return await session.get_one(License, prior.resource_id)
+    license = await issue(
+        session=session,
+        outbox=outbox,
+        keyring=keyring,
+        cipher=cipher,
+        license_type=request.license_type,
+        holder_kind=request.holder_kind,
+        holder_id=holder_id,
+        holder_name=request.holder_name,
+        fields=dict(request.fields),
+        issuer=keyring.issuer,
+        issued_by=staff,
+        issued_at=issued_at,
+        valid_until=valid_until,
+    )
+    await idempotency.remember(session, 201, resource_id=license.license_id)
+    return license
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An approval's license, decrypted and found fit to issue."""
+
+    kind: types.LicenseType
+    holder_id: str
+    holder_name: str
+    fields: dict[str, str]
+
+
+def _decrypt(wanted: LicenseToIssue, name: str, *, cipher: PiiCipher) -> str:
+    try:
+        return cipher.decrypt(getattr(wanted, name))
+    except (InvalidTag, binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        # Never the value: only which field could not be read.
+        raise RejectEvent(f"license.{name} cannot be decrypted with the PII key") from exc
+
+
+def _checked(wanted: LicenseToIssue, cipher: PiiCipher) -> _Checked:
+    code = wanted.license_type
+    kind = types.lookup(code)
+    if kind is None:
+        raise RejectEvent(f"unknown license type {code!r}")
+    if wanted.holder_kind != kind.holder_kind:
+        raise RejectEvent(f"{code} is for {kind.holder_kind} holders, not {wanted.holder_kind}")
+    holder = _decrypt(wanted, "holder_encrypted", cipher=cipher)
+    holder_name = _decrypt(wanted, "holder_name_encrypted", cipher=cipher).strip()
+    try:
+        fields = json.loads(_decrypt(wanted, "fields_encrypted", cipher=cipher))
+    except json.JSONDecodeError as exc:
+        raise RejectEvent("license.fields_encrypted is not JSON") from exc
+    if not isinstance(fields, dict):
+        raise RejectEvent("license.fields_encrypted is not a JSON object")
+    problems = kind.problems(fields)
+    if problems:
+        raise RejectEvent(f"{code}: {'; '.join(problems)}")
+    if not 1 <= len(holder_name) <= 200:
+        raise RejectEvent("holder name is empty or longer than 200 characters")
+    if not 1 <= len(wanted.issuer) <= 200:
+        raise RejectEvent("issuer is empty or longer than 200 characters")
+    try:
+        holder_id = normalise_holder_id(kind.holder_kind, holder)
+    except ProblemError as exc:
+        raise RejectEvent(f"holder id is not valid: {exc.detail}") from exc
+    if cipher.blind_index(holder_id) != wanted.holder_index:
+        raise RejectEvent("holder_index does not match the encrypted holder id")
+    return _Checked(kind, holder_id, holder_name, {n: v.strip() for n, v in fields.items()})
+
+
+async def issue_for_subcase(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    keyring: SealKeyring,
+    cipher: PiiCipher,
+    subcase: SubCaseDecidedIn,
+    now: datetime,
+) -> License | None:
+    """The license an approved sub-case yields, issued once. None for a refusal, an
+    approval without a license, or one whose license was issued when it first arrived."""
+    wanted = subcase.license
+    if subcase.decision != "approved" or wanted is None:
+        return None
+    license_id = license_id_for_subcase(subcase.subcase_id)
+    if await session.get(License, license_id) is not None:
+        return None  # issued when this decision first arrived
+    checked = _checked(wanted, cipher)
+    issued_at = whole_seconds(now)
+    return await issue(
+        session=session,
+        outbox=outbox,
+        keyring=keyring,
+        cipher=cipher,
+        license_id=license_id,
+        license_type=wanted.license_type,
+        holder_kind=checked.kind.holder_kind,
+        holder_id=checked.holder_id,
+        holder_name=checked.holder_name,
+        fields=checked.fields,
+        issuer=wanted.issuer,
+        issued_by=f"decision:{subcase.decided_by}"[:200],
+        issued_at=issued_at,
+        valid_until=checked.kind.valid_until(issued_at),
+        case_id=subcase.case_id,
+        subcase_id=subcase.subcase_id,
+    )
+
+
 async def revoke(
-    session: AsyncSession, outbox: Outbox, license: License, reason: str, revoked_by: str
-) -> None:
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    cipher: PiiCipher,
+    idempotency: Idempotency,
+    license_id: str,
+    request: RevocationCreate,
+    revoked_by: str,
+    now: datetime,
+) -> License:
+    """Revoke a license and add its event to the caller's transaction; a retry with the
+    same ``Idempotency-Key`` answers the license as it is."""
+    payload = {"license_id": license_id, **request.model_dump(mode="json")}
+    prior = await idempotency.replay(session, revoked_by, payload, cipher=cipher)
+    license = await session.get(License, license_id, with_for_update=True)
+    if license is None:
+        raise license_not_found()
+    if prior is not None:
+        return license
     if license.status == "revoked":
         raise ProblemError(
             409, "license_already_revoked", "证照已吊销", title_en="License already revoked"
         )
     license.status = "revoked"
-    license.revoked_at = now()
+    license.revoked_at = whole_seconds(now)
     license.revoked_by = revoked_by
-    license.revocation_reason = mask(reason)
+    license.revocation_reason = mask(request.reason)
     await session.flush()
     await outbox.add(
         session,
         LicenseRevoked(
-            license_id=license.license_id,
-            license_type=license.license_type,
-            holder_kind=cast(HolderKind, license.holder_kind),
-            holder_index=license.holder_index,
-            issuer=license.issuer,
-            revoked_at=license.revoked_at,
-            reason=license.revocation_reason,
-            case_id=license.case_id,
-            subcase_id=license.subcase_id,
+            **_about(license), revoked_at=license.revoked_at, reason=license.revocation_reason
         ),
         key=license.license_id,
     )
-
-
-def status_of(license: License, at: datetime | None = None) -> LicenseStatus:
-    if license.status == "revoked":
-        return "revoked"
-    if license.valid_until is not None and license.valid_until <= (at or datetime.now(UTC)):
-        return "expired"
-    return "valid"
-
-
-def verify(keyring: SealKeyring, cipher: PiiCipher, license: License) -> bool:
-    data = opened(license, cipher)
-    if not keyring.verify(content_of(license, data), license.signature, license.seal_key_id):
-        return False
-    if license.disclosure_signature is None:
-        return True  # sealed before selective disclosure: the full seal is all it has
-    return keyring.verify(
-        disclosure_content_of(license, data.fields),
-        license.disclosure_signature,
-        license.seal_key_id,
-    )
-
-
-def to_read(license: License, cipher: PiiCipher) -> LicenseRead:
-    registered = types.lookup(license.license_type)
-    data = opened(license, cipher)
-    return LicenseRead(
-        license_id=license.license_id,
-        license_type=license.license_type,
-        license_type_name=registered.name if registered else None,
-        holder_kind=cast(HolderKind, license.holder_kind),
-        holder_id=mask_identifier(cipher.decrypt(license.holder_id_encrypted)),
-        holder_index=license.holder_index,
-        holder_name=data.holder_name,
-        fields=data.fields,
-        issuer=license.issuer,
-        issued_at=license.issued_at,
-        valid_until=license.valid_until,
-        signature=license.signature,
-        seal_key_id=license.seal_key_id,
-        status=status_of(license),
-        revoked_at=license.revoked_at,
-        case_id=license.case_id,
-        subcase_id=license.subcase_id,
-    )
-
-
-async def find(session: AsyncSession, license_id: str, holder_index: str | None) -> License | None:
-    """The license, if the caller may see it (``holder_index`` None: any license)."""
-    query = select(License).where(License.license_id == license_id)
-    if holder_index is not None:
-        query = query.where(License.holder_index == holder_index)
-    return await session.scalar(query)
-
-
-async def newest_first(
-    session: AsyncSession,
-    holder_index: str | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[License]:
-    query = select(License).order_by(License.issued_at.desc(), License.license_id.desc())
-    if holder_index is not None:
-        query = query.where(License.holder_index == holder_index)
-    if after is not None:
-        issued_at, license_id = after
-        query = query.where(
-            or_(
-                License.issued_at < issued_at,
-                and_(License.issued_at == issued_at, License.license_id < license_id),
-            )
-        )
-    return list((await session.scalars(query.limit(limit))).all())
+    await idempotency.remember(session, 200, resource_id=license.license_id)
+    return license

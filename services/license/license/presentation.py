@@ -97,7 +97,7 @@ def create(
         "presentation_id": presentation_id,
         "license_id": credential["license_id"],
         "credential": credential_digest(credential),
-        "disclosed": sorted(field_digest(*d) for d in disclosures),
+        "disclosed": sorted(field_digest(d) for d in disclosures),
         "iat": timestamp(issued_at),
         "exp": timestamp(expires_at),
     }
@@ -201,6 +201,7 @@ def public_keys_by_id(
 def verify_offline(
     presentation: str,
     public_keys: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
     now: datetime,
 ) -> Checked:
     """Check a presentation with the issuer's public keys only (no database, no network)."""
@@ -222,9 +223,9 @@ def verify_offline(
     binding_key = keys.get(document.binding_seal.kid)
     if credential_key is None or binding_key is None:
         return Checked(False, "unknown_key")
-    if not verify_signature(credential_key, raw["credential"], document.seal.sig):
+    if not verify_signature(credential_key, raw["credential"], signature=document.seal.sig):
         return Checked(False, "signature_invalid")
-    if not verify_signature(binding_key, raw["binding"], document.binding_seal.sig):
+    if not verify_signature(binding_key, raw["binding"], signature=document.binding_seal.sig):
         return Checked(False, "signature_invalid")
 
     credential, binding = document.credential, document.binding
@@ -233,7 +234,7 @@ def verify_offline(
     ):
         return Checked(False, "binding_mismatch")
     names = [name for _, name, _ in document.disclosures]
-    digests = [field_digest(*d) for d in document.disclosures]
+    digests = [field_digest(d) for d in document.disclosures]
     sealed = set(credential.digests)
     if (
         len(set(names)) != len(names)

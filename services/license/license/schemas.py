@@ -14,7 +14,7 @@ FieldName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 FieldValue = Annotated[str, StringConstraints(max_length=500)]
 
 
-class LicenseIssue(BaseModel):
+class LicenseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     license_type: str = Field(
@@ -56,11 +56,11 @@ class LicenseRead(BaseModel):
     subcase_id: str | None = None
 
 
-class Verification(BaseModel):
+class VerificationRead(BaseModel):
     valid: bool
 
 
-class SealKey(BaseModel):
+class SealKeyRead(BaseModel):
     kty: Literal["OKP"]
     crv: Literal["Ed25519"]
     x: str
@@ -70,18 +70,18 @@ class SealKey(BaseModel):
     status: Literal["active", "retired"]
 
 
-class SealKeys(BaseModel):
+class SealKeysRead(BaseModel):
     issuer: str
-    keys: list[SealKey]
+    keys: list[SealKeyRead]
 
 
-class Revocation(BaseModel):
+class RevocationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500, description="吊销/注销原因")
 
 
-class PresentationRequest(BaseModel):
+class PresentationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fields: list[FieldName] = Field(
@@ -95,7 +95,7 @@ class QrCode(BaseModel):
     base64: str = Field(description="the PNG image, base64")
 
 
-class PresentationCreated(BaseModel):
+class PresentationRead(BaseModel):
     presentation_id: str
     license_id: str
     license_type: str
@@ -106,13 +106,13 @@ class PresentationCreated(BaseModel):
     qr_code: QrCode
 
 
-class PresentationVerify(BaseModel):
+class PresentationCheckCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     presentation: str = Field(min_length=1, max_length=8000)
 
 
-class PresentationCheck(BaseModel):
+class PresentationCheckRead(BaseModel):
     valid: bool
     reason: str | None = Field(
         description="null when valid, else one of: malformed, unknown_key, "
@@ -140,7 +140,7 @@ class LicenseTypeRead(BaseModel):
     validity_years: int | None = Field(description="null: long-term (长期有效)")
 
 
-class UsageEntry(BaseModel):
+class UsageRead(BaseModel):
     action: Literal["read", "present", "verify"]
     reader_type: str
     scenario: str | None

@@ -19,7 +19,7 @@ import binascii
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,9 @@ def new_salt() -> str:
     return b64url(os.urandom(16))
 
 
-def field_digest(salt: str, name: str, value: str) -> str:
-    return b64url(hashlib.sha256(canonical_json([salt, name, value])).digest())
+def field_digest(disclosure: Sequence[str]) -> str:
+    """The digest of one ``[salt, name, value]`` disclosure."""
+    return b64url(hashlib.sha256(canonical_json(list(disclosure))).digest())
 
 
 def disclosure_content(
@@ -99,12 +100,12 @@ def disclosure_content(
         "issuer": issuer,
         "issued_at": timestamp(issued_at),
         "valid_until": timestamp(valid_until),
-        "digests": sorted(field_digest(salts[n], n, v) for n, v in fields.items()),
+        "digests": sorted(field_digest((salts[n], n, v)) for n, v in fields.items()),
     }
 
 
 def verify_signature(
-    public_key: Ed25519PublicKey, content: Mapping[str, Any], signature: str
+    public_key: Ed25519PublicKey, content: Mapping[str, Any], *, signature: str
 ) -> bool:
     try:
         raw = base64.b64decode(signature, validate=True)
@@ -208,11 +209,11 @@ class SealKeyring:
         """Base64 of the Ed25519 signature over the canonical form of ``content``."""
         return base64.b64encode(self._signing_key.sign(canonical_json(content))).decode()
 
-    def verify(self, content: Mapping[str, Any], signature: str, seal_key_id: str) -> bool:
-        key = self._public.get(seal_key_id)
-        if key is None:
+    def verify(self, content: Mapping[str, Any], signature: str, *, key_id: str) -> bool:
+        found = self._public.get(key_id)
+        if found is None:
             return False
-        return verify_signature(key, content, signature)
+        return verify_signature(found, content, signature=signature)
 
     def jwks(self) -> list[dict[str, str]]:
         return [

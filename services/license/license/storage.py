@@ -15,7 +15,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from license.issuance import Opened, seal_personal
+from license.licenses import Opened, seal_personal
 from license.models import License
 from yiwang_platform.pii import PiiCipher
 
@@ -41,7 +41,7 @@ async def encrypt_legacy(
             rows = list((await session.scalars(query)).all())
             for license in rows:
                 data = Opened(license.legacy_holder_name or "", dict(license.legacy_fields or {}))
-                seal_personal(license, cipher, data)
+                seal_personal(license, data, cipher=cipher)
         done += len(rows)
         if len(rows) < batch:
             break

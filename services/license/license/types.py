@@ -68,67 +68,79 @@ def _present(value: object) -> bool:
     return isinstance(value, str) and value.strip() != ""
 
 
+def _type(
+    code: str,
+    name: str,
+    *,
+    holder_kind: HolderKind,
+    required: dict[str, str],
+    optional: dict[str, str],
+    validity_years: int | None = None,
+) -> LicenseType:
+    """A type whose fields are its required ones, then its optional ones (name: label)."""
+    fields = [FieldSpec(n, label) for n, label in required.items()]
+    fields += [FieldSpec(n, label, required=False) for n, label in optional.items()]
+    return LicenseType(code, name, holder_kind, tuple(fields), validity_years)
+
+
 TYPES: dict[str, LicenseType] = {
     t.code: t
     for t in (
-        LicenseType(
-            code="birth-medical-certificate",
-            name="出生医学证明",
+        _type(
+            "birth-medical-certificate",
+            "出生医学证明",
             holder_kind="citizen",
-            fields=(
-                FieldSpec("certificate_number", "出生医学证明编号"),
-                FieldSpec("newborn_name", "新生儿姓名"),
-                FieldSpec("sex", "性别"),
-                FieldSpec("birth_time", "出生时间"),
-                FieldSpec("birth_place", "出生地点"),
-                FieldSpec("mother_name", "母亲姓名"),
-                FieldSpec("father_name", "父亲姓名", required=False),
-                FieldSpec("institution", "接生机构", required=False),
-            ),
+            required={
+                "certificate_number": "出生医学证明编号",
+                "newborn_name": "新生儿姓名",
+                "sex": "性别",
+                "birth_time": "出生时间",
+                "birth_place": "出生地点",
+                "mother_name": "母亲姓名",
+            },
+            optional={"father_name": "父亲姓名", "institution": "接生机构"},
         ),
-        LicenseType(
-            code="household-register",
-            name="居民户口簿",
+        _type(
+            "household-register",
+            "居民户口簿",
             holder_kind="citizen",
-            fields=(
-                FieldSpec("household_number", "户号"),
-                FieldSpec("householder_name", "户主姓名"),
-                FieldSpec("name", "姓名"),
-                FieldSpec("relation_to_householder", "与户主关系"),
-                FieldSpec("address", "住址"),
-                FieldSpec("registration_authority", "登记机关"),
-                FieldSpec("sex", "性别", required=False),
-                FieldSpec("ethnicity", "民族", required=False),
-                FieldSpec("birth_date", "出生日期", required=False),
-            ),
+            required={
+                "household_number": "户号",
+                "householder_name": "户主姓名",
+                "name": "姓名",
+                "relation_to_householder": "与户主关系",
+                "address": "住址",
+                "registration_authority": "登记机关",
+            },
+            optional={"sex": "性别", "ethnicity": "民族", "birth_date": "出生日期"},
         ),
-        LicenseType(
-            code="social-security-card",
-            name="社会保障卡",
+        _type(
+            "social-security-card",
+            "社会保障卡",
             holder_kind="citizen",
-            fields=(
-                FieldSpec("card_number", "卡号"),
-                FieldSpec("name", "姓名"),
-                FieldSpec("issuing_region", "发卡地区"),
-                FieldSpec("issue_date", "发卡日期"),
-                FieldSpec("bank", "开户银行", required=False),
-            ),
+            required={
+                "card_number": "卡号",
+                "name": "姓名",
+                "issuing_region": "发卡地区",
+                "issue_date": "发卡日期",
+            },
+            optional={"bank": "开户银行"},
             validity_years=10,
         ),
-        LicenseType(
-            code="business-license",
-            name="营业执照",
+        _type(
+            "business-license",
+            "营业执照",
             holder_kind="enterprise",
-            fields=(
-                FieldSpec("company_name", "名称"),
-                FieldSpec("company_type", "类型"),
-                FieldSpec("legal_representative", "法定代表人"),
-                FieldSpec("registered_capital", "注册资本"),
-                FieldSpec("established_on", "成立日期"),
-                FieldSpec("address", "住所"),
-                FieldSpec("business_scope", "经营范围"),
-                FieldSpec("business_term", "营业期限", required=False),
-            ),
+            required={
+                "company_name": "名称",
+                "company_type": "类型",
+                "legal_representative": "法定代表人",
+                "registered_capital": "注册资本",
+                "established_on": "成立日期",
+                "address": "住所",
+                "business_scope": "经营范围",
+            },
+            optional={"business_term": "营业期限"},
         ),
     )
 }

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from license.models import LicenseUsage
-from license.schemas import UsageEntry
+from license.schemas import UsageRead
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.pii import PiiCipher
@@ -27,6 +27,7 @@ def reader_of(principal: InternalPrincipal, cipher: PiiCipher) -> str:
 
 async def record(
     session: AsyncSession,
+    *,
     cipher: PiiCipher,
     license_id: str,
     action: Action,
@@ -47,8 +48,8 @@ async def record(
 
 
 async def page(
-    session: AsyncSession, license_id: str, cursor: str | None, limit: int
-) -> Page[UsageEntry]:
+    session: AsyncSession, *, license_id: str, cursor: str | None, limit: int
+) -> Page[UsageRead]:
     query = (
         select(LicenseUsage)
         .where(LicenseUsage.license_id == license_id)
@@ -59,9 +60,9 @@ async def page(
     if after is not None:
         query = query.where(LicenseUsage.id < after[0])
     rows = list((await session.scalars(query)).all())
-    return Page[UsageEntry](
+    return Page[UsageRead](
         items=[
-            UsageEntry(
+            UsageRead(
                 action=cast(Action, r.action),
                 reader_type=r.reader_type,
                 scenario=r.scenario,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from httpx import AsyncClient
 from stdnum.cn import ric, uscc
 
 from license.main import create_app
@@ -82,11 +83,46 @@ def samples() -> SimpleNamespace:
 
 
 @pytest.fixture
-async def app(backend, verifier) -> AsyncIterator[FastAPI]:
-    settings = await backend.settings(Settings, seal_issuer="杭州市电子证照中心")
-    application = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+def make_app(backend, verifier) -> Callable[..., Awaitable[FastAPI]]:
+    """A new app of the service on the test's backend, not yet running."""
+
+    async def _make(seal_issuer: str = "杭州市电子证照中心") -> FastAPI:
+        settings = await backend.settings(Settings, seal_issuer=seal_issuer)
+        return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+
+    return _make
+
+
+@pytest.fixture
+async def app(make_app) -> AsyncIterator[FastAPI]:
+    application = await make_app()
     async with running(application):
         yield application
+
+
+@pytest.fixture
+def issue_license() -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Issue a birth certificate (``changes``: another license) through a staff client."""
+
+    async def _issue(
+        staff: AsyncClient, holder: str, fields: dict[str, str], **changes: Any
+    ) -> dict[str, Any]:
+        response = await staff.post(
+            "/api/v1/license/licenses",
+            json={
+                "license_type": "birth-medical-certificate",
+                "holder_kind": "citizen",
+                "holder_id": holder,
+                "holder_name": "王小明",
+                "fields": fields,
+                **changes,
+            },
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return _issue
 
 
 Publish = Callable[..., Awaitable[CloudEvent]]
@@ -124,7 +160,7 @@ def decision(app) -> Callable[..., dict[str, Any]]:
         with_license: bool = True,
         **changes: Any,
     ) -> dict[str, Any]:
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         data: dict[str, Any] = {
             "case_id": str(uuid.uuid4()),
             "subcase_id": str(uuid.uuid4()),

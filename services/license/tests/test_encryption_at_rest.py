@@ -17,22 +17,6 @@ from yiwang_platform.testing import client, running
 HOLDER_NAME = "王小明"
 
 
-async def issue(app, signer, holder: str, fields: dict[str, str]) -> str:
-    async with client(app, signer, "license", subject="staff-0571") as staff:
-        response = await staff.post(
-            "/api/v1/license/licenses",
-            json={
-                "license_type": "birth-medical-certificate",
-                "holder_kind": "citizen",
-                "holder_id": holder,
-                "holder_name": HOLDER_NAME,
-                "fields": fields,
-            },
-        )
-    assert response.status_code == 201, response.text
-    return str(response.json()["license_id"])
-
-
 async def stored_text(app) -> str:
     """Every value of every license row, as the database returns it."""
     async with app.state.runtime.sessions() as s:
@@ -64,8 +48,10 @@ async def still_works(app, signer, holder: str, license_id: str, fields: dict[st
     assert checked.json()["fields"] == {"newborn_name": fields["newborn_name"], "sex": "男"}
 
 
-async def test_names_and_fields_are_not_stored_in_clear(app, signer, samples):
-    license_id = await issue(app, signer, samples.citizen, samples.birth_fields)
+async def test_names_and_fields_are_not_stored_in_clear(app, signer, samples, issue_license):
+    async with client(app, signer, "license", subject="staff-0571") as staff:
+        issued = await issue_license(staff, samples.citizen, samples.birth_fields)
+    license_id = issued["license_id"]
     stored = await stored_text(app)
     assert license_id in stored
     for value in [HOLDER_NAME, samples.citizen, *samples.birth_fields.values()]:
@@ -74,12 +60,14 @@ async def test_names_and_fields_are_not_stored_in_clear(app, signer, samples):
 
 
 async def test_licenses_stored_in_clear_are_encrypted_when_the_service_starts(
-    backend, signer, verifier, samples
+    backend, signer, verifier, samples, issue_license
 ):
     settings = await backend.settings(Settings, seal_issuer="杭州市电子证照中心")
     first = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
     async with running(first):
-        license_id = await issue(first, signer, samples.citizen, samples.birth_fields)
+        async with client(first, signer, "license", subject="staff-0571") as staff:
+            issued = await issue_license(staff, samples.citizen, samples.birth_fields)
+        license_id = issued["license_id"]
         # As the row of a license issued before encryption at rest reads after 0003.
         async with first.state.runtime.sessions() as s, s.begin():
             await s.execute(

@@ -5,70 +5,53 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select, update
-from stdnum.cn import ric, uscc
 
-from license.main import create_app
 from license.models import License, outbox
 from license.seal import canonical_json
-from license.settings import Settings
 from yiwang_platform.testing import client, running
 
-
-def id_number(birth: date, sequence: int, area: str = "110105") -> str:
-    """A synthetic resident ID number with a correct GB 11643 check digit."""
-    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
+SEAL_ISSUER = "杭州市卫生健康委员会"
 
 
-def credit_code(organisation: str = "MA2H7QXK0") -> str:
-    body = f"91330106{organisation}"
-    return body + uscc.calc_check_digit(body)
-
-
-CITIZEN = id_number(date(1990, 5, 17), 123)
-OTHER_CITIZEN = id_number(date(1985, 11, 2), 246)
-ENTERPRISE = credit_code()
-
-BIRTH_CERTIFICATE = {
-    "license_type": "CN-BIRTH-CERT",
-    "holder_kind": "citizen",
-    "holder_id": CITIZEN,
-    "holder_name": "王小明",
-    "fields": {"出生地点": "杭州市西湖区", "出生时间": "2026-02-27 10:05"},
-}
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings, seal_issuer="杭州市卫生健康委员会")
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+@pytest.fixture
+def birth_certificate(samples) -> dict:
+    return {
+        "license_type": "CN-BIRTH-CERT",
+        "holder_kind": "citizen",
+        "holder_id": samples.citizen,
+        "holder_name": "王小明",
+        "fields": {"出生地点": "杭州市西湖区", "出生时间": "2026-02-27 10:05"},
+    }
 
 
 def masked(value: str) -> str:
     return f"{value[:6]}********{value[-1]}"
 
 
-async def test_issue_read_verify_and_publish(backend, signer, verifier, read_topic):
-    app = await make_app(backend, verifier)
+async def test_issue_read_verify_and_publish(
+    make_app, signer, read_topic, samples, birth_certificate
+):
+    app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app), client(app, signer, "license", subject="staff-0571") as staff:
         issued = await staff.post(
             "/api/v1/license/licenses",
-            json={**BIRTH_CERTIFICATE, "valid_until": "2046-02-27T00:00:00+08:00"},
+            json={**birth_certificate, "valid_until": "2046-02-27T00:00:00+08:00"},
         )
         assert issued.status_code == 201
         body = issued.json()
-        cipher = app.state.pii_cipher
-        keyring = app.state.seal_keyring
-        assert body["holder_id"] == masked(CITIZEN)
-        assert body["holder_index"] == cipher.blind_index(CITIZEN)
-        assert body["issuer"] == "杭州市卫生健康委员会"
-        assert body["fields"] == BIRTH_CERTIFICATE["fields"]
+        cipher = app.state.runtime.cipher
+        keyring = app.state.runtime.collaborators
+        assert body["holder_id"] == masked(samples.citizen)
+        assert body["holder_index"] == cipher.blind_index(samples.citizen)
+        assert body["issuer"] == SEAL_ISSUER
+        assert body["fields"] == birth_certificate["fields"]
         assert body["valid_until"] == "2046-02-26T16:00:00Z"
         assert body["seal_key_id"] == keyring.key_id
-        assert CITIZEN not in issued.text
+        assert samples.citizen not in issued.text
 
         license_id = body["license_id"]
         fetched = await staff.get(f"/api/v1/license/licenses/{license_id}")
@@ -88,30 +71,32 @@ async def test_issue_read_verify_and_publish(backend, signer, verifier, read_top
             "license_id": license_id,
             "license_type": "CN-BIRTH-CERT",
             "holder_kind": "citizen",
-            "holder_index": cipher.blind_index(CITIZEN),
-            "issuer": "杭州市卫生健康委员会",
+            "holder_index": cipher.blind_index(samples.citizen),
+            "issuer": SEAL_ISSUER,
             "issued_at": body["issued_at"],
             "valid_until": "2046-02-26T16:00:00Z",
             "case_id": None,
             "subcase_id": None,
         }
-        assert CITIZEN.encode() not in message.value
+        assert samples.citizen.encode() not in message.value
 
         async with app.state.runtime.sessions() as s:
             stored = await s.scalar(select(License))
-            assert stored.holder_id_encrypted != CITIZEN
-            assert cipher.decrypt(stored.holder_id_encrypted) == CITIZEN
+            assert stored.holder_id_encrypted != samples.citizen
+            assert cipher.decrypt(stored.holder_id_encrypted) == samples.citizen
             assert stored.issued_by == "staff-0571"
             payloads = (await s.scalars(select(outbox.c.payload))).all()
-            assert len(payloads) == 1 and CITIZEN not in payloads[0]
+            assert len(payloads) == 1 and samples.citizen not in payloads[0]
 
 
-async def test_the_seal_verifies_offline_with_the_published_key(backend, signer, verifier):
-    app = await make_app(backend, verifier)
+async def test_the_seal_verifies_offline_with_the_published_key(
+    make_app, signer, birth_certificate
+):
+    app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app), client(app, signer, "license") as staff:
-        body = (await staff.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)).json()
+        body = (await staff.post("/api/v1/license/licenses", json=birth_certificate)).json()
         keys = (await staff.get("/api/v1/license/seal-keys")).json()
-        assert keys["issuer"] == "杭州市卫生健康委员会"
+        assert keys["issuer"] == SEAL_ISSUER
         assert [(k["kid"], k["kty"], k["crv"], k["status"]) for k in keys["keys"]] == [
             (body["seal_key_id"], "OKP", "Ed25519", "active")
         ]
@@ -134,14 +119,14 @@ async def test_the_seal_verifies_offline_with_the_published_key(backend, signer,
         public_key.verify(base64.b64decode(body["signature"]), canonical_json(sealed))
 
 
-async def test_a_tampered_license_fails_verification(backend, signer, verifier):
-    app = await make_app(backend, verifier)
+async def test_a_tampered_license_fails_verification(make_app, signer, birth_certificate):
+    app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app), client(app, signer, "license") as staff:
-        license_id = (await staff.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)).json()[
+        license_id = (await staff.post("/api/v1/license/licenses", json=birth_certificate)).json()[
             "license_id"
         ]
         # Someone holding the PII key re-encrypts changed content: the seal still tells.
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         async with app.state.runtime.sessions() as s, s.begin():
             await s.execute(
                 update(License)
@@ -160,7 +145,7 @@ async def test_a_tampered_license_fails_verification(backend, signer, verifier):
                 update(License)
                 .where(License.license_id == license_id)
                 .values(
-                    fields_encrypted=cipher.encrypt(json.dumps(BIRTH_CERTIFICATE["fields"])),
+                    fields_encrypted=cipher.encrypt(json.dumps(birth_certificate["fields"])),
                     holder_name_encrypted=cipher.encrypt("王小名"),
                 )
             )
@@ -168,12 +153,12 @@ async def test_a_tampered_license_fails_verification(backend, signer, verifier):
         assert renamed.json() == {"valid": False}
 
 
-async def test_citizens_see_only_their_own_licenses(backend, signer, verifier):
-    app = await make_app(backend, verifier)
+async def test_citizens_see_only_their_own_licenses(make_app, signer, samples, birth_certificate):
+    app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app):
         async with client(app, signer, "license") as staff:
             mine = [
-                (await staff.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)).json()[
+                (await staff.post("/api/v1/license/licenses", json=birth_certificate)).json()[
                     "license_id"
                 ]
                 for _ in range(3)
@@ -181,7 +166,11 @@ async def test_citizens_see_only_their_own_licenses(backend, signer, verifier):
             theirs = (
                 await staff.post(
                     "/api/v1/license/licenses",
-                    json={**BIRTH_CERTIFICATE, "holder_id": OTHER_CITIZEN, "holder_name": "李四"},
+                    json={
+                        **birth_certificate,
+                        "holder_id": samples.other_citizen,
+                        "holder_name": "李四",
+                    },
                 )
             ).json()["license_id"]
             everything = (await staff.get("/api/v1/license/licenses")).json()
@@ -189,7 +178,7 @@ async def test_citizens_see_only_their_own_licenses(backend, signer, verifier):
 
         # The token subject of a citizen is their ID number, lower-case x or not.
         async with client(
-            app, signer, "license", principal_type="citizen", subject=CITIZEN.lower()
+            app, signer, "license", principal_type="citizen", subject=samples.citizen.lower()
         ) as citizen:
             first = (await citizen.get("/api/v1/license/licenses", params={"limit": 2})).json()
             assert len(first["items"]) == 2 and first["next_cursor"]
@@ -202,7 +191,9 @@ async def test_citizens_see_only_their_own_licenses(backend, signer, verifier):
             assert (len(rest["items"]), rest["next_cursor"]) == (1, None)
             listed = [i["license_id"] for i in first["items"] + rest["items"]]
             assert sorted(listed) == sorted(mine)
-            assert all(i["holder_id"] == masked(CITIZEN) for i in first["items"] + rest["items"])
+            assert all(
+                i["holder_id"] == masked(samples.citizen) for i in first["items"] + rest["items"]
+            )
 
             other = await citizen.get(f"/api/v1/license/licenses/{theirs}")
             assert (other.status_code, other.json()["code"]) == (404, "license_not_found")
@@ -211,7 +202,7 @@ async def test_citizens_see_only_their_own_licenses(backend, signer, verifier):
             own = await citizen.get(f"/api/v1/license/licenses/{mine[0]}")
             assert own.status_code == 200
 
-            refused = await citizen.post("/api/v1/license/licenses", json=BIRTH_CERTIFICATE)
+            refused = await citizen.post("/api/v1/license/licenses", json=birth_certificate)
             assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
         async with client(app, signer, "license", principal_type="county") as county:
@@ -219,8 +210,8 @@ async def test_citizens_see_only_their_own_licenses(backend, signer, verifier):
             assert (listing.status_code, listing.json()["code"]) == (403, "forbidden")
 
 
-async def test_enterprise_license_with_a_credit_code(backend, signer, verifier):
-    app = await make_app(backend, verifier)
+async def test_enterprise_license_with_a_credit_code(make_app, signer, samples):
+    app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app):
         async with client(app, signer, "license") as staff:
             issued = await staff.post(
@@ -228,26 +219,28 @@ async def test_enterprise_license_with_a_credit_code(backend, signer, verifier):
                 json={
                     "license_type": "CN-BIZ-LICENSE",
                     "holder_kind": "enterprise",
-                    "holder_id": ENTERPRISE.lower(),
+                    "holder_id": samples.enterprise.lower(),
                     "holder_name": "杭州示例科技有限公司",
                     "fields": {"法定代表人": "王小明", "注册资本": "100万元"},
                 },
             )
             assert issued.status_code == 201
-            assert issued.json()["holder_id"] == masked(ENTERPRISE)
+            assert issued.json()["holder_id"] == masked(samples.enterprise)
         async with client(
-            app, signer, "license", principal_type="enterprise", subject=ENTERPRISE
+            app, signer, "license", principal_type="enterprise", subject=samples.enterprise
         ) as enterprise:
             listed = (await enterprise.get("/api/v1/license/licenses")).json()
             assert [i["license_id"] for i in listed["items"]] == [issued.json()["license_id"]]
 
 
-async def test_bad_input_is_a_problem_and_never_echoes_the_identifier(backend, signer, verifier):
-    app = await make_app(backend, verifier)
-    bad_checksum = CITIZEN[:-1] + ("1" if CITIZEN[-1] != "1" else "2")
+async def test_bad_input_is_a_problem_and_never_echoes_the_identifier(
+    make_app, signer, samples, birth_certificate
+):
+    app = await make_app(seal_issuer=SEAL_ISSUER)
+    bad_checksum = samples.citizen[:-1] + ("1" if samples.citizen[-1] != "1" else "2")
     async with running(app), client(app, signer, "license") as staff:
         invalid = await staff.post(
-            "/api/v1/license/licenses", json={**BIRTH_CERTIFICATE, "holder_id": bad_checksum}
+            "/api/v1/license/licenses", json={**birth_certificate, "holder_id": bad_checksum}
         )
         assert invalid.status_code == 422
         assert invalid.headers["content-type"] == "application/problem+json"
@@ -256,28 +249,28 @@ async def test_bad_input_is_a_problem_and_never_echoes_the_identifier(backend, s
 
         wrong_kind = await staff.post(
             "/api/v1/license/licenses",
-            json={**BIRTH_CERTIFICATE, "holder_kind": "enterprise"},
+            json={**birth_certificate, "holder_kind": "enterprise"},
         )
         assert (wrong_kind.status_code, wrong_kind.json()["code"]) == (422, "holder_id_invalid")
-        assert CITIZEN not in wrong_kind.text
+        assert samples.citizen not in wrong_kind.text
 
         too_many = await staff.post(
             "/api/v1/license/licenses",
-            json={**BIRTH_CERTIFICATE, "fields": {f"项目{i}": "值" for i in range(31)}},
+            json={**birth_certificate, "fields": {f"项目{i}": "值" for i in range(31)}},
         )
         assert (too_many.status_code, too_many.json()["code"]) == (422, "validation_failed")
         unknown = await staff.post(
-            "/api/v1/license/licenses", json={**BIRTH_CERTIFICATE, "seal": "forged"}
+            "/api/v1/license/licenses", json={**birth_certificate, "seal": "forged"}
         )
         assert (unknown.status_code, unknown.json()["code"]) == (422, "validation_failed")
         naive = await staff.post(
             "/api/v1/license/licenses",
-            json={**BIRTH_CERTIFICATE, "valid_until": "2046-02-27T00:00:00"},
+            json={**birth_certificate, "valid_until": "2046-02-27T00:00:00"},
         )
         assert (naive.status_code, naive.json()["code"]) == (422, "validation_failed")
         past = await staff.post(
             "/api/v1/license/licenses",
-            json={**BIRTH_CERTIFICATE, "valid_until": "2020-01-01T00:00:00Z"},
+            json={**birth_certificate, "valid_until": "2020-01-01T00:00:00Z"},
         )
         assert (past.status_code, past.json()["code"]) == (422, "valid_until_not_in_future")
         cursor = await staff.get("/api/v1/license/licenses", params={"cursor": "bm9wZQ"})
@@ -293,19 +286,21 @@ async def test_bad_input_is_a_problem_and_never_echoes_the_identifier(backend, s
             assert await s.scalar(select(func.count()).select_from(outbox)) == 0
 
 
-async def test_idempotency_key_replays_and_rejects_a_different_body(backend, signer, verifier):
-    app = await make_app(backend, verifier)
+async def test_idempotency_key_replays_and_rejects_a_different_body(
+    make_app, signer, birth_certificate
+):
+    app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app), client(app, signer, "license") as staff:
         headers = {"Idempotency-Key": "issue-1"}
         first = await staff.post(
-            "/api/v1/license/licenses", json=BIRTH_CERTIFICATE, headers=headers
+            "/api/v1/license/licenses", json=birth_certificate, headers=headers
         )
         again = await staff.post(
-            "/api/v1/license/licenses", json=BIRTH_CERTIFICATE, headers=headers
+            "/api/v1/license/licenses", json=birth_certificate, headers=headers
         )
         other = await staff.post(
             "/api/v1/license/licenses",
-            json={**BIRTH_CERTIFICATE, "holder_name": "王大明"},
+            json={**birth_certificate, "holder_name": "王大明"},
             headers=headers,
         )
         assert first.status_code == again.status_code == 201
@@ -316,8 +311,8 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(backend, sig
             assert await s.scalar(select(func.count()).select_from(outbox)) == 1
 
 
-async def test_requests_without_a_valid_internal_token_are_refused(backend, signer, verifier):
-    app = await make_app(backend, verifier)
+async def test_requests_without_a_valid_internal_token_are_refused(make_app, signer):
+    app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app):
         async with client(app, None, "license") as anonymous:
             assert (await anonymous.get("/api/v1/license/licenses")).status_code == 401

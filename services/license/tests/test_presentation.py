@@ -74,7 +74,7 @@ def keyring() -> SealKeyring:
 
 def test_a_fresh_presentation_verifies_and_reveals_only_the_chosen_fields(keyring):
     text = show(keyring, ["name", "issuing_region"])
-    checked = presentation.verify_offline(text, {"keys": keyring.jwks()}, NOW)
+    checked = presentation.verify_offline(text, {"keys": keyring.jwks()}, now=NOW)
     assert checked.valid and checked.reason is None
     assert checked.fields == {"name": "王小明", "issuing_region": "杭州市"}
     assert checked.license_type == "social-security-card"
@@ -96,36 +96,36 @@ def test_every_changed_character_is_refused(keyring):
     accepted = []
     for i, c in enumerate(text):
         flipped = text[:i] + alphabet[(alphabet.index(c) + 1) % 64] + text[i + 1 :]
-        if presentation.verify_offline(flipped, keyring.jwks(), NOW).valid:
+        if presentation.verify_offline(flipped, keyring.jwks(), now=NOW).valid:
             accepted.append(i)
     assert accepted == []
-    assert not presentation.verify_offline(text + "A", keyring.jwks(), NOW).valid
-    assert not presentation.verify_offline(text[:-1], keyring.jwks(), NOW).valid
+    assert not presentation.verify_offline(text + "A", keyring.jwks(), now=NOW).valid
+    assert not presentation.verify_offline(text[:-1], keyring.jwks(), now=NOW).valid
 
 
 def test_a_swapped_or_added_field_does_not_match_the_sealed_digests(keyring):
     document = decoded(show(keyring, ["name"]))
     swapped = json.loads(json.dumps(document))
     swapped["disclosures"][0][2] = "李四"
-    assert presentation.verify_offline(encoded(swapped), keyring.jwks(), NOW).reason == (
+    assert presentation.verify_offline(encoded(swapped), keyring.jwks(), now=NOW).reason == (
         "disclosure_mismatch"
     )
     # Knowing a hidden value is not enough without its salt.
     added = json.loads(json.dumps(document))
     added["disclosures"].append([new_salt(), "card_number", "A12345678"])
-    assert presentation.verify_offline(encoded(added), keyring.jwks(), NOW).reason == (
+    assert presentation.verify_offline(encoded(added), keyring.jwks(), now=NOW).reason == (
         "disclosure_mismatch"
     )
     # Dropping a disclosure breaks the binding's list, which the service signed.
     two = decoded(show(keyring, ["name", "issuing_region"]))
     two["disclosures"] = two["disclosures"][:1]
-    assert presentation.verify_offline(encoded(two), keyring.jwks(), NOW).reason == (
+    assert presentation.verify_offline(encoded(two), keyring.jwks(), now=NOW).reason == (
         "disclosure_mismatch"
     )
     # A later expiry is a change to what the service signed.
     extended = json.loads(json.dumps(document))
     extended["binding"]["exp"] = "2026-03-02T09:05:00Z"
-    assert presentation.verify_offline(encoded(extended), keyring.jwks(), NOW).reason == (
+    assert presentation.verify_offline(encoded(extended), keyring.jwks(), now=NOW).reason == (
         "signature_invalid"
     )
 
@@ -133,27 +133,29 @@ def test_a_swapped_or_added_field_does_not_match_the_sealed_digests(keyring):
 def test_expiry_clock_skew_and_the_licenses_own_validity(keyring):
     text = show(keyring, ["name"], ttl=60)
     keys = keyring.jwks()
-    assert presentation.verify_offline(text, keys, NOW + timedelta(seconds=59)).valid
-    assert presentation.verify_offline(text, keys, NOW + timedelta(seconds=60)).reason == "expired"
-    assert presentation.verify_offline(text, keys, NOW - timedelta(seconds=30)).valid
-    assert presentation.verify_offline(text, keys, NOW - timedelta(minutes=5)).reason == (
+    assert presentation.verify_offline(text, keys, now=NOW + timedelta(seconds=59)).valid
+    assert (
+        presentation.verify_offline(text, keys, now=NOW + timedelta(seconds=60)).reason == "expired"
+    )
+    assert presentation.verify_offline(text, keys, now=NOW - timedelta(seconds=30)).valid
+    assert presentation.verify_offline(text, keys, now=NOW - timedelta(minutes=5)).reason == (
         "not_yet_valid"
     )
     lapsed = show(keyring, ["name"], valid_until=NOW - timedelta(seconds=1))
-    assert presentation.verify_offline(lapsed, keys, NOW).reason == "license_expired"
+    assert presentation.verify_offline(lapsed, keys, now=NOW).reason == "license_expired"
 
 
 def test_unknown_or_retired_keys(keyring):
     text = show(keyring, ["name"])
     other = SealKeyring("另一机关", Ed25519PrivateKey.generate())
-    assert presentation.verify_offline(text, other.jwks(), NOW).reason == "unknown_key"
-    assert presentation.verify_offline(text, [], NOW).reason == "unknown_key"
+    assert presentation.verify_offline(text, other.jwks(), now=NOW).reason == "unknown_key"
+    assert presentation.verify_offline(text, [], now=NOW).reason == "unknown_key"
     # The same kid with another key's x: the signature fails.
     forged = [{**other.jwks()[0], "kid": keyring.key_id}]
-    assert presentation.verify_offline(text, forged, NOW).reason == "signature_invalid"
+    assert presentation.verify_offline(text, forged, now=NOW).reason == "signature_invalid"
     # After a rotation the old key, published as retired, still verifies.
     retired = [{**k, "status": "retired"} for k in keyring.jwks()]
-    assert presentation.verify_offline(text, other.jwks() + retired, NOW).valid
+    assert presentation.verify_offline(text, other.jwks() + retired, now=NOW).valid
 
 
 @pytest.mark.parametrize(
@@ -161,14 +163,14 @@ def test_unknown_or_retired_keys(keyring):
     ["", "!!!", "e30", b64url(b"not json"), b64url(b'{"v": 1}'), b64url(b"[]"), "A" * 9000],
 )
 def test_malformed_input_is_refused(keyring, text):
-    assert presentation.verify_offline(text, keyring.jwks(), NOW).reason == "malformed"
+    assert presentation.verify_offline(text, keyring.jwks(), now=NOW).reason == "malformed"
 
 
 def test_a_presentation_longer_than_the_limit_of_ten_minutes_is_refused(keyring):
     document = decoded(show(keyring, ["name"]))
     document["binding"]["exp"] = "2026-03-02T09:10:01Z"
     document["binding_seal"]["sig"] = keyring.sign(document["binding"])
-    assert presentation.verify_offline(encoded(document), keyring.jwks(), NOW).reason == (
+    assert presentation.verify_offline(encoded(document), keyring.jwks(), now=NOW).reason == (
         "malformed"
     )
     with pytest.raises(ValueError):

@@ -55,7 +55,7 @@ def test_a_signed_license_verifies():
     keyring = SealKeyring("发证机关", Ed25519PrivateKey.generate())
     signature = keyring.sign(content())
     assert len(base64.b64decode(signature)) == 64
-    assert keyring.verify(content(), signature, keyring.key_id) is True
+    assert keyring.verify(content(), signature, key_id=keyring.key_id) is True
 
 
 @pytest.mark.parametrize(
@@ -75,17 +75,20 @@ def test_a_signed_license_verifies():
 def test_a_tampered_field_fails_verification(changes):
     keyring = SealKeyring("发证机关", Ed25519PrivateKey.generate())
     signature = keyring.sign(content())
-    assert keyring.verify(content(**changes), signature, keyring.key_id) is False
+    assert keyring.verify(content(**changes), signature, key_id=keyring.key_id) is False
 
 
 def test_a_bad_signature_or_unknown_key_fails_verification():
     keyring = SealKeyring("发证机关", Ed25519PrivateKey.generate())
     signature = keyring.sign(content())
     other = SealKeyring("发证机关", Ed25519PrivateKey.generate())
-    assert keyring.verify(content(), other.sign(content()), keyring.key_id) is False
-    assert keyring.verify(content(), signature, "0000000000000000") is False
-    assert keyring.verify(content(), "not base64!", keyring.key_id) is False
-    assert keyring.verify(content(), base64.b64encode(b"short").decode(), keyring.key_id) is False
+    assert keyring.verify(content(), other.sign(content()), key_id=keyring.key_id) is False
+    assert keyring.verify(content(), signature, key_id="0000000000000000") is False
+    assert keyring.verify(content(), "not base64!", key_id=keyring.key_id) is False
+    assert (
+        keyring.verify(content(), base64.b64encode(b"short").decode(), key_id=keyring.key_id)
+        is False
+    )
 
 
 def test_standalone_key_file_is_created_once_and_reused(tmp_path):
@@ -94,7 +97,7 @@ def test_standalone_key_file_is_created_once_and_reused(tmp_path):
     second = SealKeyring.from_settings(settings)
     assert first.key_id == second.key_id
     assert (tmp_path / "seal.key").stat().st_mode & 0o777 == 0o600
-    assert second.verify(content(), first.sign(content()), first.key_id) is True
+    assert second.verify(content(), first.sign(content()), key_id=first.key_id) is True
 
 
 def test_configured_key_as_pem_or_path(tmp_path):
@@ -123,7 +126,7 @@ def test_retired_keys_still_verify_and_are_published_as_retired(tmp_path):
         Settings(var_dir=tmp_path, seal_retired_public_keys=retired)
     )
     assert current.key_id != old.key_id
-    assert current.verify(content(), signature, old.key_id) is True
+    assert current.verify(content(), signature, key_id=old.key_id) is True
     assert [(k["kid"], k["status"]) for k in current.jwks()] == [
         (current.key_id, "active"),
         (old.key_id, "retired"),

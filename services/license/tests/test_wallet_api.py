@@ -13,7 +13,7 @@ import segno
 from sqlalchemy import select, update
 
 from license import presentation
-from license.issuance import disclosure_content_of, opened
+from license.licenses import disclosure_content_of, opened
 from license.models import License, LicenseUsage
 from yiwang_platform.pagination import encode_cursor
 from yiwang_platform.testing import client
@@ -23,33 +23,21 @@ def as_holder(app, signer, subject: str, kind: str = "citizen", **claims):
     return client(app, signer, "license", principal_type=kind, subject=subject, **claims)
 
 
-async def issue(staff, holder: str, fields: dict[str, str], **changes) -> dict:
-    response = await staff.post(
-        "/api/v1/license/licenses",
-        json={
-            "license_type": "birth-medical-certificate",
-            "holder_kind": "citizen",
-            "holder_id": holder,
-            "holder_name": "王小明",
-            "fields": fields,
-            **changes,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def flip(text: str, i: int) -> str:
     return text[:i] + ("A" if text[i] != "A" else "B") + text[i + 1 :]
 
 
-async def test_wallet_is_the_callers_own_and_other_licenses_are_not_found(app, signer, samples):
+async def test_wallet_is_the_callers_own_and_other_licenses_are_not_found(
+    app, signer, samples, issue_license
+):
     async with client(app, signer, "license", subject="staff-0571") as staff:
         mine = [
-            (await issue(staff, samples.citizen, samples.birth_fields))["license_id"]
+            (await issue_license(staff, samples.citizen, samples.birth_fields))["license_id"]
             for _ in range(3)
         ]
-        theirs = (await issue(staff, samples.other_citizen, samples.birth_fields))["license_id"]
+        theirs = (await issue_license(staff, samples.other_citizen, samples.birth_fields))[
+            "license_id"
+        ]
         assert (await staff.get(f"/api/v1/license/licenses/{mine[0]}")).status_code == 200
         no_wallet = await staff.get("/api/v1/license/wallet")
         assert (no_wallet.status_code, no_wallet.json()["code"]) == (403, "forbidden")
@@ -92,9 +80,11 @@ async def test_wallet_is_the_callers_own_and_other_licenses_are_not_found(app, s
         assert (await county.get("/api/v1/license/wallet")).status_code == 403
 
 
-async def test_holder_reads_are_logged_without_identifiers(app, signer, samples):
+async def test_holder_reads_are_logged_without_identifiers(app, signer, samples, issue_license):
     async with client(app, signer, "license", subject="staff-0571") as staff:
-        license_id = (await issue(staff, samples.citizen, samples.birth_fields))["license_id"]
+        license_id = (await issue_license(staff, samples.citizen, samples.birth_fields))[
+            "license_id"
+        ]
     # Intake checks a referenced license on the applicant's behalf (免提交).
     async with as_holder(app, signer, samples.citizen, scn="birth-registration") as intake:
         read = await intake.get(f"/api/v1/license/licenses/{license_id}")
@@ -110,13 +100,15 @@ async def test_holder_reads_are_logged_without_identifiers(app, signer, samples)
     async with app.state.runtime.sessions() as s:
         rows = (await s.scalars(select(LicenseUsage))).all()
         assert len(rows) == 2
-        assert {r.reader for r in rows} == {app.state.pii_cipher.blind_index(samples.citizen)}
+        assert {r.reader for r in rows} == {app.state.runtime.cipher.blind_index(samples.citizen)}
         assert all(samples.citizen not in json.dumps(r.reader + r.license_id) for r in rows)
 
 
-async def test_show_chosen_fields_and_verify_online(app, signer, samples):
+async def test_show_chosen_fields_and_verify_online(app, signer, samples, issue_license):
     async with client(app, signer, "license", subject="staff-0571") as staff:
-        license_id = (await issue(staff, samples.citizen, samples.birth_fields))["license_id"]
+        license_id = (await issue_license(staff, samples.citizen, samples.birth_fields))[
+            "license_id"
+        ]
     async with as_holder(app, signer, samples.citizen) as holder:
         shown = await holder.post(
             f"/api/v1/license/licenses/{license_id}/presentations",
@@ -166,9 +158,9 @@ async def test_show_chosen_fields_and_verify_online(app, signer, samples):
         # One made ten minutes ago has expired.
         async with app.state.runtime.sessions() as s:
             license = await s.get(License, license_id)
-        fields = opened(license, app.state.pii_cipher).fields
+        fields = opened(license, app.state.runtime.cipher).fields
         stale = presentation.create(
-            app.state.seal_keyring,
+            app.state.runtime.collaborators,
             credential=disclosure_content_of(license, fields),
             credential_key_id=license.seal_key_id,
             credential_signature=license.disclosure_signature,
@@ -186,14 +178,18 @@ async def test_show_chosen_fields_and_verify_online(app, signer, samples):
     # Verified offline with the published keys, after the service is gone.
     async with client(app, signer, "license") as anyone:
         keys = (await anyone.get("/api/v1/license/seal-keys")).json()
-    checked_offline = presentation.verify_offline(text, keys, datetime.now(UTC))
+    checked_offline = presentation.verify_offline(text, keys, now=datetime.now(UTC))
     assert checked_offline.valid
     assert checked_offline.fields == {"newborn_name": "王小明", "birth_time": "2026-02-27 10:05"}
 
 
-async def test_revocation_stops_presentations_and_is_announced(app, signer, samples, read_topic):
+async def test_revocation_stops_presentations_and_is_announced(
+    app, signer, samples, read_topic, issue_license
+):
     async with client(app, signer, "license", subject="staff-0571") as staff:
-        license_id = (await issue(staff, samples.citizen, samples.birth_fields))["license_id"]
+        license_id = (await issue_license(staff, samples.citizen, samples.birth_fields))[
+            "license_id"
+        ]
     async with as_holder(app, signer, samples.citizen) as holder:
         text = (
             await holder.post(
@@ -243,7 +239,9 @@ async def test_revocation_stops_presentations_and_is_announced(app, signer, samp
         assert (after["valid"], after["reason"], after["fields"]) == (False, "revoked", {})
 
     # Offline the seal still checks out: only the online check knows of revocations.
-    assert presentation.verify_offline(text, app.state.seal_keyring.jwks(), datetime.now(UTC)).valid
+    assert presentation.verify_offline(
+        text, app.state.runtime.collaborators.jwks(), now=datetime.now(UTC)
+    ).valid
 
     async with as_holder(app, signer, samples.citizen) as holder:
         assert (await holder.get(f"/api/v1/license/licenses/{license_id}")).json()["status"] == (
@@ -263,13 +261,15 @@ async def test_revocation_stops_presentations_and_is_announced(app, signer, samp
     assert messages[1].key == license_id.encode()
     assert event["license_id"] == license_id
     assert event["reason"] == "信息有误，予以注销"
-    assert event["holder_index"] == app.state.pii_cipher.blind_index(samples.citizen)
+    assert event["holder_index"] == app.state.runtime.cipher.blind_index(samples.citizen)
     assert samples.citizen.encode() not in messages[1].value
 
 
-async def test_bad_presentation_requests_are_problems(app, signer, samples):
+async def test_bad_presentation_requests_are_problems(app, signer, samples, issue_license):
     async with client(app, signer, "license", subject="staff-0571") as staff:
-        license_id = (await issue(staff, samples.citizen, samples.birth_fields))["license_id"]
+        license_id = (await issue_license(staff, samples.citizen, samples.birth_fields))[
+            "license_id"
+        ]
         staff_shows = await staff.post(
             f"/api/v1/license/licenses/{license_id}/presentations", json={"fields": ["sex"]}
         )
@@ -329,7 +329,9 @@ async def test_bad_presentation_requests_are_problems(app, signer, samples):
         assert (old.status_code, old.json()["code"]) == (409, "license_not_presentable")
 
 
-async def test_registered_types_are_checked_on_the_staff_route_too(app, signer, samples):
+async def test_registered_types_are_checked_on_the_staff_route_too(
+    app, signer, samples, issue_license
+):
     async with client(app, signer, "license", subject="staff-0571") as staff:
         types_ = (await staff.get("/api/v1/license/license-types")).json()
         assert [t["code"] for t in types_] == [
@@ -352,7 +354,7 @@ async def test_registered_types_are_checked_on_the_staff_route_too(app, signer, 
         )
         assert (refused.status_code, refused.json()["code"]) == (422, "license_fields_invalid")
         assert "card_number" in refused.json()["detail"]
-        card = await issue(
+        card = await issue_license(
             staff, samples.citizen, samples.ssc_fields, license_type="social-security-card"
         )
         issued_at = datetime.fromisoformat(card["issued_at"])

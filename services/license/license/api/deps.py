@@ -1,48 +1,53 @@
-"""The seal keyring and the PII cipher, loaded once when the app starts (see ``main``)."""
+"""The license API's dependencies: its settings, its seal keyring (built at start), the
+PII cipher, and who the caller is to the licenses (``license.holders``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query
 
+from license import holders
 from license.seal import SealKeyring
-from yiwang_platform.errors import ProblemError
+from license.settings import Settings
+from yiwang_platform.deps import CipherDep, PrincipalDep, collaborators_of, settings_of
 from yiwang_platform.internal_token import InternalPrincipal
-from yiwang_platform.pii import PiiCipher
+
+__all__ = [
+    "CipherDep",
+    "HolderDep",
+    "HolderScopeDep",
+    "IssuingStaffDep",
+    "KeyringDep",
+    "PageLimit",
+    "RevokingStaffDep",
+    "SettingsDep",
+]
+
+SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
+KeyringDep = Annotated[SealKeyring, Depends(collaborators_of(SealKeyring))]
+PageLimit = Annotated[int, Query(ge=1, le=200)]
 
 
-async def get_keyring(request: Request) -> SealKeyring:
-    keyring: SealKeyring = request.app.state.seal_keyring
-    return keyring
+async def _holder_scope(principal: PrincipalDep, cipher: CipherDep) -> str | None:
+    return holders.scope_of(principal, cipher)
 
 
-async def get_cipher(request: Request) -> PiiCipher:
-    cipher: PiiCipher = request.app.state.pii_cipher
-    return cipher
+async def _holder(principal: PrincipalDep, cipher: CipherDep) -> str:
+    return holders.holder_index_of(principal, cipher)
 
 
-KeyringDep = Annotated[SealKeyring, Depends(get_keyring)]
-CipherDep = Annotated[PiiCipher, Depends(get_cipher)]
+async def _issuing_staff(principal: PrincipalDep) -> InternalPrincipal:
+    return holders.staff_only(principal, detail="only staff issue licenses")
 
 
-def holder_scope(principal: InternalPrincipal, cipher: PiiCipher) -> str | None:
-    """Whose licenses the caller may see: None for staff (all), else the caller's own
-    blind index (citizens by ID number, enterprises by credit code)."""
-    if principal.principal_type == "staff":
-        return None
-    if principal.principal_type in ("citizen", "enterprise"):
-        return cipher.blind_index(principal.subject)
-    raise ProblemError(403, "forbidden", "无权访问")
+async def _revoking_staff(principal: PrincipalDep) -> InternalPrincipal:
+    return holders.staff_only(principal, detail="only staff revoke licenses")
 
 
-def require_staff(principal: InternalPrincipal, detail: str) -> None:
-    if principal.principal_type != "staff":
-        raise ProblemError(403, "forbidden", "无权访问", detail=detail)
-
-
-def holder_of(principal: InternalPrincipal, cipher: PiiCipher) -> str:
-    """The caller's blind index when the caller can hold licenses, else 403."""
-    if principal.principal_type not in ("citizen", "enterprise"):
-        raise ProblemError(403, "forbidden", "无权访问", detail="only holders have a wallet")
-    return cipher.blind_index(principal.subject)
+# The blind index whose licenses the caller may see; None for staff (all of them).
+HolderScopeDep = Annotated[str | None, Depends(_holder_scope)]
+# The caller's own blind index: citizens and enterprises only.
+HolderDep = Annotated[str, Depends(_holder)]
+IssuingStaffDep = Annotated[InternalPrincipal, Depends(_issuing_staff)]
+RevokingStaffDep = Annotated[InternalPrincipal, Depends(_revoking_staff)]

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from license import issuance
-from license.api.deps import CipherDep, holder_of
-from license.api.routes.licenses import after_cursor, cursor_of
+from license import licenses
+from license.api.deps import CipherDep, HolderDep, PageLimit
 from license.schemas import LicenseRead
-from yiwang_platform.deps import PrincipalDep, SessionDep
+from yiwang_platform.deps import SessionDep
 from yiwang_platform.pagination import Page
 
 router = APIRouter(prefix="/api/v1/license/wallet", tags=["wallet"])
@@ -24,15 +21,11 @@ router = APIRouter(prefix="/api/v1/license/wallet", tags=["wallet"])
 )
 async def wallet(
     session: SessionDep,
-    principal: PrincipalDep,
+    holder: HolderDep,
     cipher: CipherDep,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: PageLimit = 50,
 ) -> Page[LicenseRead]:
-    rows = await issuance.newest_first(
-        session, holder_of(principal, cipher), after_cursor(cursor), limit
-    )
-    next_cursor = cursor_of(rows[-1]) if len(rows) == limit else None
-    return Page[LicenseRead](
-        items=[issuance.to_read(r, cipher) for r in rows], next_cursor=next_cursor
+    return await licenses.page(
+        session=session, cipher=cipher, holder_index=holder, cursor=cursor, limit=limit
     )
