@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from supervision.api.dependencies import current_time
 from supervision.main import create_app
 from supervision.models import CaseWatch
 from supervision.settings import Settings
@@ -237,6 +236,6 @@ def on_day(app) -> Callable[[str], None]:
 
     def _on_day(day: str) -> None:
         moment = datetime.fromisoformat(f"{day}T02:00:00+00:00")
-        app.dependency_overrides[current_time] = lambda: moment
+        app.state.runtime.clock = lambda: moment
 
     return _on_day
