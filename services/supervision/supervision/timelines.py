@@ -10,6 +10,7 @@ the dead-letter topic with the reason.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -63,27 +64,28 @@ def _id(value: str, *, field: str, longest: int) -> str:
     return value
 
 
-def _entry(
-    session: AsyncSession,
-    event: ConsumedEvent,
-    *,
-    event_id: str,
-    case_id: str,
-    at: datetime,
-    summary: str,
-    subcase_id: str | None = None,
-) -> None:
-    # Free text (reasons) comes from staff and may hold an identifier: mask it.
-    session.add(
-        TimelineEntry(
-            case_id=case_id,
-            subcase_id=subcase_id,
-            event_id=event_id,
-            event_type=event.event_type,
-            at=at,
-            summary=mask(summary),
+@dataclass(frozen=True)
+class _Notes:
+    """The timeline entries one event adds."""
+
+    session: AsyncSession
+    event: ConsumedEvent
+    event_id: str
+
+    def add(
+        self, case_id: str, summary: str, *, at: datetime, subcase_id: str | None = None
+    ) -> None:
+        # Free text (reasons) comes from staff and may hold an identifier: mask it.
+        self.session.add(
+            TimelineEntry(
+                case_id=case_id,
+                subcase_id=subcase_id,
+                event_id=self.event_id,
+                event_type=self.event.event_type,
+                at=at,
+                summary=mask(summary),
+            )
         )
-    )
 
 
 async def _case(
@@ -148,13 +150,10 @@ async def record_submitted(session: AsyncSession, event: CaseSubmittedIn, *, eve
         )
     )
     channel = CHANNELS.get(event.channel, event.channel)
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case_id,
+    _Notes(session, event, event_id).add(
+        case_id,
+        f"{channel}申请：{event.matter_name}（{event.department}），承诺{promised}个工作日",
         at=event.submitted_at,
-        summary=f"{channel}申请：{event.matter_name}（{event.department}），承诺{promised}个工作日",
     )
     await session.flush()
 
@@ -182,14 +181,7 @@ async def record_accepted(session: AsyncSession, event: CaseAcceptedIn, *, event
                     missing=json.dumps(list(event.missing_materials), ensure_ascii=False),
                 )
             )
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
-        at=event.accepted_at,
-        summary=summary,
-    )
+    _Notes(session, event, event_id).add(case.case_id, summary, at=event.accepted_at)
 
     for plan in event.subcases:
         subcase_id = _id(plan.subcase_id, field="subcase_id", longest=80)
@@ -214,14 +206,8 @@ async def record_accepted(session: AsyncSession, event: CaseAcceptedIn, *, event
             text = f"分送{plan.department}审批，承诺{due}前办结"
         else:
             text = f"待前置子件{'、'.join(plan.depends_on)}批准后分送{plan.department}"
-        _entry(
-            session,
-            event,
-            event_id=event_id,
-            case_id=case.case_id,
-            at=event.accepted_at,
-            summary=text,
-            subcase_id=subcase_id,
+        _Notes(session, event, event_id).add(
+            case.case_id, text, at=event.accepted_at, subcase_id=subcase_id
         )
     await session.flush()
 
@@ -229,13 +215,8 @@ async def record_accepted(session: AsyncSession, event: CaseAcceptedIn, *, event
 async def record_refused(session: AsyncSession, event: CaseRefusedIn, *, event_id: str) -> None:
     case = await _case(session, event, case_id=event.case_id, allowed={RUNNING, SUSPENDED})
     await _close(session, case, status="refused", at=event.refused_at)
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
-        at=event.refused_at,
-        summary=f"不予受理：{event.reason}",
+    _Notes(session, event, event_id).add(
+        case.case_id, f"不予受理：{event.reason}", at=event.refused_at
     )
 
 
@@ -249,14 +230,7 @@ async def record_suspended(session: AsyncSession, event: CaseSuspendedIn, *, eve
     summary = f"补正，暂停计时：{event.reason}"
     if event.requested_materials:
         summary += f"（需补正：{'、'.join(event.requested_materials)}）"
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
-        at=event.suspended_at,
-        summary=summary,
-    )
+    _Notes(session, event, event_id).add(case.case_id, summary, at=event.suspended_at)
 
 
 async def record_supplemented(
@@ -275,14 +249,7 @@ async def record_supplemented(
         if event.missing_materials
         else "；材料已齐全"
     )
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
-        at=event.supplied_at,
-        summary=summary,
-    )
+    _Notes(session, event, event_id).add(case.case_id, summary, at=event.supplied_at)
 
 
 async def record_resumed(session: AsyncSession, event: CaseResumedIn, *, event_id: str) -> None:
@@ -298,13 +265,10 @@ async def record_resumed(session: AsyncSession, event: CaseResumedIn, *, event_i
             sub.status = RUNNING
             if sub.due_date is not None:
                 sub.due_date = deadlines.add_working_days(sub.due_date, paused)
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
+    _Notes(session, event, event_id).add(
+        case.case_id,
+        f"补正完成，恢复计时；暂停{paused}个工作日，办结期限顺延至{case.due_date}",
         at=event.resumed_at,
-        summary=f"补正完成，恢复计时；暂停{paused}个工作日，办结期限顺延至{case.due_date}",
     )
 
 
@@ -316,13 +280,10 @@ async def record_routed(session: AsyncSession, event: SubCaseRoutedIn, *, event_
     sub.department = event.department
     sub.due_date = event.due_date
     sub.status = SUSPENDED if case.status == SUSPENDED else RUNNING
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
+    _Notes(session, event, event_id).add(
+        case.case_id,
+        f"前置子件已批准，分送{sub.department}审批，承诺{sub.due_date}前办结",
         at=event.routed_at,
-        summary=f"前置子件已批准，分送{sub.department}审批，承诺{sub.due_date}前办结",
         subcase_id=sub.subcase_id,
     )
 
@@ -339,14 +300,8 @@ async def record_decided(session: AsyncSession, event: SubCaseDecidedIn, *, even
         summary = f"{event.department}审批通过"
     else:
         summary = f"{event.department}不予批准：{event.reason or '未说明理由'}"
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
-        at=event.decided_at,
-        summary=summary,
-        subcase_id=sub.subcase_id,
+    _Notes(session, event, event_id).add(
+        case.case_id, summary, at=event.decided_at, subcase_id=sub.subcase_id
     )
 
 
@@ -355,14 +310,7 @@ async def record_completed(session: AsyncSession, event: CaseCompletedIn, *, eve
     case.outcome = event.outcome
     await _close(session, case, status="completed", at=event.completed_at)
     outcome = OUTCOMES.get(event.outcome, event.outcome)
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
-        at=event.completed_at,
-        summary=f"办结：{outcome}",
-    )
+    _Notes(session, event, event_id).add(case.case_id, f"办结：{outcome}", at=event.completed_at)
 
 
 async def entries_of(session: AsyncSession, case_id: str) -> list[TimelineEntry]:
@@ -395,13 +343,10 @@ async def record_revoked(session: AsyncSession, event: LicenseRevokedIn, *, even
     sub = await session.get(SubcaseWatch, event.subcase_id) if event.subcase_id else None
     if sub is not None and sub.case_id != case.case_id:
         sub = None
-    _entry(
-        session,
-        event,
-        event_id=event_id,
-        case_id=case.case_id,
+    _Notes(session, event, event_id).add(
+        case.case_id,
+        f"证照已吊销：{license_type}（{license_id}），原因：{event.reason}",
         at=event.revoked_at,
-        summary=f"证照已吊销：{license_type}（{license_id}），原因：{event.reason}",
         subcase_id=None if sub is None else sub.subcase_id,
     )
     await session.flush()

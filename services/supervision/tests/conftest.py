@@ -35,6 +35,16 @@ CASE = {
 }
 
 
+def case_data(**changes: Any) -> dict[str, Any]:
+    """The data of a CaseSubmitted event for a new case, with ``changes``."""
+    return {**CASE, "case_id": str(uuid.uuid4()), **changes}
+
+
+@pytest.fixture
+def new_case() -> Callable[..., dict[str, Any]]:
+    return case_data
+
+
 @pytest.fixture
 async def app(backend, verifier) -> AsyncIterator[FastAPI]:
     settings = await backend.settings(Settings)
@@ -67,7 +77,7 @@ def submit_case(app, publish) -> Callable[..., Awaitable[dict[str, Any]]]:
     """Publish a CaseSubmitted event as intake would (with ``changes``) and wait for its watch."""
 
     async def _submit_case(**changes: Any) -> dict[str, Any]:
-        data = {**CASE, "case_id": str(uuid.uuid4()), **changes}
+        data = case_data(**changes)
         await publish(CASE_TOPIC, CASE_SUBMITTED, data["case_id"], data)
 
         async def watched() -> bool:
@@ -111,7 +121,7 @@ class CaseEvents:
         await eventually(done, timeout=30)
 
     async def submitted(self, applicant: str | None = None, **changes: Any) -> dict[str, Any]:
-        data = {**CASE, "case_id": str(uuid.uuid4()), **changes}
+        data = case_data(**changes)
         if applicant is not None:
             data["applicant_index"] = self.applicant_index(applicant)
         await self.send("case.submitted", data)
