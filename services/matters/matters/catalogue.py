@@ -1,12 +1,13 @@
-"""Publishing matters and bundles: every publication is a new version and an event."""
+"""Publishing matters and bundles: every publication is a new version and an event.
+Everyone authenticated reads the catalogue; operators and catalogue staff publish."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matters.events import BundlePublished, MatterPublished
@@ -20,18 +21,75 @@ from matters.schemas import (
     Material,
     MatterCreate,
 )
+from yiwang_platform.deps import PrincipalDep
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import Idempotency
+from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
+from yiwang_platform.pagination import decode_id, encode_key
 
 # When one material is asked for in several forms, the set asks for the strongest.
 FORM_STRENGTH = {"原件": 3, "复印件": 2, "电子": 1}
 
+# Who may publish to the catalogue: operators, and staff who keep it (role ``catalogue``);
+# a window clerk or a reviewer may not. Everyone authenticated may read it.
+CATALOGUE_ROLE = "catalogue"
 
-async def publish(session: AsyncSession, outbox: Outbox, data: MatterCreate) -> Matter:
+V = TypeVar("V", Matter, Bundle)
+
+
+async def require_publisher(principal: PrincipalDep) -> InternalPrincipal:
+    """The caller, when it may publish to the catalogue; 403 for anyone else."""
+    keeper = principal.principal_type == "staff" and CATALOGUE_ROLE in principal.claims.get(
+        "roles", []
+    )
+    if principal.principal_type != "operator" and not keeper:
+        raise ProblemError(
+            403, "forbidden", "无权访问", "publishing to the catalogue is for catalogue staff"
+        )
+    return principal
+
+
+def matter_not_found() -> ProblemError:
+    return ProblemError(404, "matter_not_found", "事项不存在", title_en="Matter not found")
+
+
+def bundle_not_found() -> ProblemError:
+    return ProblemError(404, "bundle_not_found", "一件事不存在", title_en="Bundle not found")
+
+
+def _current_versions(model: type[V], codes: list[str] | None = None) -> Select[tuple[V]]:
+    """The newest version of every code of ``model`` (of ``codes`` only, when given)."""
+    newest = select(model.code, func.max(model.version).label("version")).group_by(model.code)
+    if codes is not None:
+        newest = newest.where(model.code.in_(codes))
+    latest = newest.subquery()
+    return select(model).join(
+        latest, (model.code == latest.c.code) & (model.version == latest.c.version)
+    )
+
+
+async def _version(
+    session: AsyncSession, model: type[V], *, code: str, version: int | None
+) -> V | None:
+    """The given version of ``code``, or its newest when ``version`` is None."""
+    query = select(model).where(model.code == code)
+    if version is not None:
+        query = query.where(model.version == version)
+    return await session.scalar(query.order_by(model.version.desc()).limit(1))
+
+
+async def _next_version(session: AsyncSession, model: type[V], *, code: str) -> int:
+    latest = await session.scalar(select(func.max(model.version)).where(model.code == code))
+    return (latest or 0) + 1
+
+
+async def publish(session: AsyncSession, outbox: Outbox, *, data: MatterCreate) -> Matter:
     """Publish a new version of a matter and its event in the caller's transaction."""
-    current = await session.scalar(select(func.max(Matter.version)).where(Matter.code == data.code))
     matter = Matter(
-        **data.model_dump(mode="json"), version=(current or 0) + 1, published_at=datetime.now(UTC)
+        **data.model_dump(mode="json"),
+        version=await _next_version(session, Matter, code=data.code),
+        published_at=datetime.now(UTC),
     )
     session.add(matter)
     await session.flush()
@@ -49,20 +107,28 @@ def matter_fields(matter: Matter) -> dict[str, Any]:
     }
 
 
+async def publish_once(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    idempotency: Idempotency,
+    publisher: InternalPrincipal,
+    data: MatterCreate,
+) -> Matter:
+    """Publish ``data``, or answer the version the first request with the same
+    ``Idempotency-Key`` published."""
+    prior = await idempotency.replay(session, publisher.subject, data.model_dump())
+    if prior is not None:
+        return await session.get_one(Matter, int(prior.resource_id or 0))
+    matter = await publish(session, outbox, data=data)
+    await idempotency.remember(session, 201, resource_id=str(matter.id))
+    return matter
+
+
 async def current_versions(
-    session: AsyncSession, after: str | None, limit: int, main_item: str | None = None
+    session: AsyncSession, after: str | None, *, limit: int, main_item: str | None = None
 ) -> list[Matter]:
-    latest = (
-        select(Matter.code, func.max(Matter.version).label("version"))
-        .group_by(Matter.code)
-        .subquery()
-    )
-    query = (
-        select(Matter)
-        .join(latest, (Matter.code == latest.c.code) & (Matter.version == latest.c.version))
-        .order_by(Matter.code)
-        .limit(limit)
-    )
+    query = _current_versions(Matter).order_by(Matter.code).limit(limit)
     if after:
         query = query.where(Matter.code > after)
     if main_item:
@@ -70,27 +136,27 @@ async def current_versions(
     return list((await session.scalars(query)).all())
 
 
-async def current(session: AsyncSession, code: str, version: int | None = None) -> Matter | None:
-    query = select(Matter).where(Matter.code == code)
-    if version is not None:
-        query = query.where(Matter.version == version)
-    return await session.scalar(query.order_by(Matter.version.desc()).limit(1))
+async def list_matters(
+    session: AsyncSession, cursor: str | None, *, limit: int, main_item: str | None
+) -> tuple[list[Matter], str | None]:
+    """A page of current versions by code, after the page ``cursor`` ends; and the next
+    page's cursor when this one is full."""
+    rows = await current_versions(session, decode_id(cursor), limit=limit, main_item=main_item)
+    return rows, encode_key(rows[-1].code) if len(rows) == limit else None
+
+
+async def get_matter(session: AsyncSession, code: str, *, version: int | None) -> Matter:
+    """The given (or the current) version of a matter; 404 when there is none."""
+    matter = await _version(session, Matter, code=code, version=version)
+    if matter is None:
+        raise matter_not_found()
+    return matter
 
 
 async def current_of(session: AsyncSession, codes: Iterable[str]) -> dict[str, Matter]:
     """The current version of each of ``codes`` that exists."""
     wanted = sorted(set(codes))
-    latest = (
-        select(Matter.code, func.max(Matter.version).label("version"))
-        .where(Matter.code.in_(wanted))
-        .group_by(Matter.code)
-        .subquery()
-    )
-    rows = await session.scalars(
-        select(Matter).join(
-            latest, (Matter.code == latest.c.code) & (Matter.version == latest.c.version)
-        )
-    )
+    rows = await session.scalars(_current_versions(Matter, wanted))
     return {m.code: m for m in rows}
 
 
@@ -229,7 +295,9 @@ def bundle_read(bundle: Bundle, matters: dict[str, Matter]) -> BundleRead:
     )
 
 
-async def publish_bundle(session: AsyncSession, outbox: Outbox, data: BundleCreate) -> BundleRead:
+async def publish_bundle(
+    session: AsyncSession, outbox: Outbox, *, data: BundleCreate
+) -> BundleRead:
     """Publish a new version of a bundle and its event in the caller's transaction."""
     matters = await current_of(session, [m.matter for m in data.members])
     problems = bundle_problems(data, matters)
@@ -237,9 +305,12 @@ async def publish_bundle(session: AsyncSession, outbox: Outbox, data: BundleCrea
         raise ProblemError(
             422, "bundle_invalid", "一件事配置有误", title_en="Invalid bundle", errors=problems
         )
-    latest = await session.scalar(select(func.max(Bundle.version)).where(Bundle.code == data.code))
     fields = data.model_dump(mode="json")
-    bundle = Bundle(**fields, version=(latest or 0) + 1, published_at=datetime.now(UTC))
+    bundle = Bundle(
+        **fields,
+        version=await _next_version(session, Bundle, code=data.code),
+        published_at=datetime.now(UTC),
+    )
     session.add(bundle)
     await session.flush()
     read = bundle_read(bundle, matters)
@@ -247,30 +318,48 @@ async def publish_bundle(session: AsyncSession, outbox: Outbox, data: BundleCrea
     return read
 
 
-async def current_bundle(
-    session: AsyncSession, code: str, version: int | None = None
-) -> Bundle | None:
-    query = select(Bundle).where(Bundle.code == code)
-    if version is not None:
-        query = query.where(Bundle.version == version)
-    return await session.scalar(query.order_by(Bundle.version.desc()).limit(1))
+async def publish_bundle_once(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    idempotency: Idempotency,
+    publisher: InternalPrincipal,
+    data: BundleCreate,
+) -> BundleRead:
+    """Publish ``data``, or answer the version the first request with the same
+    ``Idempotency-Key`` published."""
+    prior = await idempotency.replay(session, publisher.subject, data.model_dump())
+    if prior is not None:
+        code, _, version = (prior.resource_id or "").rpartition("@")
+        return await read_bundle(session, await get_bundle(session, code, version=int(version)))
+    bundle = await publish_bundle(session, outbox, data=data)
+    await idempotency.remember(session, 201, resource_id=f"{bundle.code}@{bundle.version}")
+    return bundle
 
 
-async def current_bundles(session: AsyncSession, after: str | None, limit: int) -> list[Bundle]:
-    latest = (
-        select(Bundle.code, func.max(Bundle.version).label("version"))
-        .group_by(Bundle.code)
-        .subquery()
-    )
-    query = (
-        select(Bundle)
-        .join(latest, (Bundle.code == latest.c.code) & (Bundle.version == latest.c.version))
-        .order_by(Bundle.code)
-        .limit(limit)
-    )
+async def get_bundle(session: AsyncSession, code: str, *, version: int | None) -> Bundle:
+    """The given (or the current) version of a bundle; 404 when there is none."""
+    bundle = await _version(session, Bundle, code=code, version=version)
+    if bundle is None:
+        raise bundle_not_found()
+    return bundle
+
+
+async def current_bundles(session: AsyncSession, after: str | None, *, limit: int) -> list[Bundle]:
+    query = _current_versions(Bundle).order_by(Bundle.code).limit(limit)
     if after:
         query = query.where(Bundle.code > after)
     return list((await session.scalars(query)).all())
+
+
+async def list_bundles(
+    session: AsyncSession, cursor: str | None, *, limit: int
+) -> tuple[list[BundleRead], str | None]:
+    """A page of current bundle versions by code, after the page ``cursor`` ends; and the
+    next page's cursor when this one is full."""
+    rows = await current_bundles(session, decode_id(cursor), limit=limit)
+    next_cursor = encode_key(rows[-1].code) if len(rows) == limit else None
+    return [await read_bundle(session, r) for r in rows], next_cursor
 
 
 async def read_bundle(session: AsyncSession, bundle: Bundle) -> BundleRead:

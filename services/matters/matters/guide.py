@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import JsonValue
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from matters.catalogue import material_set, materials_of, walk
+from matters.catalogue import current_of, get_bundle, material_set, materials_of, walk
 from matters.models import Bundle, Matter
 from matters.schemas import (
     Guide,
@@ -63,8 +64,18 @@ def check_answers(questions: dict[str, GuideQuestion], answers: dict[str, JsonVa
         )
 
 
+async def answer(
+    session: AsyncSession, code: str, *, version: int | None, answers: dict[str, JsonValue]
+) -> GuideResult:
+    """The guide of the given (or the current) version of bundle ``code`` on ``answers``,
+    against the current versions of its members; 404 when there is no such bundle."""
+    bundle = await get_bundle(session, code, version=version)
+    matters = await current_of(session, [m["matter"] for m in bundle.members])
+    return evaluate(bundle, matters, answers=answers)
+
+
 def evaluate(
-    bundle: Bundle, matters: dict[str, Matter], answers: dict[str, JsonValue]
+    bundle: Bundle, matters: dict[str, Matter], *, answers: dict[str, JsonValue]
 ) -> GuideResult:
     guide = Guide.model_validate(bundle.guide)
     check_answers({q.id: q for q in walk(guide.questions)}, answers)

@@ -23,6 +23,11 @@ def migrations_dir() -> Path:
     return packaged_migrations(__file__)
 
 
+def search_index(_settings: Settings) -> SearchIndex:
+    """The service's own collaborator: one in-memory search index per process."""
+    return SearchIndex()
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Seed the catalogue if asked to, then build the search index."""
@@ -30,7 +35,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = runtime.settings
     if isinstance(settings, Settings) and settings.seed_catalogue:
         await seed_catalogue(runtime.sessions, runtime.outbox)
-    index = app.state.search_index = SearchIndex()
+    index = runtime.collaborators
+    assert isinstance(index, SearchIndex)
     async with runtime.sessions() as session:
         await index.refresh(session)
     yield
@@ -45,6 +51,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         migrations=migrations_dir(),
         routers=ROUTERS,
         publishes=PUBLISHES,
+        collaborators=search_index,
         lifespan=lifespan,
     )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from yiwang_platform.db import UtcDateTime
 from yiwang_platform.idempotency import idempotency_table
@@ -24,20 +24,28 @@ metadata = MattersBase.metadata
 JsonList = Mapped[list[Any]]
 
 
-class Matter(MattersBase):
-    """One published version of a matter; the newest version is the current one."""
+class Version:
+    """What every published version has: its code, its number (one per code) and when."""
 
-    __tablename__ = "matters"
-    __table_args__ = (UniqueConstraint("code", "version"),)
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[UniqueConstraint]:
+        return (UniqueConstraint("code", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     code: Mapped[str] = mapped_column(String(40), index=True)
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(40))
     department: Mapped[str] = mapped_column(String(200))
-    promised_days: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Matter(Version, MattersBase):
+    """One published version of a matter; the newest version is the current one."""
+
+    __tablename__ = "matters"
+
+    kind: Mapped[str] = mapped_column(String(40))
+    promised_days: Mapped[int] = mapped_column(Integer)
     main_item_code: Mapped[str | None] = mapped_column(String(40), index=True)
     main_item_name: Mapped[str | None] = mapped_column(String(200))
     department_credit_code: Mapped[str | None] = mapped_column(String(18))
@@ -57,17 +65,11 @@ class Matter(MattersBase):
     license_type: Mapped[str | None] = mapped_column(String(64))
 
 
-class Bundle(MattersBase):
+class Bundle(Version, MattersBase):
     """One published version of a bundle (一件事)."""
 
     __tablename__ = "bundles"
-    __table_args__ = (UniqueConstraint("code", "version"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    code: Mapped[str] = mapped_column(String(40), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(200))
-    department: Mapped[str] = mapped_column(String(200))
     scenario: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text)
     keywords: JsonList = mapped_column(JSON)
@@ -76,7 +78,6 @@ class Bundle(MattersBase):
     flow: JsonList = mapped_column(JSON)
     instructions: Mapped[str] = mapped_column(Text)
     guide: Mapped[dict[str, Any]] = mapped_column(JSON)
-    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 outbox = outbox_table(metadata)

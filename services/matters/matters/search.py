@@ -85,24 +85,18 @@ class Document:
     length: int
 
 
-def document(
-    kind: Literal["bundle", "matter"],
-    code: str,
-    version: int,
-    name: str,
-    department: str,
-    keywords: list[str],
-    description: str,
-) -> Document:
+def document(kind: Literal["bundle", "matter"], row: Bundle | Matter) -> Document:
     terms: Counter[str] = Counter()
     for text, weight in (
-        (name, NAME_WEIGHT),
-        (" ".join(keywords), KEYWORD_WEIGHT),
-        (description, DESCRIPTION_WEIGHT),
+        (row.name, NAME_WEIGHT),
+        (" ".join(row.keywords), KEYWORD_WEIGHT),
+        (row.description, DESCRIPTION_WEIGHT),
     ):
         for token in tokens(text):
             terms[token] += weight
-    return Document(kind, code, version, name, department, terms, sum(terms.values()))
+    return Document(
+        kind, row.code, row.version, row.name, row.department, terms, sum(terms.values())
+    )
 
 
 class SearchIndex:
@@ -126,16 +120,15 @@ class SearchIndex:
             if not self.stale and signature == self.signature:
                 return
             self.stale = False  # a publish during the rebuild sets it again
-            bundles = await current_bundles(session, None, INDEX_LIMIT)
-            matters = await current_versions(session, None, INDEX_LIMIT)
-            rows: list[tuple[Any, ...]] = [
-                ("bundle", b.code, b.version, b.name, b.department, b.keywords, b.description)
-                for b in bundles
-            ] + [
-                ("matter", m.code, m.version, m.name, m.department, m.keywords, m.description)
-                for m in matters
-            ]
-            documents = await asyncio.to_thread(lambda: [document(*row) for row in rows])
+            bundles = await current_bundles(session, None, limit=INDEX_LIMIT)
+            matters = await current_versions(session, None, limit=INDEX_LIMIT)
+            # Tokenising is CPU work: off the event loop, on rows already loaded.
+            documents = await asyncio.to_thread(
+                lambda: (
+                    [document("bundle", b) for b in bundles]
+                    + [document("matter", m) for m in matters]
+                )
+            )
             self.documents = documents
             self.document_frequency = Counter(t for d in documents for t in d.terms)
             self.average_length = (
@@ -143,7 +136,12 @@ class SearchIndex:
             )
             self.signature = signature
 
-    def search(self, query: str, limit: int) -> list[SearchHit]:
+    async def search(self, session: AsyncSession, query: str, *, limit: int) -> list[SearchHit]:
+        """The best ``limit`` hits for ``query``, on the index as the catalogue is now."""
+        await self.refresh(session)
+        return self.rank(query, limit)
+
+    def rank(self, query: str, limit: int) -> list[SearchHit]:
         wanted = set(tokens(query))
         n = len(self.documents)
         hits: list[SearchHit] = []

@@ -42,9 +42,9 @@ async def seed_catalogue(sessions: async_sessionmaker[AsyncSession], outbox: Out
             if not await catalogue.is_empty(session):
                 return False
             for matter in matters:
-                await catalogue.publish(session, outbox, matter)
+                await catalogue.publish(session, outbox, data=matter)
             for bundle in bundles:
-                await catalogue.publish_bundle(session, outbox, bundle)
+                await catalogue.publish_bundle(session, outbox, data=bundle)
     except IntegrityError:
         log.info("seed catalogue already published by another replica")
         return False

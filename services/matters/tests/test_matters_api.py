@@ -20,13 +20,8 @@ BIRTH_CERTIFICATE = {
 }
 
 
-async def test_publish_versions_list_and_event(backend, signer, verifier):
-    app = create_app(
-        await backend.settings(Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
+async def test_publish_versions_list_and_event(matters_app, signer):
+    app = await matters_app(seed=False)
     async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
         second = await api.post(
@@ -53,13 +48,8 @@ async def test_publish_versions_list_and_event(backend, signer, verifier):
         assert runtime.relay.published == 2
 
 
-async def test_idempotency_key_replays_and_rejects_a_different_body(backend, signer, verifier):
-    app = create_app(
-        await backend.settings(Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
+async def test_idempotency_key_replays_and_rejects_a_different_body(matters_app, signer):
+    app = await matters_app(seed=False)
     async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         headers = {"Idempotency-Key": "publish-1"}
         first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE, headers=headers)
@@ -78,13 +68,8 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(backend, sig
             assert await s.scalar(select(func.count()).select_from(outbox)) == 1
 
 
-async def test_bad_input_is_a_problem_not_a_500(backend, signer, verifier):
-    app = create_app(
-        await backend.settings(Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
+async def test_bad_input_is_a_problem_not_a_500(matters_app, signer):
+    app = await matters_app(seed=False)
     async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         bad = await api.post("/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "kind": "随便"})
         assert bad.status_code == 422
@@ -98,13 +83,8 @@ async def test_bad_input_is_a_problem_not_a_500(backend, signer, verifier):
         assert english.json()["title"] == "Matter not found"
 
 
-async def test_requests_without_a_valid_internal_token_are_refused(backend, signer, verifier):
-    app = create_app(
-        await backend.settings(Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
+async def test_requests_without_a_valid_internal_token_are_refused(matters_app, signer):
+    app = await matters_app(seed=False)
     async with running(app):
         async with client(app, None, "matters") as anonymous:
             assert (await anonymous.get("/api/v1/matters/matters")).status_code == 401
@@ -141,26 +121,16 @@ async def test_ready_while_kafka_is_unreachable_which_status_and_metrics_show(ba
         assert 'yiwang_dependency_up{dependency="bus",service="matters"} 0.0' in metrics
 
 
-async def test_citizens_read_but_do_not_publish(backend, signer, verifier):
-    app = create_app(
-        await backend.settings(Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
+async def test_citizens_read_but_do_not_publish(matters_app, signer):
+    app = await matters_app(seed=False)
     async with running(app), client(app, signer, "matters", principal_type="citizen") as citizen:
         refused = await citizen.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
         assert (await citizen.get("/api/v1/matters/matters")).json()["items"] == []
 
 
-async def test_an_integer_past_the_database_range_is_a_400_problem(backend, signer, verifier):
-    app = create_app(
-        await backend.settings(Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
+async def test_an_integer_past_the_database_range_is_a_400_problem(matters_app, signer):
+    app = await matters_app(seed=False)
     huge = 2**70
     async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
         assert (

@@ -13,11 +13,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from yiwang_platform.deps import NowDep
 from yiwang_platform.workdays import add_working_days as add_working_days
 from yiwang_platform.workdays import china_date, is_working_day, previous_working_day
 
 Card = Literal["green", "yellow", "red"]
 Level = Literal["none", "yellow", "red"]
+
+
+async def china_today(now: NowDep) -> date:
+    """Today in China by the service's clock, the day cards are computed for."""
+    return china_date(now)
 
 
 def due_date(submitted_at: datetime, promised_days: int) -> date:
@@ -57,7 +63,7 @@ def yellow_until(today: date, threshold: int) -> date:
     return add_working_days(today, threshold + 1)
 
 
-def level(due: date, today: date, threshold: int) -> Level:
+def level(due: date, today: date, *, threshold: int) -> Level:
     if today > due:
         return "red"
     if remaining_working_days(due, today) <= threshold:
@@ -65,6 +71,6 @@ def level(due: date, today: date, threshold: int) -> Level:
     return "none"
 
 
-def card(due: date, today: date, threshold: int = 1) -> Card:
-    found = level(due, today, threshold)
+def card(due: date, today: date, *, threshold: int = 1) -> Card:
+    found = level(due, today, threshold=threshold)
     return "green" if found == "none" else found

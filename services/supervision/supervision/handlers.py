@@ -3,54 +3,98 @@ deadlines, and other services' activity to count."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from supervision import metrics, timelines
-from yiwang_platform.consumer import Handler
-from yiwang_platform.events import CloudEvent
+from supervision.events import (
+    CaseAcceptedIn,
+    CaseCompletedIn,
+    CaseRefusedIn,
+    CaseResumedIn,
+    CaseSubmittedIn,
+    CaseSupplementedIn,
+    CaseSuspendedIn,
+    ExchangeAccessRecordedIn,
+    ExchangeRecordUpsertedIn,
+    GatewayAccessRecordedIn,
+    LicenseIssuedIn,
+    LicenseRevokedIn,
+    SubCaseDecidedIn,
+    SubCaseRoutedIn,
+)
+from yiwang_platform.consumer import EventHandler, HandlerContext
+from yiwang_platform.events import ConsumedEvent
 
 
-async def on_license_issued(session: AsyncSession, event: CloudEvent) -> None:
-    await metrics.increment(session, metrics.LICENSES_ISSUED, event.data["license_type"])
+async def on_case_submitted(ctx: HandlerContext, event: CaseSubmittedIn) -> None:
+    await timelines.record_submitted(ctx.session, event, event_id=ctx.envelope.id)
 
 
-async def on_exchange_record_upserted(session: AsyncSession, event: CloudEvent) -> None:
-    await metrics.increment(session, metrics.EXCHANGE_RECORDS, event.data["library"])
+async def on_case_accepted(ctx: HandlerContext, event: CaseAcceptedIn) -> None:
+    await timelines.record_accepted(ctx.session, event, event_id=ctx.envelope.id)
 
 
-async def on_gateway_access_recorded(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    status_class = f"{int(data['status']) // 100}xx"
-    await metrics.increment(session, metrics.GATEWAY_ACCESSES, f"{data['service']}:{status_class}")
+async def on_case_refused(ctx: HandlerContext, event: CaseRefusedIn) -> None:
+    await timelines.record_refused(ctx.session, event, event_id=ctx.envelope.id)
 
 
-async def on_exchange_access_recorded(session: AsyncSession, event: CloudEvent) -> None:
+async def on_case_suspended(ctx: HandlerContext, event: CaseSuspendedIn) -> None:
+    await timelines.record_suspended(ctx.session, event, event_id=ctx.envelope.id)
+
+
+async def on_case_resumed(ctx: HandlerContext, event: CaseResumedIn) -> None:
+    await timelines.record_resumed(ctx.session, event, event_id=ctx.envelope.id)
+
+
+async def on_case_supplemented(ctx: HandlerContext, event: CaseSupplementedIn) -> None:
+    await timelines.record_supplemented(ctx.session, event, event_id=ctx.envelope.id)
+
+
+async def on_subcase_routed(ctx: HandlerContext, event: SubCaseRoutedIn) -> None:
+    await timelines.record_routed(ctx.session, event, event_id=ctx.envelope.id)
+
+
+async def on_subcase_decided(ctx: HandlerContext, event: SubCaseDecidedIn) -> None:
+    await timelines.record_decided(ctx.session, event, event_id=ctx.envelope.id)
+
+
+async def on_case_completed(ctx: HandlerContext, event: CaseCompletedIn) -> None:
+    await timelines.record_completed(ctx.session, event, event_id=ctx.envelope.id)
+
+
+async def on_license_issued(ctx: HandlerContext, event: LicenseIssuedIn) -> None:
+    await metrics.increment(ctx.session, metrics.LICENSES_ISSUED, key=event.license_type)
+
+
+async def on_license_revoked(ctx: HandlerContext, event: LicenseRevokedIn) -> None:
+    await timelines.record_revoked(ctx.session, event, event_id=ctx.envelope.id)
+
+
+async def on_exchange_record_upserted(ctx: HandlerContext, event: ExchangeRecordUpsertedIn) -> None:
+    await metrics.increment(ctx.session, metrics.EXCHANGE_RECORDS, key=event.library)
+
+
+async def on_gateway_access_recorded(ctx: HandlerContext, event: GatewayAccessRecordedIn) -> None:
+    key = f"{event.service}:{event.status // 100}xx"
+    await metrics.increment(ctx.session, metrics.GATEWAY_ACCESSES, key=key)
+
+
+async def on_exchange_access_recorded(ctx: HandlerContext, event: ExchangeAccessRecordedIn) -> None:
     """A read or write of someone's data in a library, counted by scenario (none: "-")."""
-    await metrics.increment(session, metrics.DATA_ACCESSES, event.data.get("scenario") or "-")
+    await metrics.increment(ctx.session, metrics.DATA_ACCESSES, key=event.scenario or "-")
 
 
-CASE_TOPIC = "intake.case.v1"
-
-# event type -> (topic, handler)
-HANDLERS: dict[str, tuple[str, Handler]] = {
-    "gov.intake.case.submitted.v1": (CASE_TOPIC, timelines.on_submitted),
-    "gov.intake.case.accepted.v1": (CASE_TOPIC, timelines.on_accepted),
-    "gov.intake.case.refused.v1": (CASE_TOPIC, timelines.on_refused),
-    "gov.intake.case.suspended.v1": (CASE_TOPIC, timelines.on_suspended),
-    "gov.intake.case.resumed.v1": (CASE_TOPIC, timelines.on_resumed),
-    "gov.intake.case.supplemented.v1": (CASE_TOPIC, timelines.on_supplemented),
-    "gov.intake.subcase.routed.v1": (CASE_TOPIC, timelines.on_subcase_routed),
-    "gov.intake.subcase.decided.v1": (CASE_TOPIC, timelines.on_subcase_decided),
-    "gov.intake.case.completed.v1": (CASE_TOPIC, timelines.on_completed),
-    "gov.license.license.issued.v1": ("license.license.v1", on_license_issued),
-    "gov.license.license.revoked.v1": ("license.license.v1", timelines.on_license_revoked),
-    "gov.data-exchange.record.upserted.v1": (
-        "data-exchange.record.v1",
-        on_exchange_record_upserted,
-    ),
-    "gov.gateway.access.recorded.v1": ("gateway.access.v1", on_gateway_access_recorded),
-    "gov.data-exchange.access.recorded.v1": (
-        "data-exchange.access.v1",
-        on_exchange_access_recorded,
-    ),
+HANDLERS: dict[type[ConsumedEvent], EventHandler] = {
+    CaseSubmittedIn: on_case_submitted,
+    CaseAcceptedIn: on_case_accepted,
+    CaseRefusedIn: on_case_refused,
+    CaseSuspendedIn: on_case_suspended,
+    CaseResumedIn: on_case_resumed,
+    CaseSupplementedIn: on_case_supplemented,
+    SubCaseRoutedIn: on_subcase_routed,
+    SubCaseDecidedIn: on_subcase_decided,
+    CaseCompletedIn: on_case_completed,
+    LicenseIssuedIn: on_license_issued,
+    LicenseRevokedIn: on_license_revoked,
+    ExchangeRecordUpsertedIn: on_exchange_record_upserted,
+    GatewayAccessRecordedIn: on_gateway_access_recorded,
+    ExchangeAccessRecordedIn: on_exchange_access_recorded,
 }

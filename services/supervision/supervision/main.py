@@ -28,6 +28,8 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         routers=ROUTERS,
         publishes=PUBLISHES,
         handlers=HANDLERS,
+        # Reviewers are recognised by the blind index of their identifier.
+        uses_pii=True,
     )
 
 

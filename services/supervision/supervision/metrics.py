@@ -19,7 +19,7 @@ GATEWAY_ACCESSES = "gateway_accesses_by_service_status"
 DATA_ACCESSES = "data_accesses_by_scenario"
 
 
-async def increment(session: AsyncSession, dimension: str, key: str) -> None:
+async def increment(session: AsyncSession, dimension: str, *, key: str) -> None:
     # An upsert, so replicas consuming different partitions never race on a new row.
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(Metric).values(dimension=dimension, key=key, count=1)

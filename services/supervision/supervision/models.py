@@ -24,7 +24,15 @@ RUNNING = "open"
 SUSPENDED = "suspended"
 
 
-class CaseWatch(SupervisionBase):
+class OfMatter:
+    """The matter a watched item is about and the department that handles it."""
+
+    matter_code: Mapped[str] = mapped_column(String(40))
+    matter_name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200))
+
+
+class CaseWatch(OfMatter, SupervisionBase):
     """A case and its promised deadline: computed from the submission until the case is
     accepted, then the one intake promised (moved when it resumes after 补正)."""
 
@@ -35,9 +43,6 @@ class CaseWatch(SupervisionBase):
     )
 
     case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    matter_code: Mapped[str] = mapped_column(String(40))
-    matter_name: Mapped[str] = mapped_column(String(200))
-    department: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))
     promised_days: Mapped[int] = mapped_column(Integer)
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -49,23 +54,20 @@ class CaseWatch(SupervisionBase):
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
-class SupplementWatch(SupervisionBase):
+class SupplementWatch(OfMatter, SupervisionBase):
     """容缺受理: the non-key materials a case still lacks and the day they are due by."""
 
     __tablename__ = "supplement_watches"
     __table_args__ = (Index("ix_supplement_watches_status_due", "status", "due_date"),)
 
     case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    matter_code: Mapped[str] = mapped_column(String(40))
-    matter_name: Mapped[str] = mapped_column(String(200))
-    department: Mapped[str] = mapped_column(String(200))
     due_date: Mapped[date] = mapped_column(Date)
     # open while materials are missing; closed when supplied or the case ends.
     status: Mapped[str] = mapped_column(String(20))
     missing: Mapped[str] = mapped_column(Text)  # JSON list of material codes
 
 
-class SubcaseWatch(SupervisionBase):
+class SubcaseWatch(OfMatter, SupervisionBase):
     """One department's part of an accepted case (并联审批) and its own deadline."""
 
     __tablename__ = "subcase_watches"
@@ -76,9 +78,6 @@ class SubcaseWatch(SupervisionBase):
 
     subcase_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     case_id: Mapped[str] = mapped_column(String(36))
-    matter_code: Mapped[str] = mapped_column(String(40))
-    matter_name: Mapped[str] = mapped_column(String(200))
-    department: Mapped[str] = mapped_column(String(200))
     promised_days: Mapped[int] = mapped_column(Integer)
     depends_on: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of subcase ids
     due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -123,7 +122,7 @@ class Review(SupervisionBase):
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class ReviewHandling(SupervisionBase):
+class ReviewHandling(OfMatter, SupervisionBase):
     """差评整改: a bad review the case's department must handle by ``due_date``."""
 
     __tablename__ = "review_handlings"
@@ -132,9 +131,6 @@ class ReviewHandling(SupervisionBase):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     review_id: Mapped[str] = mapped_column(String(36), unique=True)
     case_id: Mapped[str] = mapped_column(String(36))
-    matter_code: Mapped[str] = mapped_column(String(40))
-    matter_name: Mapped[str] = mapped_column(String(200))
-    department: Mapped[str] = mapped_column(String(200))
     rating: Mapped[int] = mapped_column(Integer)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     due_date: Mapped[date] = mapped_column(Date)

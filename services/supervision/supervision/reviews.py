@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supervision import deadlines
+from supervision import deadlines, paging
+from supervision.access import handlings_department, resolver_department
 from supervision.events import ReviewSubmitted
 from supervision.models import CaseWatch, Review, ReviewHandling
 from supervision.schemas import (
@@ -21,7 +23,11 @@ from supervision.schemas import (
     ReviewRead,
 )
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import Idempotency
+from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
+from yiwang_platform.pagination import decode_key, encode_key
+from yiwang_platform.pii import PiiCipher
 
 
 def grade_of(rating: int) -> Grade:
@@ -51,6 +57,7 @@ def _case_not_found(case_id: str) -> ProblemError:
 async def submit(
     session: AsyncSession,
     outbox: Outbox,
+    *,
     data: ReviewCreate,
     reviewer_index: str,
     now: datetime,
@@ -112,6 +119,40 @@ async def submit(
     return review
 
 
+async def submit_once(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    idempotency: Idempotency,
+    cipher: PiiCipher,
+    applicant: InternalPrincipal,
+    data: ReviewCreate,
+    now: datetime,
+    handling_days: int,
+) -> tuple[Review, int]:
+    """Submit the applicant's review, or answer the review the first request with the same
+    ``Idempotency-Key`` made; with the status to answer."""
+    # The applicant is recognised by blind index, which also scopes idempotency keys.
+    reviewer = cipher.blind_index(applicant.subject)
+    try:
+        prior = await idempotency.replay(session, reviewer, data.model_dump(), cipher=cipher)
+        if prior is not None:
+            return await session.get_one(Review, prior.resource_id), prior.status
+        review = await submit(
+            session,
+            outbox,
+            data=data,
+            reviewer_index=reviewer,
+            now=now,
+            handling_days=handling_days,
+        )
+        await idempotency.remember(session, 201, resource_id=review.id)
+    except IntegrityError as exc:
+        # A concurrent review of the same case and channel (or retry with the same key) won.
+        raise review_exists() from exc
+    return review, 201
+
+
 def review_read(review: Review) -> ReviewRead:
     return ReviewRead(
         id=review.id,
@@ -126,53 +167,58 @@ def review_read(review: Review) -> ReviewRead:
 
 
 async def list_reviews(
-    session: AsyncSession, grade: Grade | None, after: tuple[datetime, str] | None, limit: int
-) -> list[Review]:
-    """Reviews newest first, after the ``(submitted_at, id)`` of a page's last."""
+    session: AsyncSession, cursor: str | None, *, grade: Grade | None, limit: int
+) -> tuple[list[Review], str | None]:
+    """Reviews newest first, after the page ``cursor`` ends; and the next page's cursor
+    when this one is full."""
+    after = decode_key(cursor, datetime, str)
     query = select(Review).order_by(Review.submitted_at.desc(), Review.id.desc()).limit(limit)
     if grade is not None:
         query = query.where(Review.grade == grade)
     if after is not None:
-        at, review_id = after
         query = query.where(
-            or_(Review.submitted_at < at, and_(Review.submitted_at == at, Review.id < review_id))
+            paging.after(Review.submitted_at, Review.id, key=after, descending=True)
         )
-    return list((await session.scalars(query)).all())
+    rows = list((await session.scalars(query)).all())
+    next_cursor = encode_key(rows[-1].submitted_at, rows[-1].id) if len(rows) == limit else None
+    return rows, next_cursor
 
 
 async def list_handlings(
     session: AsyncSession,
+    cursor: str | None,
+    *,
+    viewer: InternalPrincipal,
     status: HandlingStatus | None,
     department: str | None,
-    after: tuple[date, str] | None,
     limit: int,
-) -> list[ReviewHandling]:
-    """Handling items by due date (most urgent first), after the ``(due_date, id)`` given."""
+) -> tuple[list[ReviewHandling], str | None]:
+    """The handling items ``viewer`` may see (of ``department`` when given), most urgent
+    first, after the page ``cursor`` ends; and the next page's cursor when this one is full."""
+    department = handlings_department(viewer, department)
+    after = decode_key(cursor, date, str)
     query = select(ReviewHandling).order_by(ReviewHandling.due_date, ReviewHandling.id).limit(limit)
     if status is not None:
         query = query.where(ReviewHandling.status == status)
     if department is not None:
         query = query.where(ReviewHandling.department == department)
     if after is not None:
-        due, handling_id = after
-        query = query.where(
-            or_(
-                ReviewHandling.due_date > due,
-                and_(ReviewHandling.due_date == due, ReviewHandling.id > handling_id),
-            )
-        )
-    return list((await session.scalars(query)).all())
+        query = query.where(paging.after(ReviewHandling.due_date, ReviewHandling.id, key=after))
+    rows = list((await session.scalars(query)).all())
+    next_cursor = encode_key(rows[-1].due_date, rows[-1].id) if len(rows) == limit else None
+    return rows, next_cursor
 
 
 async def resolve(
     session: AsyncSession,
     handling_id: str,
+    *,
     note: str,
-    resolver: str,
-    department: str | None,
+    resolver: InternalPrincipal,
     now: datetime,
 ) -> ReviewHandling:
-    """Close a handling item; ``department`` is the caller's (None: a supervisor)."""
+    """Close a handling item: the case's department or a supervisor may."""
+    department = resolver_department(resolver)
     handling = await session.get(ReviewHandling, handling_id, with_for_update=True)
     if handling is None:
         raise ProblemError(
@@ -192,13 +238,13 @@ async def resolve(
         )
     handling.status = "closed"
     handling.resolution_note = note
-    handling.resolved_by = resolver
+    handling.resolved_by = resolver.subject
     handling.resolved_at = now
     await session.flush()
     return handling
 
 
-def handling_read(handling: ReviewHandling, today: date, threshold: int) -> ReviewHandlingRead:
+def handling_read(handling: ReviewHandling, *, today: date, threshold: int) -> ReviewHandlingRead:
     is_open = handling.status == "open"
     return ReviewHandlingRead(
         id=handling.id,
@@ -215,7 +261,7 @@ def handling_read(handling: ReviewHandling, today: date, threshold: int) -> Revi
         remaining_working_days=(
             deadlines.remaining_working_days(handling.due_date, today) if is_open else None
         ),
-        level=deadlines.level(handling.due_date, today, threshold) if is_open else "none",
+        level=deadlines.level(handling.due_date, today, threshold=threshold) if is_open else "none",
         resolution_note=handling.resolution_note,
         resolved_by=handling.resolved_by,
         resolved_at=handling.resolved_at,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +20,11 @@ from supervision.schemas import (
     WarningRead,
     WarningSummaryRead,
 )
+from yiwang_platform.pagination import decode_key, encode_key
 
 Cursor = tuple[date, str, str]  # (due_date, kind, id): the order of the list
+# Every kind a page can end on, supplements included: read from the type, not listed again.
+_KINDS = frozenset(get_args(WarningKind))
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ _SOURCES = [
 
 
 def _window(
-    source: _Source, today: date, threshold: int, level: WarningLevel | None
+    source: _Source, today: date, *, threshold: int, level: WarningLevel | None
 ) -> ColumnElement[bool]:
     due = source.model.due_date
     conditions = [source.model.status == source.open_status, due.is_not(None)]
@@ -66,7 +69,7 @@ def _after(source: _Source, cursor: Cursor) -> ColumnElement[bool]:
     return due > due_after
 
 
-def _to_read(source: _Source, row: Any, today: date) -> WarningRead:
+def _to_read(source: _Source, row: Any, *, today: date) -> WarningRead:
     # The query selected only due dates inside the yellow window or past.
     level: WarningLevel = "red" if row.due_date < today else "yellow"
     return WarningRead(
@@ -85,39 +88,42 @@ def _to_read(source: _Source, row: Any, today: date) -> WarningRead:
 
 async def list_warnings(
     session: AsyncSession,
+    cursor: str | None,
+    *,
     today: date,
     threshold: int,
     department: str | None,
     level: WarningLevel | None,
-    after: Cursor | None,
     limit: int,
-) -> tuple[list[WarningRead], Cursor | None]:
-    """Most urgent first: by due date, then kind, then id. Each source is read in that
-    order up to ``limit`` and the results merged, so pages are exact."""
+) -> tuple[list[WarningRead], str | None]:
+    """Most urgent first: by due date, then kind, then id, after the page ``cursor`` ends;
+    and the next page's cursor when this one is full. Each source is read in that order
+    up to ``limit`` and the results merged, so pages are exact."""
+    after: Cursor | None = decode_key(cursor, date, _KINDS, str)
     found: list[tuple[Cursor, WarningRead]] = []
     for source in _SOURCES:
-        query = select(source.model).where(_window(source, today, threshold, level))
+        query = select(source.model).where(_window(source, today, threshold=threshold, level=level))
         if department is not None:
             query = query.where(source.model.department == department)
         if after is not None:
             query = query.where(_after(source, after))
         query = query.order_by(source.model.due_date, source.id_column).limit(limit)
         for row in (await session.scalars(query)).all():
-            item = _to_read(source, row, today)
+            item = _to_read(source, row, today=today)
             found.append(((item.due_date, item.kind, item.id), item))
     found.sort(key=lambda pair: pair[0])
     page = found[:limit]
-    next_cursor = page[-1][0] if len(page) == limit else None
+    next_cursor = encode_key(*page[-1][0]) if len(page) == limit else None
     return [item for _, item in page], next_cursor
 
 
-async def summary(session: AsyncSession, today: date, threshold: int) -> WarningSummaryRead:
+async def summary(session: AsyncSession, today: date, *, threshold: int) -> WarningSummaryRead:
     counts: dict[str, list[int]] = {}
     for source in _SOURCES:
         red = func.sum(case((source.model.due_date < today, 1), else_=0))
         query = (
             select(source.model.department, func.count(), red)
-            .where(_window(source, today, threshold, None))
+            .where(_window(source, today, threshold=threshold, level=None))
             .group_by(source.model.department)
         )
         for department, total, reds in (await session.execute(query)).all():

@@ -7,21 +7,25 @@ from datetime import date
 from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supervision import deadlines
+from supervision import deadlines, paging
 from supervision.deadlines import Card
 from supervision.models import RUNNING, CaseWatch
 from supervision.schemas import CaseWatchRead
+from yiwang_platform.pagination import decode_key, encode_key
 
 
 async def list_watches(
     session: AsyncSession,
+    cursor: str | None,
+    *,
     today: date,
     threshold: int,
     card: Card | None,
-    after: tuple[date, str] | None,
     limit: int,
-) -> list[CaseWatch]:
-    """Watched cases by due date, after the ``(due_date, case_id)`` given."""
+) -> tuple[list[CaseWatch], str | None]:
+    """Watched cases by due date, after the page ``cursor`` ends; and the next page's
+    cursor when this one is full."""
+    after = decode_key(cursor, date, str)
     query = select(CaseWatch).order_by(CaseWatch.due_date, CaseWatch.case_id).limit(limit)
     # The same rule as deadlines.card, as a filter: only a running clock shows a card.
     running = CaseWatch.status == RUNNING
@@ -38,23 +42,19 @@ async def list_watches(
     elif card == "green":
         query = query.where(not_(or_(red, yellow)))
     if after is not None:
-        due, case_id = after
-        query = query.where(
-            or_(
-                CaseWatch.due_date > due,
-                and_(CaseWatch.due_date == due, CaseWatch.case_id > case_id),
-            )
-        )
-    return list((await session.scalars(query)).all())
+        query = query.where(paging.after(CaseWatch.due_date, CaseWatch.case_id, key=after))
+    rows = list((await session.scalars(query)).all())
+    next_cursor = encode_key(rows[-1].due_date, rows[-1].case_id) if len(rows) == limit else None
+    return rows, next_cursor
 
 
-def card_of(watched: CaseWatch, today: date, threshold: int) -> Card:
+def card_of(watched: CaseWatch, today: date, *, threshold: int) -> Card:
     if watched.status != RUNNING:
         return "green"
-    return deadlines.card(watched.due_date, today, threshold)
+    return deadlines.card(watched.due_date, today, threshold=threshold)
 
 
-def to_read(watched: CaseWatch, today: date, threshold: int) -> CaseWatchRead:
+def to_read(watched: CaseWatch, *, today: date, threshold: int) -> CaseWatchRead:
     return CaseWatchRead(
         case_id=watched.case_id,
         matter_code=watched.matter_code,
@@ -66,5 +66,5 @@ def to_read(watched: CaseWatch, today: date, threshold: int) -> CaseWatchRead:
         due_date=watched.due_date,
         yellow_at=deadlines.yellow_at(watched.due_date, threshold),
         status=watched.status,
-        card=card_of(watched, today, threshold),
+        card=card_of(watched, today, threshold=threshold),
     )

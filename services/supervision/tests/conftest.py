@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from supervision.api.dependencies import current_time
 from supervision.main import create_app
 from supervision.models import CaseWatch
 from supervision.settings import Settings
@@ -34,6 +33,16 @@ CASE = {
     "channel": "online",
     "submitted_at": "2026-09-30T02:00:00Z",
 }
+
+
+def case_data(**changes: Any) -> dict[str, Any]:
+    """The data of a CaseSubmitted event for a new case, with ``changes``."""
+    return {**CASE, "case_id": str(uuid.uuid4()), **changes}
+
+
+@pytest.fixture
+def new_case() -> Callable[..., dict[str, Any]]:
+    return case_data
 
 
 @pytest.fixture
@@ -68,7 +77,7 @@ def submit_case(app, publish) -> Callable[..., Awaitable[dict[str, Any]]]:
     """Publish a CaseSubmitted event as intake would (with ``changes``) and wait for its watch."""
 
     async def _submit_case(**changes: Any) -> dict[str, Any]:
-        data = {**CASE, "case_id": str(uuid.uuid4()), **changes}
+        data = case_data(**changes)
         await publish(CASE_TOPIC, CASE_SUBMITTED, data["case_id"], data)
 
         async def watched() -> bool:
@@ -112,7 +121,7 @@ class CaseEvents:
         await eventually(done, timeout=30)
 
     async def submitted(self, applicant: str | None = None, **changes: Any) -> dict[str, Any]:
-        data = {**CASE, "case_id": str(uuid.uuid4()), **changes}
+        data = case_data(**changes)
         if applicant is not None:
             data["applicant_index"] = self.applicant_index(applicant)
         await self.send("case.submitted", data)
@@ -237,6 +246,6 @@ def on_day(app) -> Callable[[str], None]:
 
     def _on_day(day: str) -> None:
         moment = datetime.fromisoformat(f"{day}T02:00:00+00:00")
-        app.dependency_overrides[current_time] = lambda: moment
+        app.state.runtime.clock = lambda: moment
 
     return _on_day

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from supervision.api.dependencies import current_time
 from yiwang_platform.testing import client
 
 URL = "/api/v1/supervision/cases"
@@ -18,7 +17,8 @@ async def test_cases_show_their_deadline_and_card(app, signer, submit_case):
         submitted_at="2026-10-03T02:00:00Z", promised_days=3, channel="window"
     )
     on_time = await submit_case(submitted_at="2026-10-09T02:00:00Z", promised_days=5)
-    app.dependency_overrides[current_time] = lambda: datetime(2026, 10, 9, 2, tzinfo=UTC)
+    real_clock = app.state.runtime.clock
+    app.state.runtime.clock = lambda: datetime(2026, 10, 9, 2, tzinfo=UTC)
 
     async with client(app, signer, "supervision", principal_type="supervisor") as api:
         listed = (await api.get(URL)).json()
@@ -66,7 +66,7 @@ async def test_cases_show_their_deadline_and_card(app, signer, submit_case):
         assert second["next_cursor"] is None
 
         # Without the fixed date, today is real: these October deadlines have all passed.
-        app.dependency_overrides.clear()
+        app.state.runtime.clock = real_clock
         assert {c["card"] for c in (await api.get(URL)).json()["items"]} == {"red"}
 
 

@@ -17,27 +17,13 @@ ACCESS_TOPIC = "gateway.access.v1"
 ACCESS_RECORDED = "gov.gateway.access.recorded.v1"
 
 
-def _case(**changes: object) -> dict[str, object]:
-    return {
-        "case_id": str(uuid.uuid4()),
-        "matter_code": "11000000000001",
-        "matter_version": 1,
-        "matter_name": "出生医学证明签发",
-        "department": "市卫生健康委员会",
-        "promised_days": 1,
-        "channel": "online",
-        "submitted_at": "2026-09-30T02:00:00Z",
-        **changes,
-    }
-
-
 async def _watched(app) -> list[str]:
     async with app.state.runtime.sessions() as s:
         return list((await s.scalars(select(CaseWatch.case_id).order_by(CaseWatch.case_id))).all())
 
 
-async def test_a_redelivered_case_is_watched_once(app, publish):
-    first, later = _case(), _case()
+async def test_a_redelivered_case_is_watched_once(app, publish, new_case):
+    first, later = new_case(), new_case()
     # One key for both, so the later event is consumed after the duplicate.
     event = await publish(CASE_TOPIC, CASE_SUBMITTED, "same-key", first)
     await publish(CASE_TOPIC, CASE_SUBMITTED, "same-key", event=event)
@@ -52,12 +38,12 @@ async def test_a_redelivered_case_is_watched_once(app, publish):
 
 
 async def test_unusable_case_events_are_dead_lettered_and_the_next_applied(
-    app, publish, read_topic
+    app, publish, read_topic, new_case
 ):
-    missing_field = _case()
+    missing_field = new_case()
     del missing_field["promised_days"]
-    bad_time = _case(submitted_at="yesterday")
-    good = _case()
+    bad_time = new_case(submitted_at="yesterday")
+    good = new_case()
     for data in (missing_field, bad_time, good):
         await publish(CASE_TOPIC, CASE_SUBMITTED, "same-key", data)
 

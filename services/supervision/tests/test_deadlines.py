@@ -72,8 +72,8 @@ def test_remaining_working_days_and_level_of_a_case_due_before_national_day(
 ):
     due = date(2026, 9, 30)
     assert remaining_working_days(due, today) == remaining
-    assert level(due, today, 1) == one_day
-    assert level(due, today, 2) == two_days
+    assert level(due, today, threshold=1) == one_day
+    assert level(due, today, threshold=2) == two_days
 
 
 def test_yellow_window_matches_the_level_rule():
@@ -86,7 +86,7 @@ def test_yellow_window_matches_the_level_rule():
             until = yellow_until(today, threshold)
             for later in range(-5, 30):
                 due = date.fromordinal(today.toordinal() + later)
-                warned = level(due, today, threshold) != "none"
+                warned = level(due, today, threshold=threshold) != "none"
                 assert warned == (due < until), (threshold, today, due)
                 if due >= today and warned:
                     assert yellow_at(due, threshold) <= today

@@ -7,7 +7,8 @@ import uuid
 
 from sqlalchemy import select
 
-from supervision import metrics, timelines
+from supervision import handlers, metrics
+from supervision.events import LicenseRevokedIn
 from supervision.models import SubcaseWatch, TimelineEntry
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import eventually
@@ -33,8 +34,10 @@ def revoked(**changes: object) -> CloudEvent:
 
 
 async def handle(app, event: CloudEvent) -> None:
-    async with app.state.runtime.sessions() as session, session.begin():
-        await timelines.on_license_revoked(session, event)
+    runtime = app.state.runtime
+    async with runtime.sessions() as session, session.begin():
+        ctx = runtime.handler_context(session, event)
+        await handlers.on_license_revoked(ctx, LicenseRevokedIn.model_validate(event.data))
 
 
 async def revocation_entries(app, case_id: str) -> list[tuple[str | None, str]]:

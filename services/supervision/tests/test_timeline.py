@@ -216,32 +216,43 @@ async def test_timeline_is_for_overseers_and_unknown_cases_are_404(app, signer, 
             assert (response.status_code, response.json()["code"]) == (403, "forbidden")
 
 
-async def test_late_materials_after_deficiency_acceptance_show_on_the_timeline(
-    app, signer, case_events, on_day
-):
+async def _deficient_case(case_events, *, promised_days: int, due: str, missing: list[str]) -> str:
+    """A case submitted and accepted on 11-30 with ``missing`` materials owed by 12-04
+    (容缺受理), and one sub-case due with it."""
     case = await case_events.submitted(
-        submitted_at="2026-11-30T01:00:00Z", promised_days=5, applicant="someone"
+        submitted_at="2026-11-30T01:00:00Z", promised_days=promised_days, applicant="someone"
     )
     case_id = case["case_id"]
     await case_events.accepted(
         case_id,
         "2026-11-30T02:00:00Z",
-        "2026-12-07",
-        [case_events.subcase(f"{case_id[:8]}-1", HEALTH, "2026-12-07")],
+        due,
+        [case_events.subcase(f"{case_id[:8]}-1", HEALTH, due)],
         mode="deficiency",
         supplement_due="2026-12-04",
-        missing_materials=["MARRIAGE-CERT", "PHOTO"],
+        missing_materials=missing,
+    )
+    return case_id
+
+
+async def _supplied(case_events, case_id: str, at: str, materials: list, missing: list) -> None:
+    data = {
+        "case_id": case_id,
+        "supplied_at": at,
+        "materials": materials,
+        "missing_materials": missing,
+    }
+    await case_events.send("case.supplemented", data)
+
+
+async def test_late_materials_after_deficiency_acceptance_show_on_the_timeline(
+    app, signer, case_events, on_day
+):
+    case_id = await _deficient_case(
+        case_events, promised_days=5, due="2026-12-07", missing=["MARRIAGE-CERT", "PHOTO"]
     )
     for materials, missing in ((["PHOTO"], ["MARRIAGE-CERT"]), (["MARRIAGE-CERT"], [])):
-        await case_events.send(
-            "case.supplemented",
-            {
-                "case_id": case_id,
-                "supplied_at": "2026-12-01T03:00:00Z",
-                "materials": materials,
-                "missing_materials": missing,
-            },
-        )
+        await _supplied(case_events, case_id, "2026-12-01T03:00:00Z", materials, missing)
     await case_events.settle()
     on_day("2026-12-01")
     async with client(app, signer, "supervision", principal_type="supervisor") as api:
@@ -260,18 +271,8 @@ async def test_late_materials_after_deficiency_acceptance_show_on_the_timeline(
 async def test_materials_owed_after_deficiency_acceptance_get_their_own_cards(
     app, signer, case_events, on_day
 ):
-    case = await case_events.submitted(
-        submitted_at="2026-11-30T01:00:00Z", promised_days=10, applicant="someone"
-    )
-    case_id = case["case_id"]
-    await case_events.accepted(
-        case_id,
-        "2026-11-30T02:00:00Z",
-        "2026-12-14",
-        [case_events.subcase(f"{case_id[:8]}-1", HEALTH, "2026-12-14")],
-        mode="deficiency",
-        supplement_due="2026-12-04",
-        missing_materials=["PHOTO"],
+    case_id = await _deficient_case(
+        case_events, promised_days=10, due="2026-12-14", missing=["PHOTO"]
     )
     await case_events.settle()
 
@@ -284,15 +285,7 @@ async def test_materials_owed_after_deficiency_acceptance_get_their_own_cards(
     assert await supplement_cards("2026-12-02") == []
     assert await supplement_cards("2026-12-03") == [("yellow", "2026-12-04")]
     assert await supplement_cards("2026-12-07") == [("red", "2026-12-04")]
-    await case_events.send(
-        "case.supplemented",
-        {
-            "case_id": case_id,
-            "supplied_at": "2026-12-07T03:00:00Z",
-            "materials": ["PHOTO"],
-            "missing_materials": [],
-        },
-    )
+    await _supplied(case_events, case_id, "2026-12-07T03:00:00Z", ["PHOTO"], [])
     await case_events.settle()
     assert await supplement_cards("2026-12-07") == []
 

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query
 
 from matters import catalogue, guide
-from matters.api.access import require_publisher, search_index
-from matters.models import Bundle
+from matters.api.deps import (
+    IdempotencyDep,
+    OutboxDep,
+    PrincipalDep,
+    PublisherDep,
+    SearchIndexDep,
+    SessionDep,
+)
 from matters.schemas import BundleCreate, BundleRead, GuideRequest, GuideResult
-from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.pagination import Page, decode_id, encode_key
+from yiwang_platform.pagination import Page
 
 router = APIRouter(prefix="/api/v1/matters/bundles", tags=["bundles"])
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-
-
-def not_found() -> ProblemError:
-    return ProblemError(404, "bundle_not_found", "一件事不存在", title_en="Bundle not found")
 
 
 @router.post(
@@ -39,24 +36,18 @@ def not_found() -> ProblemError:
 )
 async def publish_bundle(
     body: BundleCreate,
-    request: Request,
     session: SessionDep,
-    runtime: RuntimeDep,
-    principal: PrincipalDep,
+    outbox: OutboxDep,
     idempotency: IdempotencyDep,
-) -> JSONResponse:
-    require_publisher(principal)
+    publisher: PublisherDep,
+    index: SearchIndexDep,
+) -> BundleRead:
     async with session.begin():
-        prior = await idempotency.replay(session, principal.subject, body.model_dump())
-        if prior is not None:
-            code, _, version = (prior.resource_id or "").rpartition("@")
-            bundle = await catalogue.read_bundle(session, await find(session, code, int(version)))
-        else:
-            bundle = await catalogue.publish_bundle(session, runtime.outbox, body)
-            await idempotency.remember(session, 201, resource_id=f"{bundle.code}@{bundle.version}")
-        result = bundle.model_dump(mode="json")
-    search_index(request).mark_stale()
-    return JSONResponse(result, status_code=201)
+        bundle = await catalogue.publish_bundle_once(
+            session, outbox, idempotency=idempotency, publisher=publisher, data=body
+        )
+    index.mark_stale()
+    return bundle
 
 
 @router.get("", response_model=Page[BundleRead], summary="List the current version of every bundle")
@@ -66,18 +57,8 @@ async def list_bundles(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[BundleRead]:
-    rows = await catalogue.current_bundles(session, decode_id(cursor), limit)
-    next_cursor = encode_key(rows[-1].code) if len(rows) == limit else None
-    return Page[BundleRead](
-        items=[await catalogue.read_bundle(session, r) for r in rows], next_cursor=next_cursor
-    )
-
-
-async def find(session: AsyncSession, code: str, version: int | None) -> Bundle:
-    bundle = await catalogue.current_bundle(session, code, version)
-    if bundle is None:
-        raise not_found()
-    return bundle
+    items, next_cursor = await catalogue.list_bundles(session, cursor, limit=limit)
+    return Page[BundleRead](items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -94,7 +75,8 @@ async def get_bundle(
     _principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> BundleRead:
-    return await catalogue.read_bundle(session, await find(session, code, version))
+    bundle = await catalogue.get_bundle(session, code, version=version)
+    return await catalogue.read_bundle(session, bundle)
 
 
 @router.post(
@@ -126,6 +108,4 @@ async def run_guide(
     _principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1, description="默认当前版本")] = None,
 ) -> GuideResult:
-    bundle = await find(session, code, version)
-    matters = await catalogue.current_of(session, [m["matter"] for m in bundle.members])
-    return guide.evaluate(bundle, matters, body.answers)
+    return await guide.answer(session, code, version=version, answers=body.answers)

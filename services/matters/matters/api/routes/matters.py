@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query
 
 from matters import catalogue
-from matters.api.access import require_publisher, search_index
-from matters.models import Matter
+from matters.api.deps import (
+    IdempotencyDep,
+    OutboxDep,
+    PrincipalDep,
+    PublisherDep,
+    SearchIndexDep,
+    SessionDep,
+)
 from matters.schemas import MATTER_CODE, MatterCreate, MatterRead
-from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
-from yiwang_platform.errors import ProblemError
-from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.pagination import Page, decode_id, encode_key
+from yiwang_platform.pagination import Page
 
 router = APIRouter(prefix="/api/v1/matters/matters", tags=["matters"])
 
@@ -29,23 +31,18 @@ router = APIRouter(prefix="/api/v1/matters/matters", tags=["matters"])
 )
 async def publish_matter(
     body: MatterCreate,
-    request: Request,
     session: SessionDep,
-    runtime: RuntimeDep,
-    principal: PrincipalDep,
+    outbox: OutboxDep,
     idempotency: IdempotencyDep,
-) -> JSONResponse:
-    require_publisher(principal)
+    publisher: PublisherDep,
+    index: SearchIndexDep,
+) -> MatterRead:
     async with session.begin():
-        prior = await idempotency.replay(session, principal.subject, body.model_dump())
-        if prior is not None:
-            matter = await session.get_one(Matter, int(prior.resource_id or 0))
-        else:
-            matter = await catalogue.publish(session, runtime.outbox, body)
-            await idempotency.remember(session, 201, resource_id=str(matter.id))
-        result = MatterRead.model_validate(matter).model_dump(mode="json")
-    search_index(request).mark_stale()
-    return JSONResponse(result, status_code=201)
+        matter = await catalogue.publish_once(
+            session, outbox, idempotency=idempotency, publisher=publisher, data=body
+        )
+    index.mark_stale()
+    return MatterRead.model_validate(matter)
 
 
 @router.get("", response_model=Page[MatterRead], summary="List the current version of every matter")
@@ -58,8 +55,9 @@ async def list_matters(
         str | None, Query(pattern=MATTER_CODE, description="只列出该主项下的子项")
     ] = None,
 ) -> Page[MatterRead]:
-    rows = await catalogue.current_versions(session, decode_id(cursor), limit, main_item)
-    next_cursor = encode_key(rows[-1].code) if len(rows) == limit else None
+    rows, next_cursor = await catalogue.list_matters(
+        session, cursor, limit=limit, main_item=main_item
+    )
     return Page[MatterRead](
         items=[MatterRead.model_validate(r) for r in rows], next_cursor=next_cursor
     )
@@ -76,7 +74,4 @@ async def get_matter(
     _principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> MatterRead:
-    matter = await catalogue.current(session, code, version)
-    if matter is None:
-        raise ProblemError(404, "matter_not_found", "事项不存在", title_en="Matter not found")
-    return MatterRead.model_validate(matter)
+    return MatterRead.model_validate(await catalogue.get_matter(session, code, version=version))

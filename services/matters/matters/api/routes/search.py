@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from matters.api.access import search_index
+from matters.api.deps import PrincipalDep, SearchIndexDep, SessionDep
 from matters.schemas import SearchResult
-from yiwang_platform.deps import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/matters/search", tags=["search"])
 
@@ -21,12 +20,10 @@ router = APIRouter(prefix="/api/v1/matters/search", tags=["search"])
     "(synonyms from the catalogue) and description, ranked with BM25; best first.",
 )
 async def search(
-    request: Request,
     session: SessionDep,
+    index: SearchIndexDep,
     _principal: PrincipalDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="如：孩子出生要办什么")],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> SearchResult:
-    index = search_index(request)
-    await index.refresh(session)
-    return SearchResult(query=q, items=index.search(q, limit))
+    return SearchResult(query=q, items=await index.search(session, q, limit=limit))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from supervision import metrics
-from supervision.api.dependencies import OverseerDep
+from supervision.api.deps import OverseerDep, SessionDep
 from supervision.schemas import MetricsRead
-from yiwang_platform.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/supervision/metrics", tags=["metrics"])
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 
 from supervision import reviews
-from supervision.api.dependencies import CipherDep, NowDep, OverseerDep, SettingsDep
-from supervision.models import Review
+from supervision.api.deps import (
+    CipherDep,
+    IdempotencyDep,
+    NowDep,
+    OutboxDep,
+    OverseerDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+)
 from supervision.schemas import Grade, ReviewCreate, ReviewRead
-from yiwang_platform.deps import PrincipalDep, RuntimeDep, SessionDep
-from yiwang_platform.idempotency import IdempotencyDep
-from yiwang_platform.pagination import Page, decode_key, encode_key
+from yiwang_platform.pagination import Page
 
 router = APIRouter(prefix="/api/v1/supervision/reviews", tags=["reviews"])
 
@@ -29,37 +33,27 @@ router = APIRouter(prefix="/api/v1/supervision/reviews", tags=["reviews"])
 async def submit_review(
     body: ReviewCreate,
     session: SessionDep,
-    runtime: RuntimeDep,
+    outbox: OutboxDep,
     principal: PrincipalDep,
     cipher: CipherDep,
     settings: SettingsDep,
     now: NowDep,
     idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    # The applicant is recognised by blind index, which also scopes idempotency keys.
-    reviewer = cipher.blind_index(principal.subject)
-    try:
-        async with session.begin():
-            prior = await idempotency.replay(session, reviewer, body.model_dump(), cipher=cipher)
-            if prior is not None:
-                review = await session.get_one(Review, prior.resource_id)
-                return JSONResponse(
-                    reviews.review_read(review).model_dump(mode="json"), status_code=prior.status
-                )
-            review = await reviews.submit(
-                session,
-                runtime.outbox,
-                body,
-                reviewer,
-                now,
-                settings.review_handling_working_days,
-            )
-            await idempotency.remember(session, 201, resource_id=review.id)
-            result = reviews.review_read(review).model_dump(mode="json")
-    except IntegrityError as exc:
-        # A concurrent review of the same case and channel (or retry with the same key) won.
-        raise reviews.review_exists() from exc
-    return JSONResponse(result, status_code=201)
+    async with session.begin():
+        review, status = await reviews.submit_once(
+            session,
+            outbox,
+            idempotency=idempotency,
+            cipher=cipher,
+            applicant=principal,
+            data=body,
+            now=now,
+            handling_days=settings.review_handling_working_days,
+        )
+        result = reviews.review_read(review).model_dump(mode="json")
+    # A replay answers with the first answer's status.
+    return JSONResponse(result, status_code=status)
 
 
 @router.get("", response_model=Page[ReviewRead], summary="Reviews, newest first")
@@ -70,6 +64,5 @@ async def list_reviews(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ReviewRead]:
-    rows = await reviews.list_reviews(session, grade, decode_key(cursor, datetime, str), limit)
-    next_cursor = encode_key(rows[-1].submitted_at, rows[-1].id) if len(rows) == limit else None
+    rows, next_cursor = await reviews.list_reviews(session, cursor, grade=grade, limit=limit)
     return Page[ReviewRead](items=[reviews.review_read(r) for r in rows], next_cursor=next_cursor)

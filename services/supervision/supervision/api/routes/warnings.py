@@ -3,21 +3,16 @@ bad-review handling items, and their counts by department."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, get_args
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from supervision import warnings
-from supervision.api.dependencies import OverseerDep, SettingsDep, TodayDep
-from supervision.schemas import WarningKind, WarningLevel, WarningRead, WarningSummaryRead
-from yiwang_platform.deps import SessionDep
-from yiwang_platform.pagination import Page, decode_key, encode_key
+from supervision.api.deps import OverseerDep, SessionDep, SettingsDep, TodayDep
+from supervision.schemas import WarningLevel, WarningRead, WarningSummaryRead
+from yiwang_platform.pagination import Page
 
 router = APIRouter(prefix="/api/v1/supervision/warnings", tags=["warnings"])
-
-# Every kind a page can end on, supplements included: read from the type, not listed again.
-_KINDS = frozenset(get_args(WarningKind))
 
 
 @router.get(
@@ -35,16 +30,15 @@ async def list_warnings(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[WarningRead]:
-    items, last = await warnings.list_warnings(
+    items, next_cursor = await warnings.list_warnings(
         session,
-        today,
-        settings.yellow_working_days,
-        department,
-        level,
-        decode_key(cursor, date, _KINDS, str),
-        limit,
+        cursor,
+        today=today,
+        threshold=settings.yellow_working_days,
+        department=department,
+        level=level,
+        limit=limit,
     )
-    next_cursor = encode_key(*last) if last else None
     return Page[WarningRead](items=items, next_cursor=next_cursor)
 
 
@@ -56,4 +50,4 @@ async def list_warnings(
 async def warning_summary(
     session: SessionDep, _overseer: OverseerDep, settings: SettingsDep, today: TodayDep
 ) -> WarningSummaryRead:
-    return await warnings.summary(session, today, settings.yellow_working_days)
+    return await warnings.summary(session, today, threshold=settings.yellow_working_days)
