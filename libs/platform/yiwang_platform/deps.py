@@ -101,20 +101,39 @@ def forbidden(detail: str) -> ProblemError:
     return ProblemError(403, "forbidden", "无权访问", detail, title_en="Forbidden")
 
 
-def require_role(
-    role: str, *, principal_type: str = "staff"
+def ensure_principal(
+    principal: InternalPrincipal,
+    *principal_types: str,
+    role: str | None = None,
+    detail: str | None = None,
+) -> InternalPrincipal:
+    """The caller when it is one of ``principal_types`` (and, when ``role`` is given,
+    holds that role); 403 with ``detail`` for anyone else."""
+    if principal.principal_type not in principal_types or (
+        role is not None and role not in principal.claims.get("roles", [])
+    ):
+        kinds = " or ".join(principal_types)
+        with_role = f" with the role {role}" if role else ""
+        raise forbidden(detail or f"for {kinds}{with_role} only")
+    return principal
+
+
+def require_principal(
+    *principal_types: str, role: str | None = None, detail: str | None = None
 ) -> Callable[[InternalPrincipal], Awaitable[InternalPrincipal]]:
-    """A dependency answering the caller when it is a ``principal_type`` with ``role``;
-    403 for anyone else."""
+    """A dependency answering the caller once ``ensure_principal`` lets it through."""
 
     async def check(principal: PrincipalDep) -> InternalPrincipal:
-        if principal.principal_type != principal_type or role not in principal.claims.get(
-            "roles", []
-        ):
-            raise forbidden(f"for {principal_type} with the role {role} only")
-        return principal
+        return ensure_principal(principal, *principal_types, role=role, detail=detail)
 
     return check
+
+
+def require_role(
+    role: str, *, principal_type: str = "staff", detail: str | None = None
+) -> Callable[[InternalPrincipal], Awaitable[InternalPrincipal]]:
+    """A dependency answering the caller when it is a ``principal_type`` with ``role``."""
+    return require_principal(principal_type, role=role, detail=detail)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -15,13 +15,15 @@ from intake import prereview, presence, workflow
 from intake.models import Case
 from intake.schemas import MaterialAttachment, PresenceCreate
 from intake.workflow import CaseWithSubcases, case_not_found
-from yiwang_platform.deps import forbidden, require_role
+from yiwang_platform.deps import ensure_principal, forbidden
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pagination import decode_id, encode_key
 from yiwang_platform.peers import PeerClient
 from yiwang_platform.pii import PiiCipher
+
+WINDOW_STAFF_ONLY = "for window staff only"
 
 
 async def binding(session: AsyncSession, *, case_id: str, caller: InternalPrincipal) -> Case:
@@ -159,7 +161,7 @@ async def supply(
     caller_index = cipher.blind_index(caller.subject)
     is_applicant = case.applicant_index == caller_index
     if not is_applicant:
-        await require_role("window")(caller)
+        ensure_principal(caller, "staff", role="window", detail=WINDOW_STAFF_ONLY)
         _may_handle(case, caller.subject)
     # Uploads by the applicant or by this clerk; wallet licenses only from the holder.
     supplied = await _checked_attachments(

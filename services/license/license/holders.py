@@ -25,9 +25,3 @@ def holder_index_of(principal: InternalPrincipal, cipher: PiiCipher) -> str:
     if principal.principal_type not in HOLDER_TYPES:
         raise ProblemError(403, "forbidden", "无权访问", detail="only holders have a wallet")
     return cipher.blind_index(principal.subject)
-
-
-def staff_only(principal: InternalPrincipal, *, detail: str) -> InternalPrincipal:
-    if principal.principal_type != "staff":
-        raise ProblemError(403, "forbidden", "无权访问", detail=detail)
-    return principal

@@ -3,18 +3,11 @@ post reviews; department staff handle their own department's bad reviews."""
 
 from __future__ import annotations
 
-from yiwang_platform.deps import PrincipalDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 
 # Dashboards and lists are for supervisors and operators; citizens only post reviews.
 OVERSEERS = {"supervisor", "operator"}
-
-
-async def require_overseer(principal: PrincipalDep) -> InternalPrincipal:
-    if principal.principal_type not in OVERSEERS:
-        raise ProblemError(403, "forbidden", "无权访问", "supervision data is for supervisors")
-    return principal
 
 
 def staff_department(principal: InternalPrincipal) -> str | None:

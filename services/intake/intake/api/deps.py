@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from intake import window
 from intake.review import reviewer_department
 from intake.settings import Settings
 from yiwang_platform.deps import peer, require_role, settings_of
@@ -21,7 +22,9 @@ async def caller_token(request: Request) -> str:
 
 SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 CallerTokenDep = Annotated[str, Depends(caller_token)]
-WindowStaffDep = Annotated[InternalPrincipal, Depends(require_role("window"))]
+WindowStaffDep = Annotated[
+    InternalPrincipal, Depends(require_role("window", detail=window.WINDOW_STAFF_ONLY))
+]
 # The reviewer's department; 403 for anyone else.
 ReviewerDep = Annotated[str, Depends(reviewer_department)]
 MattersPeerDep = Annotated[PeerClient, Depends(peer("matters"))]

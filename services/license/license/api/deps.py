@@ -10,7 +10,13 @@ from fastapi import Depends, Query
 from license import holders
 from license.seal import SealKeyring
 from license.settings import Settings
-from yiwang_platform.deps import CipherDep, PrincipalDep, collaborators_of, settings_of
+from yiwang_platform.deps import (
+    CipherDep,
+    PrincipalDep,
+    collaborators_of,
+    require_principal,
+    settings_of,
+)
 from yiwang_platform.internal_token import InternalPrincipal
 
 __all__ = [
@@ -37,17 +43,13 @@ async def _holder(principal: PrincipalDep, cipher: CipherDep) -> str:
     return holders.holder_index_of(principal, cipher)
 
 
-async def _issuing_staff(principal: PrincipalDep) -> InternalPrincipal:
-    return holders.staff_only(principal, detail="only staff issue licenses")
-
-
-async def _revoking_staff(principal: PrincipalDep) -> InternalPrincipal:
-    return holders.staff_only(principal, detail="only staff revoke licenses")
-
-
 # The blind index whose licenses the caller may see; None for staff (all of them).
 HolderScopeDep = Annotated[str | None, Depends(_holder_scope)]
 # The caller's own blind index: citizens and enterprises only.
 HolderDep = Annotated[str, Depends(_holder)]
-IssuingStaffDep = Annotated[InternalPrincipal, Depends(_issuing_staff)]
-RevokingStaffDep = Annotated[InternalPrincipal, Depends(_revoking_staff)]
+IssuingStaffDep = Annotated[
+    InternalPrincipal, Depends(require_principal("staff", detail="only staff issue licenses"))
+]
+RevokingStaffDep = Annotated[
+    InternalPrincipal, Depends(require_principal("staff", detail="only staff revoke licenses"))
+]

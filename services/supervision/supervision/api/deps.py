@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from supervision.access import require_overseer
+from supervision.access import OVERSEERS
 from supervision.deadlines import china_today
 from supervision.settings import Settings
 from yiwang_platform.deps import (
@@ -17,6 +17,7 @@ from yiwang_platform.deps import (
     OutboxDep,
     PrincipalDep,
     SessionDep,
+    require_principal,
     settings_of,
 )
 from yiwang_platform.idempotency import IdempotencyDep
@@ -37,5 +38,8 @@ __all__ = [
 SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 # Today in China by the service's clock (tests set ``runtime.clock``).
 TodayDep = Annotated[date, Depends(china_today)]
-# Supervisors and operators; 403 for anyone else.
-OverseerDep = Annotated[InternalPrincipal, Depends(require_overseer)]
+# Dashboards and lists are for supervisors and operators; 403 for anyone else.
+OverseerDep = Annotated[
+    InternalPrincipal,
+    Depends(require_principal(*OVERSEERS, detail="supervision data is for supervisors")),
+]
