@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from data_exchange import seed  # noqa: E402
-from gateway.sms import FileOutboxSms  # noqa: E402
+from gateway.identity.sms import FileOutboxSms  # noqa: E402
 from tools.distributed import LocalPlatform  # noqa: E402
 from tools.journeys import COMPANY_ANSWERS  # noqa: E402
 

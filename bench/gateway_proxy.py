@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.sms import FileOutboxSms  # noqa: E402
+from gateway.identity.sms import FileOutboxSms  # noqa: E402
 from tools.distributed import LocalPlatform, free_port  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))

@@ -15,7 +15,7 @@ import pytest
 
 import gateway.settings
 from gateway.admin import add_staff
-from gateway.sms import FileOutboxSms
+from gateway.identity.sms import FileOutboxSms
 from tools import journeys
 from yiwang_standalone.main import build
 

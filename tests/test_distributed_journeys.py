@@ -10,7 +10,7 @@ import pytest
 
 import gateway.settings
 from gateway.admin import add_staff
-from gateway.sms import FileOutboxSms
+from gateway.identity.sms import FileOutboxSms
 from tests.conftest import LocalPlatform
 from tools import journeys
 

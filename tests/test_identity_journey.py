@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from stdnum.cn import ric
 
-from gateway.sms import FileOutboxSms
+from gateway.identity.sms import FileOutboxSms
 from yiwang_platform.testing import eventually
 from yiwang_standalone.main import build
 

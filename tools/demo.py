@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import gateway.settings  # noqa: E402
 from gateway.admin import add_staff  # noqa: E402
-from gateway.sms import FileOutboxSms  # noqa: E402
+from gateway.identity.sms import FileOutboxSms  # noqa: E402
 from tools import journeys  # noqa: E402
 from tools.distributed import LOCAL, database_url, stack_env  # noqa: E402
 

@@ -205,7 +205,7 @@ async def sign_in(base: str, var_dir: Path) -> dict[str, dict[str, str]]:
     import gateway.settings
     from data_exchange import seed
     from gateway.admin import add_staff
-    from gateway.sms import FileOutboxSms
+    from gateway.identity.sms import FileOutboxSms
     from tools import journeys
 
     keys = json.loads((var_dir / "dev-api-keys.json").read_text())

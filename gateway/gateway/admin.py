@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import sys
 
-from gateway.accounts import hash_password, personal_key_digest
-from gateway.identity_models import StaffAccount
+from gateway.identity.accounts import set_staff
 from gateway.settings import Settings
 from yiwang_platform.db import create_engine, session_factory
 
@@ -29,24 +27,21 @@ async def add_staff(
     password: str,
     hall: str | None = None,
 ) -> str:
-    """Create or reset a staff account; returns the new personal key."""
-    personal_key = secrets.token_urlsafe(24)
+    """Create or reset a staff account; returns the new personal key. Positional: the
+    operators' scripts (tools/demo.py, tools/fuzz.py) call it so."""
     engine = create_engine(settings.resolved_database_url())
     try:
         async with session_factory(engine)() as session, session.begin():
-            account = await session.get(StaffAccount, staff_id)
-            if account is None:
-                account = StaffAccount(staff_id=staff_id)
-                session.add(account)
-            account.password_hash = hash_password(password)
-            account.personal_key_hash = personal_key_digest(personal_key)
-            account.department = department
-            account.hall = hall
-            account.roles = roles
-            account.active = True
+            return await set_staff(
+                session,
+                staff_id,
+                department=department,
+                roles=roles,
+                password=password,
+                hall=hall,
+            )
     finally:
         await engine.dispose()
-    return personal_key
 
 
 def main(argv: list[str] | None = None) -> int:

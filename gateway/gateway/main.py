@@ -5,34 +5,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from gateway.access_log import AccessRecorder
 from gateway.api.routes import ROUTERS
-from gateway.authn import start_authentication
-from gateway.edge import EdgeGuard
+from gateway.collaborators import Collaborators, build
 from gateway.events import PUBLISHES
-from gateway.identity import ApiKeyAuthenticator
-from gateway.models import audit_checkpoints, audit_entries, metadata
-from gateway.proxy import Forwarder
-from gateway.ratelimit import RateLimiter
-from gateway.scenarios import ScenarioStore
+from gateway.identity.api_keys import hash_api_key
+from gateway.models import metadata
+from gateway.routing.edge import EdgeGuard
+from gateway.routing.upstreams import (
+    AsgiUpstream,
+    HttpUpstream,
+    Upstream,
+    UpstreamUnavailable,
+)
 from gateway.settings import SERVICES, Settings
-from gateway.upstreams import HttpUpstream, Upstream, UpstreamUnavailable
-from yiwang_platform.audit_chain import chain_key
-from yiwang_platform.audit_checkpoints import CheckpointKey, run_checkpoints
 from yiwang_platform.bus import EventBus
 from yiwang_platform.internal_token import InternalTokenSigner
-from yiwang_platform.keyvalue import create_store
+from yiwang_platform.keyvalue import KeyValueStore, create_store
 from yiwang_platform.observability import DependencyCheck
-from yiwang_platform.pii import PiiCipher
 from yiwang_platform.service import ServiceSpec, build_app, packaged_migrations
 
 NAME = "gateway"
+
+# Public: the hash to configure for an API key (YIWANG_API_KEYS holds hashes only).
+__all__ = ["create_app", "hash_api_key", "openapi_document"]
 
 
 def migrations_dir() -> Path:
@@ -52,7 +53,7 @@ def load_signer(settings: Settings) -> InternalTokenSigner:
 def _service_readiness(upstream: Upstream) -> DependencyCheck:
     async def state() -> str:
         try:
-            answer = await asyncio.wait_for(upstream.send("GET", "/readyz", "", [], b""), 3)
+            answer = await asyncio.wait_for(upstream.send("GET", "/readyz"), 3)
         except (UpstreamUnavailable, TimeoutError):
             return "unreachable"
         if answer.status == 200:
@@ -65,81 +66,64 @@ def _service_readiness(upstream: Upstream) -> DependencyCheck:
     return state
 
 
-def create_app(
-    settings: Settings | None = None,
-    bus: EventBus | None = None,
-    signer: InternalTokenSigner | None = None,
-    upstreams: dict[str, Upstream] | None = None,
-    configure_logs: bool = True,
-) -> FastAPI:
-    settings = settings or Settings()
-    token_signer = signer  # resolved at start so that importing the app needs no key
-    routes = upstreams or {
+def _upstreams(settings: Settings, services: Mapping[str, FastAPI] | None) -> dict[str, Upstream]:
+    """Each service's ASGI app in-process (standalone), else its URL from the settings."""
+    if services is not None:
+        return {
+            name: AsgiUpstream(app, settings.upstream_timeout) for name, app in services.items()
+        }
+    return {
         name: HttpUpstream(url, settings.upstream_timeout)
         for name, url in settings.upstream_urls().items()
     }
+
+
+def create_app(
+    settings: Settings | None = None,
+    bus: EventBus | None = None,
+    *,
+    signer: InternalTokenSigner | None = None,
+    services: Mapping[str, FastAPI] | None = None,
+    upstreams: dict[str, Upstream] | None = None,
+    kv: KeyValueStore | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """The gateway. ``services``: the services' apps, reached in-process (standalone);
+    ``upstreams``: how to reach each service, when neither the apps nor the settings'
+    URLs should be used (tests); ``signer``: the internal-token key, else the settings';
+    ``kv``: the key-value store, else one from the settings (closed with the app)."""
+    settings = settings or Settings()
+    routes = upstreams or _upstreams(settings, services)
     missing = set(SERVICES) - set(routes)
     if missing:
         raise ValueError(f"no upstream for {sorted(missing)}")
+    # Built at start (so importing the app needs no key) and kept for the status checks.
+    built: list[Collaborators] = []
+
+    def collaborators(_settings: object) -> Collaborators:
+        runtime = app.state.runtime
+        found = build(
+            settings,
+            sessions=runtime.sessions,
+            outbox=runtime.outbox,
+            cipher=runtime.cipher,
+            kv=kv or create_store(settings, prefix="yiwang:gateway:"),
+            upstreams=routes,
+            signer=signer or load_signer(settings),
+        )
+        built.append(found)
+        return found
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = app.state.runtime
-        # The audit chain's keys come from settings (a missing one stops the start in the
-        # distributed run): its HMAC key, and the key that signs checkpoints of its head.
-        app.state.audit_checkpoint_key = checkpoint_key = CheckpointKey.from_settings(settings)
-        recorder = AccessRecorder(
-            runtime.sessions,
-            runtime.outbox,
-            settings.access_batch_size,
-            PiiCipher.from_settings(settings),
-            chain_key(settings),
-        )
-        # Shared short-lived state (rate windows, ...): Redis when configured.
-        own_kv = getattr(app.state, "kv", None) is None
-        if own_kv:
-            app.state.kv = create_store(settings, prefix="yiwang:gateway:")
-        # A policy file that does not compile stops the start, naming the file and field.
-        scenarios = ScenarioStore(settings.policies_dir, settings.policies_poll_seconds)
-        app.state.scenarios = scenarios
-        app.state.forwarder = Forwarder(
-            routes,
-            token_signer or load_signer(settings),
-            recorder,
-            settings.internal_token_ttl,
-            settings.max_body_bytes,
-            scenarios=scenarios,
-            limiter=RateLimiter(app.state.kv, settings.rate_limit_per_minute),
-            delegated_audiences=settings.delegated_audiences,
-        )
-        for upstream in routes.values():
-            await upstream.start()
-        await start_authentication(app, settings, runtime)
-        recorder.start()
-        scenarios.start()
-        checkpointer = asyncio.create_task(
-            run_checkpoints(
-                runtime.sessions,
-                audit_entries,
-                checkpoints=audit_checkpoints,
-                key=checkpoint_key,
-                interval=settings.audit_checkpoint_interval_seconds,
-            ),
-            name="gateway-audit-checkpoints",
-        )
+        gateway = app.state.runtime.collaborators
+        assert isinstance(gateway, Collaborators)
+        await gateway.start()
         try:
             yield
         finally:
-            checkpointer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await checkpointer
-            await scenarios.stop()
-            await recorder.stop()
-            if own_kv:
-                await app.state.kv.close()
-                app.state.kv = None
-            for upstream in routes.values():
-                await upstream.close()
+            await gateway.stop(close_kv=kv is None)
+            built.clear()
 
     spec = ServiceSpec(
         name=NAME,
@@ -149,20 +133,20 @@ def create_app(
         migrations=migrations_dir(),
         routers=ROUTERS,
         publishes=PUBLISHES,
+        uses_pii=True,
+        collaborators=collaborators,
         lifespan=lifespan,
     )
     app = build_app(spec, bus=bus, configure_logs=configure_logs)
     # Innermost of the middlewares: metrics and traces see its answers too.
     app.user_middleware.append(Middleware(EdgeGuard))
-    app.state.authenticator = ApiKeyAuthenticator.from_setting(settings.api_keys)
     # Readiness is the gateway's own database only. Redis and the services are shared by
     # every gateway replica, so failing readiness on them would pull all replicas at once
     # and turn clear 503 answers into connection errors; /status and metrics show them.
     dependencies = app.state.runtime.dependencies
 
     async def redis_state() -> str:
-        kv = getattr(app.state, "kv", None)
-        return "ok" if kv is not None and await kv.ready() else "unavailable"
+        return "ok" if built and await built[0].kv.ready() else "unavailable"
 
     dependencies.add("redis", redis_state)
     for name, upstream in routes.items():

@@ -10,34 +10,20 @@ import base64
 import json
 from datetime import date
 
-import httpx
 import pytest
-from fastapi import Request
 from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import select, text
-from stdnum.cn import ric
 
-import data_exchange.main
-import data_exchange.settings
-from gateway import audit
-from gateway.api.deps import authenticated
-from gateway.identity import Principal
-from gateway.main import create_app
+from gateway.audit import cli as audit
+from gateway.identity.principal import Principal
 from gateway.models import audit_entries
-from gateway.settings import SERVICES, Settings
-from gateway.upstreams import AsgiUpstream, HttpUpstream
+from gateway.tests.conftest import act_as, gateway_client, id_number
 from yiwang_platform.audit_chain import chain_hash
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client, eventually, running
 
-
-def _id_number(birth: date, sequence: int) -> str:
-    body = f"110101{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-ZHANG = _id_number(date(1990, 1, 1), 123)
-LI = _id_number(date(1988, 6, 30), 456)
+ZHANG = id_number(date(1990, 1, 1), 123)
+LI = id_number(date(1988, 6, 30), 456)
 KEY = base64.b64encode(bytes(range(100, 132))).decode()
 
 CALLERS = {
@@ -48,10 +34,6 @@ CALLERS = {
     "operator": Principal("op-1", "operator"),
     "window-7": Principal("staff-7", "staff", roles=("window",), key_id="k-staff-7"),
 }
-
-
-async def _as_caller(request: Request) -> Principal:
-    return CALLERS[request.headers["x-as"]]
 
 
 def _person(number: str, birth: date, name: str) -> dict[str, object]:
@@ -65,29 +47,11 @@ def _person(number: str, birth: date, name: str) -> dict[str, object]:
     }
 
 
-async def _platform(backend, signer, verifier, **overrides):
-    exchange = data_exchange.main.create_app(
-        await backend.settings(data_exchange.settings.Settings, **overrides),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
-    upstreams = {
-        name: AsgiUpstream(exchange, 5)
-        if name == "data-exchange"
-        else HttpUpstream("http://127.0.0.1:9", 1)
-        for name in SERVICES
-    }
-    settings = await backend.settings(Settings, **overrides)
-    front = create_app(settings, backend.bus(), signer, upstreams, configure_logs=False)
-    front.dependency_overrides[authenticated] = _as_caller
-    return exchange, front, settings
-
-
-def _gateway(front) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=front), base_url="http://gw", timeout=30
-    )
+async def _platform(service_app, gateway_app, **overrides):
+    exchange = await service_app("data_exchange", **overrides)
+    front = await gateway_app({"data-exchange": exchange}, **overrides)
+    act_as(front, CALLERS)
+    return exchange, front, front.state.runtime.settings
 
 
 def _h(caller: str, scenario: str | None = None) -> dict[str, str]:
@@ -111,10 +75,10 @@ async def _wait_for_entries(front, count: int) -> list[tuple[int, str, dict]]:
 
 
 async def test_decisions_are_chained_masked_published_and_verified(
-    backend, signer, verifier, read_topic, capsys
+    service_app, gateway_app, signer, read_topic, capsys
 ):
-    exchange, front, settings = await _platform(backend, signer, verifier, audit_chain_key=KEY)
-    async with running(exchange), running(front), _gateway(front) as gw:
+    exchange, front, settings = await _platform(service_app, gateway_app, audit_chain_key=KEY)
+    async with running(exchange), running(front), gateway_client(front) as gw:
         async with client(exchange, signer, "data-exchange", principal_type="county") as county:
             pushed = await county.post(
                 "/api/v1/data-exchange/population/records",
@@ -260,9 +224,9 @@ async def test_decisions_are_chained_masked_published_and_verified(
         )
 
 
-async def test_signed_checkpoints_name_an_entry_rebuilt_by_a_key_holder(backend, signer, verifier):
-    exchange, front, settings = await _platform(backend, signer, verifier, audit_chain_key=KEY)
-    async with running(exchange), running(front), _gateway(front) as gw:
+async def test_signed_checkpoints_name_an_entry_rebuilt_by_a_key_holder(service_app, gateway_app):
+    exchange, front, settings = await _platform(service_app, gateway_app, audit_chain_key=KEY)
+    async with running(exchange), running(front), gateway_client(front) as gw:
         for _ in range(4):
             refused = await gw.get(
                 "/api/v1/data-exchange/population/people/self", headers=_h("zhang")
@@ -329,9 +293,11 @@ async def test_signed_checkpoints_name_an_entry_rebuilt_by_a_key_holder(backend,
 
 
 @pytest.mark.parametrize("reader", ["zhang", "li"])
-async def test_a_citizen_sees_only_accesses_to_their_own_data(backend, signer, verifier, reader):
-    exchange, front, settings = await _platform(backend, signer, verifier)
-    async with running(exchange), running(front), _gateway(front) as gw:
+async def test_a_citizen_sees_only_accesses_to_their_own_data(
+    service_app, gateway_app, signer, reader
+):
+    exchange, front, settings = await _platform(service_app, gateway_app)
+    async with running(exchange), running(front), gateway_client(front) as gw:
         async with client(exchange, signer, "data-exchange", principal_type="county") as county:
             pushed = await county.post(
                 "/api/v1/data-exchange/population/records",

@@ -15,14 +15,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import matters.main
-import matters.settings
-from gateway.accounts import hash_password, personal_key_digest
 from gateway.admin import add_staff
-from gateway.identity_models import MachineClient, StaffAccount
-from gateway.main import create_app
-from gateway.settings import SERVICES, Settings
-from gateway.upstreams import AsgiUpstream, HttpUpstream
+from gateway.identity.accounts import hash_password, personal_key_digest
+from gateway.models import MachineClient, StaffAccount
+from gateway.tests.conftest import gateway_client, parts
 from yiwang_platform.testing import running
 
 PHONE = "13912345678"
@@ -30,32 +26,20 @@ TOKEN_URL = "http://gw/api/v1/auth/token"
 
 
 @pytest.fixture
-async def gateway(backend, signer, verifier, tmp_path):
-    service = matters.main.create_app(
-        await backend.settings(matters.settings.Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
-    upstreams = {
-        name: AsgiUpstream(service, 5)
-        if name == "matters"
-        else HttpUpstream("http://127.0.0.1:9", 1)
-        for name in SERVICES
-    }
-    settings = await backend.settings(
-        Settings,
+async def gateway(service_app, gateway_app, tmp_path):
+    service = await service_app("matters", seed_catalogue=False)
+    front = await gateway_app(
+        {"matters": service},
         sms_outbox=str(tmp_path / "sms.jsonl"),
         token_endpoint_url=TOKEN_URL,
         password_attempts=3,
     )
-    front = create_app(settings, backend.bus(), signer, upstreams, configure_logs=False)
     async with running(service), running(front):
         yield front
 
 
 def api(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+    return gateway_client(app)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -66,7 +50,7 @@ async def sign_up(
     client: httpx.AsyncClient, app, phone: str = PHONE, password: str | None = None
 ) -> dict:
     assert (await client.post("/api/v1/auth/sms-codes", json={"phone": phone})).status_code == 202
-    code = app.state.sms.last_code_for(phone)
+    code = parts(app).sms.last_code_for(phone)
     body = {"phone": phone, "code": code, **({"password": password} if password else {})}
     created = await client.post("/api/v1/auth/citizens", json=body)
     assert created.status_code == 201, created.text
@@ -103,7 +87,7 @@ async def test_citizen_signs_up_by_sms_and_calls_a_service(gateway):
 async def test_one_time_codes_are_single_use_and_passwords_lock_after_failures(gateway):
     async with api(gateway) as client:
         await sign_up(client, gateway, password="a long passphrase")
-        code = gateway.state.sms.last_code_for(PHONE)
+        code = parts(gateway).sms.last_code_for(PHONE)
         reused = await client.post(
             "/api/v1/auth/citizens/sessions", json={"phone": PHONE, "code": code}
         )
@@ -140,7 +124,7 @@ async def test_forged_none_unknown_kid_wrong_audience_and_expired_tokens_are_ref
             algorithm="EdDSA",
             headers={"kid": "not-a-known-kid"},
         )
-        signing = gateway.state.keyring.signing_key()
+        signing = parts(gateway).keyring.signing_key()
         wrong_audience = jwt.encode(
             {**forged_payload, "aud": "another-api"},
             signing.private,
@@ -165,7 +149,7 @@ async def test_forged_none_unknown_kid_wrong_audience_and_expired_tokens_are_ref
 async def test_rotation_keeps_old_tokens_valid_for_the_grace_then_refuses_them(gateway):
     async with api(gateway) as client:
         old_token = (await sign_up(client, gateway))["access_token"]
-        keyring = gateway.state.keyring
+        keyring = parts(gateway).keyring
         old_kid = keyring.signing_key().kid
         new_kid = await keyring.rotate()
         assert new_kid != old_kid
@@ -250,7 +234,7 @@ async def test_staff_sign_in_needs_password_and_personal_key(gateway):
             json={"staff_id": "w-0001", "password": "window staff password", "personal_key": key},
         )
         assert ok.status_code == 200
-        principal = gateway.state.tokens.verify(ok.json()["access_token"])
+        principal = parts(gateway).tokens.verify(ok.json()["access_token"])
         assert (principal.subject, principal.principal_type, principal.roles) == (
             "w-0001",
             "staff",
@@ -306,7 +290,7 @@ async def test_machine_client_credentials_with_a_signed_assertion(gateway):
         granted = await client.post("/api/v1/auth/token", data=form(signed))
         assert granted.status_code == 200, granted.text
         assert granted.json()["refresh_token"] is None
-        principal = gateway.state.tokens.verify(granted.json()["access_token"])
+        principal = parts(gateway).tokens.verify(granted.json()["access_token"])
         assert (principal.principal_type, principal.scopes) == ("partner", ("cases:exchange",))
         for bad in (
             signed,
@@ -317,12 +301,8 @@ async def test_machine_client_credentials_with_a_signed_assertion(gateway):
             assert (refused.status_code, refused.json()["code"]) == (401, "invalid_client")
 
 
-async def test_expired_access_token_is_refused(backend, signer, verifier, tmp_path):
-    upstreams = {name: HttpUpstream("http://127.0.0.1:9", 1) for name in SERVICES}
-    settings = await backend.settings(
-        Settings, sms_outbox=str(tmp_path / "sms.jsonl"), access_token_ttl_seconds=1
-    )
-    front = create_app(settings, backend.bus(), signer, upstreams, configure_logs=False)
+async def test_expired_access_token_is_refused(gateway_app, tmp_path):
+    front = await gateway_app(sms_outbox=str(tmp_path / "sms.jsonl"), access_token_ttl_seconds=1)
     async with running(front), api(front) as client:
         token = (await sign_up(client, front))["access_token"]
         assert (
@@ -353,7 +333,7 @@ async def test_operator_command_provisions_staff_who_then_sign_in(gateway):
         )
     assert ok.status_code == 200, ok.text
     assert old.status_code == 401
-    principal = gateway.state.tokens.verify(ok.json()["access_token"])
+    principal = parts(gateway).tokens.verify(ok.json()["access_token"])
     assert (principal.principal_type, principal.roles, principal.department) == (
         "staff",
         ("reviewer",),

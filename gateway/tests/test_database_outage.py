@@ -6,21 +6,17 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.main import create_app
-from gateway.settings import SERVICES, Settings
-from gateway.upstreams import HttpUpstream
+from gateway.tests.conftest import parts
 from yiwang_platform.testing import database_outage, running
 
 PHONE = "13912345678"
 
 
 @pytest.fixture
-async def gateway(backend, signer, tmp_path):
+async def gateway(backend, gateway_app, tmp_path):
     if backend.database_kind != "postgres":
         pytest.skip("the outage is made on PostgreSQL")
-    upstreams = {name: HttpUpstream("http://127.0.0.1:9", 1) for name in SERVICES}
-    settings = await backend.settings(Settings, sms_outbox=str(tmp_path / "sms.jsonl"))
-    front = create_app(settings, backend.bus(), signer, upstreams, configure_logs=False)
+    front = await gateway_app(sms_outbox=str(tmp_path / "sms.jsonl"))
     async with running(front):
         yield front
 
@@ -29,7 +25,7 @@ async def test_sign_in_during_an_outage_answers_503_then_works(gateway):
     transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         await client.post("/api/v1/auth/sms-codes", json={"phone": PHONE})
-        code = gateway.state.sms.last_code_for(PHONE)
+        code = parts(gateway).sms.last_code_for(PHONE)
         body = {"phone": PHONE, "code": code, "password": "a long passphrase"}
         assert (await client.post("/api/v1/auth/citizens", json=body)).status_code == 201
 

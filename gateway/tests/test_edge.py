@@ -11,7 +11,7 @@ import base64
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
@@ -20,33 +20,21 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-import matters.main
-import matters.settings
-from gateway.identity import hash_api_key
-from gateway.main import create_app
-from gateway.settings import SERVICES, Settings
-from gateway.upstreams import (
+from gateway.identity.principal import Principal
+from gateway.routing.upstreams import (
     AsgiUpstream,
     HttpUpstream,
     Upstream,
     UpstreamRequestInvalid,
     UpstreamResponse,
 )
+from gateway.tests.conftest import api_keys, gateway_client, parts
 from yiwang_platform.testing import running
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite-inprocess"], indirect=True)
 
 KEY = "operator-key-for-edge-tests"
-API_KEYS = json.dumps(
-    [
-        {
-            "sha256": hash_api_key(KEY),
-            "subject": "op-1",
-            "principal_type": "operator",
-            "roles": ["operator"],
-        }
-    ]
-)
+API_KEYS = api_keys({KEY: Principal("op-1", "operator", roles=("operator",))})
 
 
 def _echo() -> FastAPI:
@@ -100,46 +88,31 @@ class Exploding(Upstream):
         return None
 
     async def send(
-        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
     ) -> UpstreamResponse:
         raise RuntimeError("unplanned")
 
 
-async def _apps(backend, signer, verifier):
-    service = matters.main.create_app(
-        await backend.settings(matters.settings.Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
-    upstreams: dict[str, Upstream] = {
-        name: HttpUpstream("http://127.0.0.1:9", 1) for name in SERVICES
-    }
-    upstreams["matters"] = AsgiUpstream(service, 5)
-    upstreams["license"] = AsgiUpstream(_echo(), 5)
-    upstreams["supervision"] = Exploding()
-    front = create_app(
-        await backend.settings(Settings, api_keys=API_KEYS),
-        backend.bus(),
-        signer,
-        upstreams,
-        configure_logs=False,
+async def _apps(service_app, gateway_app):
+    service = await service_app("matters", seed_catalogue=False)
+    front = await gateway_app(
+        {"matters": service, "license": _echo()},
+        upstreams={"supervision": Exploding()},
+        api_keys=API_KEYS,
     )
     return service, front
 
 
 @contextlib.asynccontextmanager
-async def _gateway(backend, signer, verifier) -> AsyncIterator[httpx.AsyncClient]:
-    service, front = await _apps(backend, signer, verifier)
-    async with (
-        running(service),
-        running(front),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=front),
-            base_url="http://gw",
-            headers={"X-Api-Key": KEY},
-        ) as api,
-    ):
+async def _gateway(service_app, gateway_app) -> AsyncIterator[httpx.AsyncClient]:
+    service, front = await _apps(service_app, gateway_app)
+    async with running(service), running(front), gateway_client(front, **{"X-Api-Key": KEY}) as api:
         yield api
 
 
@@ -155,9 +128,9 @@ def _problem(answer: httpx.Response) -> tuple[int, str]:
 
 @pytest.mark.parametrize("byte", ["%00", "%01", "%0a", "%0d", "%1f", "%7f", "%c2%85"])
 async def test_a_control_character_in_the_path_is_refused_before_forwarding(
-    backend, signer, verifier, byte
+    service_app, gateway_app, byte
 ):
-    async with _gateway(backend, signer, verifier) as api:
+    async with _gateway(service_app, gateway_app) as api:
         answer = await api.get(f"/api/v1/license/abc{byte}def")
         assert _problem(answer) == (400, "invalid_path")
         # Also where no route matches (the gateway's router never answers in plain text).
@@ -165,9 +138,9 @@ async def test_a_control_character_in_the_path_is_refused_before_forwarding(
 
 
 async def test_dot_segments_are_refused_so_the_service_sees_the_decided_path(
-    backend, signer, verifier
+    service_app, gateway_app
 ):
-    async with _gateway(backend, signer, verifier) as api:
+    async with _gateway(service_app, gateway_app) as api:
         for path in ("abc%2F..%2F..%2Fintake/cases", "a%2F%2e%2e%2Fb", "a%2F.%2Fb"):
             answer = await api.get(f"/api/v1/license/{path}")
             assert _problem(answer) == (400, "invalid_path"), path
@@ -177,8 +150,8 @@ async def test_dot_segments_are_refused_so_the_service_sees_the_decided_path(
         assert echoed.json()["query"] == "q=1"
 
 
-async def test_routers_answer_404_and_405_as_problem_json(backend, signer, verifier):
-    async with _gateway(backend, signer, verifier) as api:
+async def test_routers_answer_404_and_405_as_problem_json(service_app, gateway_app):
+    async with _gateway(service_app, gateway_app) as api:
         assert _problem(await api.get("/nowhere")) == (404, "not_found")
         assert _problem(await api.get("/api/v1/nowhere/x")) == (404, "not_found")
         assert _problem(await api.request("OPTIONS", "/api/v1/matters/matters")) == (
@@ -187,8 +160,8 @@ async def test_routers_answer_404_and_405_as_problem_json(backend, signer, verif
         )
 
 
-async def test_a_trailing_slash_is_404_and_no_internal_location_leaks(backend, signer, verifier):
-    async with _gateway(backend, signer, verifier) as api:
+async def test_a_trailing_slash_is_404_and_no_internal_location_leaks(service_app, gateway_app):
+    async with _gateway(service_app, gateway_app) as api:
         slash = await api.get("/api/v1/matters/matters/")
         assert _problem(slash) == (404, "not_found")
         assert "location" not in slash.headers
@@ -200,8 +173,8 @@ async def test_a_trailing_slash_is_404_and_no_internal_location_leaks(backend, s
         assert away.headers["location"] == "https://elsewhere.example/x"
 
 
-async def test_bytes_outside_ascii_in_headers_and_query_are_not_a_500(backend, signer, verifier):
-    async with _gateway(backend, signer, verifier) as api:
+async def test_bytes_outside_ascii_in_headers_and_query_are_not_a_500(service_app, gateway_app):
+    async with _gateway(service_app, gateway_app) as api:
         echoed = await api.get("/api/v1/license/x", headers={"X-Foo": b"caf\xe9\xff"})
         assert echoed.status_code == 200
         assert echoed.json()["x_foo"] == "caf\xe9\xff"
@@ -214,9 +187,9 @@ async def test_bytes_outside_ascii_in_headers_and_query_are_not_a_500(backend, s
 
 
 @pytest.mark.parametrize("value", ["²", "9" * 30, "-1", "1e3"])
-async def test_an_audit_cursor_out_of_range_is_400(backend, signer, verifier, value):
+async def test_an_audit_cursor_out_of_range_is_400(service_app, gateway_app, value):
     cursor = base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
-    async with _gateway(backend, signer, verifier) as api:
+    async with _gateway(service_app, gateway_app) as api:
         answer = await api.get("/api/v1/gateway/audit", params={"cursor": cursor})
         assert _problem(answer) == (400, "invalid_cursor")
 
@@ -251,37 +224,31 @@ async def _raw_get(
     return sent[0]["status"], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
 
 
-async def test_a_query_that_is_not_utf8_is_refused(backend, signer, verifier):
-    service, front = await _apps(backend, signer, verifier)
+async def test_a_query_that_is_not_utf8_is_refused(service_app, gateway_app):
+    service, front = await _apps(service_app, gateway_app)
     async with running(service), running(front):
         status, body = await _raw_get(front, "/api/v1/license/x", b"q=\xff\xfe")
     assert (status, body["code"]) == (400, "invalid_query")
 
 
-async def test_an_odd_content_length_is_not_a_500(backend, signer, verifier):
-    service, front = await _apps(backend, signer, verifier)
+async def test_an_odd_content_length_is_not_a_500(service_app, gateway_app):
+    service, front = await _apps(service_app, gateway_app)
     async with running(service), running(front):
         status, _ = await _raw_get(front, "/api/v1/license/x", b"", (b"content-length", b"\xb2"))
     assert status == 200
 
 
-async def test_the_service_gets_the_path_and_query_the_gateway_decided_on(
-    backend, signer, verifier
-):
+async def test_the_service_gets_the_path_and_query_the_gateway_decided_on(service_app, gateway_app):
     """Over HTTP (the distributed upstream): a decoded "?" stays in the path, a raw
     query is encoded instead of being refused by the service as an invalid request."""
-    service, front = await _apps(backend, signer, verifier)
+    service, front = await _apps(service_app, gateway_app)
     async with _serving(_echo()) as url:
         remote = HttpUpstream(url, 5)
         forwarded: dict[str, Upstream] = {"license": remote}
         async with running(service), running(front):
-            front.state.forwarder.upstreams.update(forwarded)
+            parts(front).services.upstreams.update(forwarded)
             status, body = await _raw_get(front, "/api/v1/license/a?b c", "q=中 文&r=%41".encode())
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=front),
-                base_url="http://gw",
-                headers={"X-Api-Key": KEY},
-            ) as api:
+            async with gateway_client(front, **{"X-Api-Key": KEY}) as api:
                 download = await api.get("/api/v1/license/download")
         await remote.close()
     assert _raw_disposition(download) == 'attachment; filename="证照.pdf"'.encode()
@@ -308,27 +275,27 @@ async def _serving(app: FastAPI) -> AsyncIterator[str]:
         await serving
 
 
-async def test_upstreams_refuse_what_cannot_go_on_the_wire(backend, signer, verifier):
+async def test_upstreams_refuse_what_cannot_go_on_the_wire(backend):
     echo = AsgiUpstream(_echo(), 5)
     try:
         with pytest.raises(UpstreamRequestInvalid):
-            await echo.send("GET", "/api/v1/license/a\x00b", "", [], b"")
+            await echo.send("GET", "/api/v1/license/a\x00b")
     finally:
         await echo.close()
     async with _serving(_echo()) as url:
         remote = HttpUpstream(url, 5)
         try:
             with pytest.raises(UpstreamRequestInvalid):
-                await remote.send("GET", "/api/v1/license/x", "", [("x-foo", "a\r\nb: c")], b"")
+                await remote.send("GET", "/api/v1/license/x", headers=[("x-foo", "a\r\nb: c")])
             # What the gateway forwards is sent as it is: no dot segment folded.
-            answer = await remote.send("GET", "/api/v1/license/a%2F..%2Fb%00", "", [], b"")
+            answer = await remote.send("GET", "/api/v1/license/a%2F..%2Fb%00")
             assert json.loads(answer.body)["path"] == "/api/v1/license/a/../b\x00"
         finally:
             await remote.close()
 
 
-async def test_errors_never_break_the_keep_alive_connection(backend, signer, verifier, caplog):
-    service, front = await _apps(backend, signer, verifier)
+async def test_errors_never_break_the_keep_alive_connection(service_app, gateway_app, caplog):
+    service, front = await _apps(service_app, gateway_app)
     async with running(service), _serving(front) as url:
         async with httpx.AsyncClient(
             base_url=url, headers={"X-Api-Key": KEY}, limits=httpx.Limits(max_connections=1)

@@ -7,23 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
-import json
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image, ImageEnhance
-from stdnum.cn import ric
 
-import data_exchange.main
-import data_exchange.settings
-from gateway.identity import Principal, hash_api_key
-from gateway.main import create_app
-from gateway.settings import SERVICES, Settings
-from gateway.upstreams import AsgiUpstream, HttpUpstream
+from gateway.identity.principal import Principal
+from gateway.tests.conftest import api_keys, gateway_client, id_number, parts
 from yiwang_platform.testing import REDIS_URL, client, running
 
 pytestmark = pytest.mark.face_model
@@ -33,13 +29,8 @@ CHALLENGES = "/api/v1/auth/face/challenges"
 VERIFICATIONS = "/api/v1/auth/face/verifications"
 
 
-def id_number(birth: date, sequence: int, area: str = "110105") -> str:
-    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-HOPPER = id_number(date(1906, 12, 9), 301)
-UNENROLLED = id_number(date(1975, 3, 3), 302)
+HOPPER = id_number(date(1906, 12, 9), 301, area="110105")
+UNENROLLED = id_number(date(1975, 3, 3), 302, area="110105")
 CITIZEN_KEY = "citizen-api-key-for-face-tests"
 
 
@@ -60,32 +51,29 @@ def astronaut() -> Image.Image:
 SELFIE = jpeg_b64(ImageEnhance.Brightness(hopper()).enhance(1.15).rotate(4))
 
 
-async def _apps(backend, signer, verifier, **gateway_settings):
-    exchange = data_exchange.main.create_app(
-        await backend.settings(data_exchange.settings.Settings),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
-    upstreams = {
-        name: AsgiUpstream(exchange, 30)
-        if name == "data-exchange"
-        else HttpUpstream("http://127.0.0.1:9", 1)
-        for name in SERVICES
-    }
+async def _apps(backend, service_app, gateway_app, **gateway_settings):
+    exchange = await service_app("data_exchange")
     if backend.name == "postgres-kafka" and REDIS_URL:
         gateway_settings.setdefault("redis_url", REDIS_URL)
-    api_keys = json.dumps(
-        [{"sha256": hash_api_key(CITIZEN_KEY), "subject": HOPPER, "principal_type": "citizen"}]
-    )
-    front = create_app(
-        await backend.settings(Settings, api_keys=api_keys, **gateway_settings),
-        backend.bus(),
-        signer,
-        upstreams,
-        configure_logs=False,
+    front = await gateway_app(
+        {"data-exchange": exchange},
+        timeout=30,
+        api_keys=api_keys({CITIZEN_KEY: Principal(HOPPER, "citizen")}),
+        **gateway_settings,
     )
     return exchange, front
+
+
+@contextlib.asynccontextmanager
+async def _platform(
+    backend, service_app, gateway_app, signer, forget: str = HOPPER, **gateway_settings
+) -> AsyncIterator:
+    """Data-exchange with Grace Hopper enrolled, and the gateway; no failures of ``forget``."""
+    exchange, front = await _apps(backend, service_app, gateway_app, **gateway_settings)
+    async with running(exchange), running(front):
+        await _enrol(exchange, signer)
+        await _forget_failures(front, forget)
+        yield front
 
 
 async def _enrol(exchange, signer) -> None:
@@ -109,19 +97,14 @@ async def _enrol(exchange, signer) -> None:
 async def _forget_failures(front, subject: str) -> None:
     """Lock and failure counts outlive a test in real Redis: start from none."""
     digest = hashlib.sha256(subject.encode()).hexdigest()
-    await front.state.kv.delete(f"face:locked:{digest}")
-    await front.state.kv.delete(f"face:failures:{digest}")
+    await parts(front).kv.delete(f"face:locked:{digest}")
+    await parts(front).kv.delete(f"face:failures:{digest}")
 
 
 async def _signed_in(front, subject: str = HOPPER) -> tuple[httpx.AsyncClient, str]:
     """A citizen with a real session and access token (real-name bound: L2)."""
-    pair = await front.state.sessions.start(Principal(subject, "citizen", acr="L2"), "acct-face")
-    api = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=front),
-        base_url="http://gw",
-        headers={"Authorization": f"Bearer {pair.access_token}"},
-        timeout=30,
-    )
+    pair = await parts(front).sign_ins.start(Principal(subject, "citizen", acr="L2"), "acct-face")
+    api = gateway_client(front, Authorization=f"Bearer {pair.access_token}")
     return api, pair.access_token
 
 
@@ -143,12 +126,9 @@ async def _verify(api: httpx.AsyncClient, challenge: dict[str, str], image: str 
 
 
 async def test_a_match_raises_the_session_to_l3_and_a_challenge_works_once(
-    backend, signer, verifier
+    backend, service_app, gateway_app, signer
 ):
-    exchange, front = await _apps(backend, signer, verifier)
-    async with running(exchange), running(front):
-        await _enrol(exchange, signer)
-        await _forget_failures(front, HOPPER)
+    async with _platform(backend, service_app, gateway_app, signer) as front:
         api, token = await _signed_in(front)
         other_session, _ = await _signed_in(front)
         async with api, other_session:
@@ -167,8 +147,8 @@ async def test_a_match_raises_the_session_to_l3_and_a_challenge_works_once(
             assert body["match"] is True and body["acr"] == "L3" and body["score"] < 0.3
             assert body["valid_until"]
             # The session is L3 now: authentication reads the mark.
-            claims = front.state.tokens.verify(token)
-            assert await front.state.sessions.face_verified(claims.session_id)
+            claims = parts(front).tokens.verify(token)
+            assert await parts(front).sign_ins.face_verified(claims.session_id)
 
             replayed = await _verify(api, challenge)
             assert (replayed.status_code, replayed.json()["code"]) == (409, "challenge_used")
@@ -181,11 +161,10 @@ async def test_a_match_raises_the_session_to_l3_and_a_challenge_works_once(
             assert (refused.status_code, refused.json()["code"]) == (422, "no_face")
 
 
-async def test_an_expired_challenge_is_refused(backend, signer, verifier):
-    exchange, front = await _apps(backend, signer, verifier, face_challenge_seconds=0.5)
-    async with running(exchange), running(front):
-        await _enrol(exchange, signer)
-        await _forget_failures(front, HOPPER)
+async def test_an_expired_challenge_is_refused(backend, service_app, gateway_app, signer):
+    async with _platform(
+        backend, service_app, gateway_app, signer, face_challenge_seconds=0.5
+    ) as front:
         api, _ = await _signed_in(front)
         async with api:
             challenge = await _challenge(api)
@@ -194,11 +173,10 @@ async def test_an_expired_challenge_is_refused(backend, signer, verifier):
             assert (late.status_code, late.json()["code"]) == (400, "challenge_expired")
 
 
-async def test_failed_checks_lock_face_checks_for_the_person(backend, signer, verifier):
-    exchange, front = await _apps(backend, signer, verifier, face_max_failures=3)
-    async with running(exchange), running(front):
-        await _enrol(exchange, signer)
-        await _forget_failures(front, HOPPER)
+async def test_failed_checks_lock_face_checks_for_the_person(
+    backend, service_app, gateway_app, signer
+):
+    async with _platform(backend, service_app, gateway_app, signer, face_max_failures=3) as front:
         api, _ = await _signed_in(front)
         impostor = jpeg_b64(astronaut())
         async with api:
@@ -219,20 +197,15 @@ async def test_failed_checks_lock_face_checks_for_the_person(backend, signer, ve
         await _forget_failures(front, HOPPER)
 
 
-async def test_only_real_named_citizens_with_a_session_and_no_way_around(backend, signer, verifier):
-    exchange, front = await _apps(backend, signer, verifier)
-    async with running(exchange), running(front):
-        await _enrol(exchange, signer)
-        await _forget_failures(front, UNENROLLED)
+async def test_only_real_named_citizens_with_a_session_and_no_way_around(
+    backend, service_app, gateway_app, signer
+):
+    async with _platform(backend, service_app, gateway_app, signer, forget=UNENROLLED) as front:
         unbound, _ = await _signed_in(front, "acct:7")
         async with unbound:
             refused = await unbound.post(CHALLENGES)
             assert (refused.status_code, refused.json()["code"]) == (403, "real_name_required")
-        api_key = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=front),
-            base_url="http://gw",
-            headers={"X-Api-Key": CITIZEN_KEY},
-        )
+        api_key = gateway_client(front, **{"X-Api-Key": CITIZEN_KEY})
         async with api_key:
             refused = await api_key.post(CHALLENGES)
             assert (refused.status_code, refused.json()["code"]) == (400, "session_required")

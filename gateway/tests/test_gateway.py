@@ -3,38 +3,22 @@ internal token, audit entries and their events, readiness of the services."""
 
 from __future__ import annotations
 
-import json
 import socket
 
-import httpx
 from sqlalchemy import func, select
 
-import matters.main
-import matters.settings
-from gateway.identity import hash_api_key
-from gateway.main import create_app
+from gateway.identity.principal import Principal
 from gateway.models import audit_entries, outbox
-from gateway.settings import SERVICES, Settings
-from gateway.upstreams import AsgiUpstream, HttpUpstream
+from gateway.tests.conftest import api_keys, gateway_client
 from yiwang_platform.testing import eventually, running
 
 OPERATOR_KEY = "operator-key-for-tests"
 CITIZEN_KEY = "citizen-key-for-tests"
-API_KEYS = json.dumps(
-    [
-        {
-            "sha256": hash_api_key(OPERATOR_KEY),
-            "subject": "op-1",
-            "principal_type": "operator",
-            "roles": ["operator"],
-        },
-        {
-            "sha256": hash_api_key(CITIZEN_KEY),
-            "subject": "c-1",
-            "principal_type": "citizen",
-            "roles": [],
-        },
-    ]
+API_KEYS = api_keys(
+    {
+        OPERATOR_KEY: Principal("op-1", "operator", roles=("operator",)),
+        CITIZEN_KEY: Principal("c-1", "citizen"),
+    }
 )
 MATTER = {
     "code": "11000000000002",
@@ -45,38 +29,17 @@ MATTER = {
 }
 
 
-async def _apps(backend, signer, verifier, down: set[str] = frozenset()):
-    service = matters.main.create_app(
-        await backend.settings(matters.settings.Settings, seed_catalogue=False),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
-    upstreams = {
-        name: AsgiUpstream(service, 5)
-        if name == "matters" and name not in down
-        else HttpUpstream("http://127.0.0.1:9", 1)
-        for name in SERVICES
-    }
-    front = create_app(
-        await backend.settings(Settings, api_keys=API_KEYS),
-        backend.bus(),
-        signer,
-        upstreams,
-        configure_logs=False,
-    )
-    return service, front
+async def _apps(service_app, gateway_app):
+    service = await service_app("matters", seed_catalogue=False)
+    return service, await gateway_app({"matters": service}, api_keys=API_KEYS)
 
 
-def _client(app, key: str | None = None) -> httpx.AsyncClient:
-    headers = {"X-Api-Key": key} if key else {}
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gw", headers=headers
-    )
+def _client(app, key: str | None = None):
+    return gateway_client(app, **({"X-Api-Key": key} if key else {}))
 
 
-async def test_routes_with_an_internal_token_and_records_every_access(backend, signer, verifier):
-    service, front = await _apps(backend, signer, verifier)
+async def test_routes_with_an_internal_token_and_records_every_access(service_app, gateway_app):
+    service, front = await _apps(service_app, gateway_app)
     async with running(service), running(front), _client(front, OPERATOR_KEY) as api:
         created = await api.post("/api/v1/matters/matters", json=MATTER)
         assert created.status_code == 201, created.text
@@ -111,8 +74,8 @@ async def test_routes_with_an_internal_token_and_records_every_access(backend, s
         }
 
 
-async def test_refuses_callers_without_a_known_key(backend, signer, verifier):
-    service, front = await _apps(backend, signer, verifier)
+async def test_refuses_callers_without_a_known_key(service_app, gateway_app):
+    service, front = await _apps(service_app, gateway_app)
     async with running(service), running(front):
         async with _client(front) as anonymous:
             response = await anonymous.get("/api/v1/matters/matters")
@@ -128,9 +91,9 @@ async def test_refuses_callers_without_a_known_key(backend, signer, verifier):
 
 
 async def test_ready_while_services_are_down_which_status_and_metrics_show(
-    backend, signer, verifier
+    service_app, gateway_app
 ):
-    service, front = await _apps(backend, signer, verifier)
+    service, front = await _apps(service_app, gateway_app)
     async with running(service), running(front), _client(front) as api:
         assert (await api.get("/healthz")).status_code == 200
         # Only matters is up in this test; the others point at a closed port. The gateway
@@ -161,17 +124,11 @@ async def test_ready_while_services_are_down_which_status_and_metrics_show(
             assert (down.status_code, down.json()["code"]) == (503, "upstream_unavailable")
 
 
-async def test_ready_while_redis_is_down_which_status_shows(backend, signer, verifier):
+async def test_ready_while_redis_is_down_which_status_shows(gateway_app):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
-    front = create_app(
-        await backend.settings(Settings, api_keys=API_KEYS, redis_url=dead),
-        backend.bus(),
-        signer,
-        {name: HttpUpstream("http://127.0.0.1:9", 1) for name in SERVICES},
-        configure_logs=False,
-    )
+    front = await gateway_app(api_keys=API_KEYS, redis_url=dead)
     async with running(front), _client(front) as api:
         # Every replica shares Redis: readiness leaves it out (see the README, Health).
         assert (await api.get("/readyz")).status_code == 200

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from stdnum.cn import ric
 
-from gateway.accounts import check_id_number
+from gateway.identity.accounts import check_id_number
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.workdays import china_today
 

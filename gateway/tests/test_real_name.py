@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -17,30 +16,20 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
-from stdnum.cn import ric
 
-import data_exchange.main
-import data_exchange.settings
-from gateway.main import create_app
+from gateway.identity.sms import FileOutboxSms
 from gateway.models import audit_entries
-from gateway.settings import SERVICES, Settings, default_policies_dir
-from gateway.sms import FileOutboxSms
-from gateway.upstreams import AsgiUpstream, HttpUpstream
-from yiwang_platform.keyvalue import RedisStore
+from gateway.settings import default_policies_dir
+from gateway.tests.conftest import gateway_client, id_number, parts
 from yiwang_platform.testing import client, eventually, running
 
 REAL_NAME = "/api/v1/auth/real-name"
 NAME = "王小明"
 
 
-def _id_number(birth: date, sequence: int) -> str:
-    body = f"110101{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-WANG = _id_number(date(1992, 5, 17), 321)
+WANG = id_number(date(1992, 5, 17), 321)
 # Valid numbers nobody in the library holds.
-OTHERS = [_id_number(date(1980, 1, 1 + n), 500 + n) for n in range(12)]
+OTHERS = [id_number(date(1980, 1, 1 + n), 500 + n) for n in range(12)]
 # 20 s into a one-minute window, so no test straddles two rate windows.
 T0 = 60 * 29_000_000 + 20.0
 
@@ -51,7 +40,7 @@ class Platform:
         self.front = front
         self.sms = sms
         self.now = T0
-        front.state.real_name_attempts.clock = lambda: self.now
+        parts(front).real_name_attempts.clock = lambda: self.now
         self._phones = iter(range(13900000000, 13999999999))
 
     async def citizen(self) -> dict[str, str]:
@@ -89,64 +78,41 @@ class Platform:
 
 @contextlib.asynccontextmanager
 async def _platform(
-    backend, signer, verifier, tmp_path: Path, policy_edit=None, **settings
+    service_app, gateway_app, signer, tmp_path: Path, policy_edit=None, **settings
 ) -> AsyncIterator[Platform]:
     policies = tmp_path / "policies"
     shutil.copytree(default_policies_dir(), policies)
     if policy_edit is not None:
         path = policies / "real-name-binding.yaml"
         path.write_text(policy_edit(path.read_text()))
-    exchange = data_exchange.main.create_app(
-        await backend.settings(data_exchange.settings.Settings),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
+    exchange = await service_app("data_exchange")
+    front = await gateway_app(
+        {"data-exchange": exchange},
+        timeout=10,
+        own_redis=True,
+        policies_dir=policies,
+        sms_outbox=str(tmp_path / "sms.jsonl"),
+        **settings,
     )
-    upstreams = {
-        name: AsgiUpstream(exchange, 10)
-        if name == "data-exchange"
-        else HttpUpstream("http://127.0.0.1:9", 1)
-        for name in SERVICES
-    }
-    gateway_settings = await backend.settings(
-        Settings, policies_dir=policies, sms_outbox=str(tmp_path / "sms.jsonl"), **settings
-    )
-    front = create_app(gateway_settings, backend.bus(), signer, upstreams, configure_logs=False)
-    store = None
-    if gateway_settings.redis_url:
-        # Real Redis outlives the test: counts and locks in a namespace of this test's own.
-        store = front.state.kv = RedisStore(
-            gateway_settings.redis_url, prefix=f"test:{uuid.uuid4().hex}:"
-        )
-    try:
-        async with (
-            running(exchange),
-            running(front),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=front), base_url="http://gw", timeout=30
-            ) as api,
-        ):
-            async with client(exchange, signer, "data-exchange", principal_type="county") as county:
-                pushed = await county.post(
-                    "/api/v1/data-exchange/population/records",
-                    json={
-                        "records": [
-                            {
-                                "source": "110101-hukou",
-                                "source_version": 1,
-                                "id_number": WANG,
-                                "name": NAME,
-                                "sex": "男",
-                                "birth_date": "1992-05-17",
-                            }
-                        ]
-                    },
-                )
-                assert pushed.json()["results"][0]["status"] == "created", pushed.text
-            yield Platform(api, front, FileOutboxSms(tmp_path / "sms.jsonl"))
-    finally:
-        if store is not None:
-            await store.close()
+    async with running(exchange), running(front), gateway_client(front) as api:
+        async with client(exchange, signer, "data-exchange", principal_type="county") as county:
+            pushed = await county.post(
+                "/api/v1/data-exchange/population/records",
+                json={
+                    "records": [
+                        {
+                            "source": "110101-hukou",
+                            "source_version": 1,
+                            "id_number": WANG,
+                            "name": NAME,
+                            "sex": "男",
+                            "birth_date": "1992-05-17",
+                        }
+                    ]
+                },
+            )
+            assert pushed.json()["results"][0]["status"] == "created", pushed.text
+        yield Platform(api, front, FileOutboxSms(tmp_path / "sms.jsonl"))
 
 
 def _problem(answer: httpx.Response) -> tuple[int, str]:
@@ -155,9 +121,9 @@ def _problem(answer: httpx.Response) -> tuple[int, str]:
 
 
 async def test_binding_checks_the_library_and_audits_every_attempt(
-    backend, signer, verifier, tmp_path
+    service_app, gateway_app, signer, tmp_path
 ):
-    async with _platform(backend, signer, verifier, tmp_path) as p:
+    async with _platform(service_app, gateway_app, signer, tmp_path) as p:
         citizen = await p.citizen()
         assert _problem(await p.bind(citizen, WANG, "李四")) == (422, "real_name_mismatch")
         bound = await p.bind(citizen, WANG, NAME)
@@ -174,22 +140,24 @@ async def test_binding_checks_the_library_and_audits_every_attempt(
         assert WANG not in written and NAME not in written and "李四" not in written
 
 
-async def test_a_policy_out_of_force_refuses_binding(backend, signer, verifier, tmp_path):
+async def test_a_policy_out_of_force_refuses_binding(service_app, gateway_app, signer, tmp_path):
     """The route decides by the policy file (not a grant written into the code)."""
 
     def expired(text: str) -> str:
         until_2020 = "valid: {from: 2020-01-01, until: 2020-12-31}"
         return text.replace("valid: {from: 2026-01-01}", until_2020)
 
-    async with _platform(backend, signer, verifier, tmp_path, expired) as p:
+    async with _platform(service_app, gateway_app, signer, tmp_path, expired) as p:
         citizen = await p.citizen()
         assert _problem(await p.bind(citizen, WANG, NAME)) == (403, "scenario_not_valid")
 
 
 async def test_repeated_mismatches_lock_the_account_until_the_lockout_passes(
-    backend, signer, verifier, tmp_path
+    service_app, gateway_app, signer, tmp_path
 ):
-    async with _platform(backend, signer, verifier, tmp_path, real_name_lockout_seconds=600) as p:
+    async with _platform(
+        service_app, gateway_app, signer, tmp_path, real_name_lockout_seconds=600
+    ) as p:
         prober = await p.citizen()
         # 14 wrong pairs in a row (different numbers): five mismatches, then locked.
         answers = [_problem(await p.bind(prober, number, NAME)) for number in OTHERS[:12]]
@@ -213,9 +181,9 @@ async def test_repeated_mismatches_lock_the_account_until_the_lockout_passes(
 
 
 async def test_one_number_tried_from_many_accounts_locks_the_number(
-    backend, signer, verifier, tmp_path
+    service_app, gateway_app, signer, tmp_path
 ):
-    async with _platform(backend, signer, verifier, tmp_path) as p:
+    async with _platform(service_app, gateway_app, signer, tmp_path) as p:
         for _ in range(5):
             wrong = await p.bind(await p.citizen(), WANG, "李四")
             assert _problem(wrong) == (422, "real_name_mismatch")
@@ -228,13 +196,18 @@ async def test_one_number_tried_from_many_accounts_locks_the_number(
 
 
 async def test_the_policy_rate_limits_each_account_and_each_number(
-    backend, signer, verifier, tmp_path
+    service_app, gateway_app, signer, tmp_path
 ):
     def three_per_minute(text: str) -> str:
         return text.replace("per_principal: 10/min", "per_principal: 3/min")
 
     async with _platform(
-        backend, signer, verifier, tmp_path, three_per_minute, real_name_max_failures=100
+        service_app,
+        gateway_app,
+        signer,
+        tmp_path,
+        three_per_minute,
+        real_name_max_failures=100,
     ) as p:
         one = await p.citizen()
         codes = [_problem(await p.bind(one, number, NAME)) for number in OTHERS[:4]]

@@ -15,19 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
-from fastapi import Request
-from stdnum.cn import ric
 
-import data_exchange.main
-import data_exchange.settings
-import intake.main
-import intake.settings
-from gateway.api.deps import authenticated
-from gateway.identity import Principal
-from gateway.main import create_app
-from gateway.settings import SERVICES, Settings, default_policies_dir
-from gateway.upstreams import AsgiUpstream, HttpUpstream
-from yiwang_platform.keyvalue import MemoryStore, RedisStore
+from gateway.identity.principal import Principal
+from gateway.settings import default_policies_dir
+from gateway.tests.conftest import act_as, gateway_client, id_number, parts
+from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
 from yiwang_platform.testing import REDIS_URL, client, eventually, need_stack, running
 
 SELF = "/api/v1/data-exchange/population/people/self"
@@ -36,13 +28,8 @@ VERIFY = "/api/v1/data-exchange/verify"
 ALL = ["name", "sex", "ethnicity", "birth_date", "household_address", "marital_status"]
 
 
-def _id_number(birth: date, sequence: int) -> str:
-    body = f"110101{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-ZHANG = _id_number(date(1990, 1, 1), 123)
-LI = _id_number(date(1988, 6, 30), 456)
+ZHANG = id_number(date(1990, 1, 1), 123)
+LI = id_number(date(1988, 6, 30), 456)
 
 # Callers by name (the X-As header of these tests); authentication itself is tested elsewhere.
 CALLERS = {
@@ -73,54 +60,26 @@ def _person(number: str, birth: date, **changes: object) -> dict[str, object]:
     return base
 
 
-async def _as_caller(request: Request) -> Principal:
-    return CALLERS[request.headers["x-as"]]
-
-
-async def _platform(backend, signer, verifier, policies=None, **overrides):
-    exchange = data_exchange.main.create_app(
-        await backend.settings(data_exchange.settings.Settings),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
+async def _platform(
+    service_app, gateway_app, policies=None, kv: KeyValueStore | None = None, **overrides
+):
+    exchange = await service_app("data_exchange")
+    cases = await service_app("intake")
+    front = await gateway_app(
+        {"data-exchange": exchange, "intake": cases},
+        kv=kv,
+        own_redis=True,
+        policies_dir=policies or default_policies_dir(),
+        **overrides,
     )
-    cases = intake.main.create_app(
-        await backend.settings(intake.settings.Settings),
-        bus=backend.bus(),
-        verifier=verifier,
-        configure_logs=False,
-    )
-    apps = {"data-exchange": exchange, "intake": cases}
-    upstreams = {
-        name: AsgiUpstream(apps[name], 5) if name in apps else HttpUpstream("http://127.0.0.1:9", 1)
-        for name in SERVICES
-    }
-    settings = await backend.settings(
-        Settings, policies_dir=policies or default_policies_dir(), **overrides
-    )
-    front = create_app(settings, backend.bus(), signer, upstreams, configure_logs=False)
-    front.dependency_overrides[authenticated] = _as_caller
-    if settings.redis_url:
-        # Real Redis is shared: rate windows of this test in a namespace of its own.
-        front.state.kv = RedisStore(settings.redis_url, prefix=f"test:{uuid.uuid4().hex}:")
+    act_as(front, CALLERS)
     return exchange, cases, front
 
 
 @contextlib.asynccontextmanager
 async def _up(exchange, cases, front) -> AsyncIterator[httpx.AsyncClient]:
-    injected = getattr(front.state, "kv", None)
-    try:
-        async with running(exchange), running(cases), running(front), _gateway(front) as api:
-            yield api
-    finally:
-        if injected is not None:
-            await injected.close()
-
-
-def _gateway(front) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=front), base_url="http://gw", timeout=30
-    )
+    async with running(exchange), running(cases), running(front), gateway_client(front) as api:
+        yield api
 
 
 def _h(caller: str, scenario: str | None = None, **more: str) -> dict[str, str]:
@@ -205,8 +164,8 @@ async def _cases_of(cases, signer, applicant: str) -> list[str]:
         return [c["case_id"] for c in (await me.get("/api/v1/intake/applications")).json()["items"]]
 
 
-async def test_every_refusal_reason_over_http(backend, signer, verifier):
-    exchange, cases, front = await _platform(backend, signer, verifier)
+async def test_every_refusal_reason_over_http(service_app, gateway_app, signer):
+    exchange, cases, front = await _platform(service_app, gateway_app)
     async with _up(exchange, cases, front) as api:
         await _push_people(api)
 
@@ -245,19 +204,19 @@ async def test_every_refusal_reason_over_http(backend, signer, verifier):
             assert body["code"] == "case_not_assigned"
 
 
-async def test_a_scenario_not_yet_in_force_is_refused(backend, signer, verifier, tmp_path):
+async def test_a_scenario_not_yet_in_force_is_refused(service_app, gateway_app, signer, tmp_path):
     policies = tmp_path / "policies"
     shutil.copytree(default_policies_dir(), policies)
     path = policies / "citizen-self-lookup.yaml"
     path.write_text(path.read_text().replace("from: 2026-01-01", "from: 2999-01-01"))
-    exchange, cases, front = await _platform(backend, signer, verifier, policies)
+    exchange, cases, front = await _platform(service_app, gateway_app, policies)
     async with _up(exchange, cases, front) as api:
         response = await api.get(SELF, headers=_h("zhang", "citizen-self-lookup"))
         assert (response.status_code, response.json()["code"]) == (403, "scenario_not_valid")
 
 
-async def test_grants_bind_citizens_to_their_own_record(backend, signer, verifier):
-    exchange, cases, front = await _platform(backend, signer, verifier)
+async def test_grants_bind_citizens_to_their_own_record(service_app, gateway_app, signer):
+    exchange, cases, front = await _platform(service_app, gateway_app)
     async with _up(exchange, cases, front) as api:
         await _push_people(api)
         own = await api.get(SELF, headers=_h("zhang", "citizen-self-lookup"))
@@ -289,8 +248,10 @@ async def test_grants_bind_citizens_to_their_own_record(backend, signer, verifie
         assert listing.status_code == 403
 
 
-async def test_staff_read_only_applicants_of_cases_assigned_to_them(backend, signer, verifier):
-    exchange, cases, front = await _platform(backend, signer, verifier)
+async def test_staff_read_only_applicants_of_cases_assigned_to_them(
+    service_app, gateway_app, signer
+):
+    exchange, cases, front = await _platform(service_app, gateway_app)
     async with _up(exchange, cases, front) as api:
         await _push_people(api)
         case_of_li = await _window_case(cases, signer, "staff-7", LI)
@@ -318,9 +279,9 @@ async def test_staff_read_only_applicants_of_cases_assigned_to_them(backend, sig
 
 
 async def test_staff_read_an_applicant_only_once_present_and_the_read_is_in_their_log(
-    backend, signer, verifier
+    service_app, gateway_app, signer
 ):
-    exchange, cases, front = await _platform(backend, signer, verifier)
+    exchange, cases, front = await _platform(service_app, gateway_app)
     async with _up(exchange, cases, front) as api:
         await _push_people(api)
         case_of_li = await _window_case(cases, signer, "staff-7", LI, present=False)
@@ -382,8 +343,8 @@ async def test_staff_read_an_applicant_only_once_present_and_the_read_is_in_thei
         ]
 
 
-async def test_the_applicant_confirms_a_window_case_in_their_app(backend, signer, verifier):
-    exchange, cases, front = await _platform(backend, signer, verifier)
+async def test_the_applicant_confirms_a_window_case_in_their_app(service_app, gateway_app, signer):
+    exchange, cases, front = await _platform(service_app, gateway_app)
     async with _up(exchange, cases, front) as api:
         await _push_people(api)
         case_of_zhang = await _window_case(cases, signer, "staff-7", ZHANG, present=False)
@@ -407,28 +368,27 @@ async def test_the_applicant_confirms_a_window_case_in_their_app(backend, signer
 
 
 @pytest.mark.parametrize("kv", ["memory", "redis"])
-async def test_rate_limit_answers_429_with_retry_after(backend, signer, verifier, tmp_path, kv):
+async def test_rate_limit_answers_429_with_retry_after(service_app, gateway_app, tmp_path, kv):
     policies = tmp_path / "policies"
     shutil.copytree(default_policies_dir(), policies)
     path = policies / "citizen-self-lookup.yaml"
     path.write_text(path.read_text().replace("per_principal: 30/min", "per_principal: 3/min"))
-    exchange, cases, front = await _platform(
-        backend, signer, verifier, policies, rate_limit_per_minute=4
-    )
-    current = getattr(front.state, "kv", None)
+    store: KeyValueStore
     if kv == "redis":
         need_stack("redis")
-        if current is None:
-            # The gateway's store on real Redis, in a namespace of this test's own.
-            front.state.kv = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+        # The gateway's store on real Redis, in a namespace of this test's own.
+        store = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
     else:
-        if current is not None:
-            await current.close()
-        front.state.kv = MemoryStore()
-    async with _up(exchange, cases, front) as api:
+        store = MemoryStore()
+    exchange, cases, front = await _platform(
+        service_app, gateway_app, policies, kv=store, rate_limit_per_minute=4
+    )
+    async with contextlib.AsyncExitStack() as closing:
+        closing.push_async_callback(store.close)
+        api = await closing.enter_async_context(_up(exchange, cases, front))
         await _push_people(api)
         # 20 s into a one-minute window, so the test never straddles two windows.
-        front.state.forwarder.limiter.clock = lambda: 60 * 29_000_000 + 20.0
+        parts(front).limiter.clock = lambda: 60 * 29_000_000 + 20.0
         headers = _h("zhang", "citizen-self-lookup")
         statuses = [(await api.get(SELF, headers=headers)).status_code for _ in range(3)]
         assert statuses == [200, 200, 200]
@@ -447,12 +407,12 @@ async def test_rate_limit_answers_429_with_retry_after(backend, signer, verifier
 
 
 async def test_an_edited_policy_applies_without_dropping_requests(
-    backend, signer, verifier, tmp_path
+    service_app, gateway_app, tmp_path
 ):
     policies = tmp_path / "policies"
     shutil.copytree(default_policies_dir(), policies)
     exchange, cases, front = await _platform(
-        backend, signer, verifier, policies, policies_poll_seconds=0.05, rate_limit_per_minute=0
+        service_app, gateway_app, policies, policies_poll_seconds=0.05, rate_limit_per_minute=0
     )
     path = policies / "citizen-self-lookup.yaml"
     path.write_text(path.read_text().replace("per_principal: 30/min", "per_principal: 100000/min"))
@@ -489,7 +449,7 @@ async def test_an_edited_policy_applies_without_dropping_requests(
             # A broken edit keeps the last good policy; requests still succeed.
             path.write_text(path.read_text().replace("assurance: L2", "assurance: L7"))
             await asyncio.sleep(0.5)
-            assert "citizen-self-lookup.yaml" in (front.state.scenarios.last_error or "")
+            assert "citizen-self-lookup.yaml" in (parts(front).scenarios.last_error or "")
             still = await api.get(SELF, headers=headers)
             assert (still.status_code, set(still.json())) == (200, {"name", "sex"})
 

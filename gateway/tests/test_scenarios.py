@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.identity import Principal
-from gateway.ratelimit import RateLimiter
-from gateway.scenarios import (
+from gateway.identity.principal import Principal
+from gateway.routing.ratelimit import RateLimiter
+from gateway.routing.scenarios import (
     Decision,
     PolicyError,
     ScenarioStore,
@@ -84,7 +84,7 @@ def test_each_refusal_has_its_reason_code():
     registry = compile_directory(policies())
 
     def reason(principal: Principal, path: str, scenario: str | None, method="GET") -> Decision:
-        return registry.decide(principal, method, path, scenario, NOW)
+        return registry.decide(principal, method, path=path, requested=scenario, now=NOW)
 
     assert reason(CITIZEN_L2, SELF, None).reason_code == "scenario_required"
     assert reason(CITIZEN_L2, SELF, "  ").reason_code == "scenario_required"
@@ -101,7 +101,11 @@ def test_each_refusal_has_its_reason_code():
     assert (low.allowed, low.reason_code) == (False, "assurance_too_low")
     assert low.extra == {"required_assurance": "L3", "current_assurance": "L2"}
     early = registry.decide(
-        CITIZEN_L2, "GET", SELF, "citizen-self-lookup", datetime(2025, 12, 31, tzinfo=UTC)
+        CITIZEN_L2,
+        "GET",
+        path=SELF,
+        requested="citizen-self-lookup",
+        now=datetime(2025, 12, 31, tzinfo=UTC),
     )
     assert early.reason_code == "scenario_not_valid"
 
@@ -127,9 +131,12 @@ def test_a_policy_past_its_end_date_is_not_valid(tmp_path):
         .replace("valid: {from: 2026-01-01}", "valid: {from: 2026-01-01, until: 2026-03-31}")
     )
     registry = compile_directory(tmp_path)
-    assert registry.decide(CITIZEN_L2, "GET", SELF, "old", NOW).reason_code == "scenario_not_valid"
+    assert (
+        registry.decide(CITIZEN_L2, "GET", path=SELF, requested="old", now=NOW).reason_code
+        == "scenario_not_valid"
+    )
     on_last_day = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
-    assert registry.decide(CITIZEN_L2, "GET", SELF, "old", on_last_day).allowed
+    assert registry.decide(CITIZEN_L2, "GET", path=SELF, requested="old", now=on_last_day).allowed
 
 
 @pytest.mark.parametrize(
@@ -180,7 +187,9 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
     store.start()
     try:
         before = store.current
-        assert store.decide(CITIZEN_L2, "GET", SELF, "citizen-self-lookup", NOW).allowed
+        assert store.decide(
+            CITIZEN_L2, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
+        ).allowed
         path = directory / "citizen-self-lookup.yaml"
         path.write_text(path.read_text().replace("assurance: L2", "assurance: L3"))
 
@@ -190,7 +199,9 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
             return True
 
         await asyncio.wait_for(swapped(), 5)
-        refused = store.decide(CITIZEN_L2, "GET", SELF, "citizen-self-lookup", NOW)
+        refused = store.decide(
+            CITIZEN_L2, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
+        )
         assert refused.reason_code == "assurance_too_low"
 
         # A broken edit: logged, and the last good registry stays in force.
@@ -198,7 +209,9 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
         path.write_text(path.read_text().replace("subject: self", "subject: [broken"))
         for _ in range(20):
             await asyncio.sleep(0.05)
-            assert store.decide(CITIZEN_L3, "GET", SELF, "citizen-self-lookup", NOW).allowed
+            assert store.decide(
+                CITIZEN_L3, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
+            ).allowed
         assert store.current is good
         assert store.last_error is not None and "citizen-self-lookup.yaml" in store.last_error
 

@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-from gateway.identity import hash_api_key
+from gateway.main import hash_api_key
 
 DEV_PRINCIPALS = [
     {

@@ -26,12 +26,11 @@ import matters.main
 import matters.settings
 import supervision.main
 import supervision.settings
-from gateway.upstreams import AsgiUpstream, Upstream
-from intake.peers import use_in_process_peers
 from yiwang_platform import tracing
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.logs import configure_logging
+from yiwang_platform.service import connect_in_process
 from yiwang_standalone.dev_keys import ensure_dev_keys
 
 
@@ -66,13 +65,12 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
         ),
     }
     # Intake calls matters, data-exchange and license inside requests: in-process here.
-    use_in_process_peers(services["intake"], services)
+    connect_in_process(services["intake"], services)
     hashes_file, keys = ensure_dev_keys(var_dir)
     gateway_settings = gateway.settings.Settings(**common, api_keys=str(hashes_file))
-    upstreams: dict[str, Upstream] = {
-        name: AsgiUpstream(app, gateway_settings.upstream_timeout) for name, app in services.items()
-    }
-    front = gateway.main.create_app(gateway_settings, bus, signer, upstreams, configure_logs=False)
+    front = gateway.main.create_app(
+        gateway_settings, bus, signer=signer, services=services, configure_logs=False
+    )
 
     own_lifespan = front.router.lifespan_context
 

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
 from cryptography.exceptions import InvalidSignature
@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Text, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,6 +54,8 @@ from yiwang_platform.audit_chain import (
     write_once,
 )
 from yiwang_platform.db import UtcDateTime
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -384,3 +387,128 @@ class CheckpointRead(BaseModel):
             signature=cp.signature,
             fingerprints=base64.b64encode(cp.fingerprints).decode(),
         )
+
+
+# The verification of a whole chain against its signed checkpoints (no docstring: it
+# would become the schema's description in every service's OpenAPI document).
+class VerifyRead(BaseModel):
+    ok: bool
+    entries_checked: int
+    first_bad_seq: int | None
+    reason: str | None
+    head_hash: str | None
+    checkpoints_checked: int
+
+    @classmethod
+    def of(cls, result: VerifyResult) -> VerifyRead:
+        return cls(
+            ok=result.ok,
+            entries_checked=result.entries_checked,
+            first_bad_seq=result.first_bad_seq,
+            reason=result.reason,
+            head_hash=result.head_hash,
+            checkpoints_checked=result.checkpoints_checked,
+        )
+
+
+Dependency = Callable[..., Any]
+
+
+def checkpoint_router(
+    *,
+    chain: Table,
+    checkpoints: Table,
+    session: Dependency,
+    reader: Dependency,
+    signer: Dependency,
+    chain_key: Dependency,
+    settle: Dependency | None = None,
+    log: str = "the chain",
+    verified: str = "the whole hash chain",
+    empty_title_en: str = "The audit log is empty",
+    verify_name: str = "verify_audit_chain",
+) -> APIRouter:
+    """The routes that publish ``chain``'s anchors, for a service to include under its
+    audit prefix: ``GET /verify``, ``GET`` and ``POST /checkpoints``, ``GET
+    /checkpoints/keys``.
+
+    Dependencies the service supplies: ``session`` (its ``get_session``), ``reader``
+    (refuses, 403, anyone but the chain's readers), ``signer`` (answers the service's
+    ``CheckpointKey``), ``chain_key`` (answers the chain's HMAC key, ``bytes | None``),
+    and ``settle`` (run before a checkpoint is taken on demand, e.g. to write entries
+    still queued). ``log``, ``verified``, ``empty_title_en`` and ``verify_name`` word
+    the summaries, the empty-chain problem and the verify route's name.
+    """
+    router = APIRouter(dependencies=[Depends(reader)])
+    # Dependencies as defaults: annotations naming this function's locals would not
+    # resolve (the module's annotations are strings).
+
+    async def verify_chain(
+        db: AsyncSession = Depends(session),
+        signed_by: CheckpointKey = Depends(signer),
+        key: bytes | None = Depends(chain_key),
+    ) -> VerifyRead:
+        result = await verify_anchored(
+            db, chain, checkpoints=checkpoints, key=key, jwks=signed_by.jwks()
+        )
+        return VerifyRead.of(result)
+
+    async def list_checkpoints(
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        db: AsyncSession = Depends(session),
+    ) -> Page[CheckpointRead]:
+        after = decode_key(cursor, int)
+        before = None if after is None else int(after[0])
+        found = await listed(db, checkpoints, before=before, limit=limit)
+        next_cursor = encode_key(found[-1].seq) if len(found) == limit else None
+        return Page[CheckpointRead](
+            items=[CheckpointRead.of(c) for c in found], next_cursor=next_cursor
+        )
+
+    async def take_checkpoint(
+        db: AsyncSession = Depends(session), signed_by: CheckpointKey = Depends(signer)
+    ) -> CheckpointRead:
+        async with db.begin():
+            made = await take(
+                db, chain, checkpoints=checkpoints, key=signed_by, now=datetime.now(UTC)
+            )
+        if made is None:
+            raise ProblemError(404, "audit_chain_empty", "审计日志为空", title_en=empty_title_en)
+        return CheckpointRead.of(made)
+
+    async def checkpoint_keys(signed_by: CheckpointKey = Depends(signer)) -> dict[str, Any]:
+        return signed_by.jwks()
+
+    router.add_api_route(
+        "/verify",
+        verify_chain,
+        methods=["GET"],
+        name=verify_name,
+        response_model=VerifyRead,
+        summary=f"Verify {verified} against its signed checkpoints; reports the first "
+        "altered entry, even when the chain after it was rebuilt",
+    )
+    router.add_api_route(
+        "/checkpoints",
+        list_checkpoints,
+        methods=["GET"],
+        response_model=Page[CheckpointRead],
+        summary=f"Signed checkpoints of {log}'s head, newest first",
+    )
+    router.add_api_route(
+        "/checkpoints",
+        take_checkpoint,
+        methods=["POST"],
+        response_model=CheckpointRead,
+        summary="Sign a checkpoint of the head now (none new when nothing was appended)",
+        responses={404: {"description": f"{log} is empty"}},
+        dependencies=[Depends(settle)] if settle is not None else None,
+    )
+    router.add_api_route(
+        "/checkpoints/keys",
+        checkpoint_keys,
+        methods=["GET"],
+        summary="The public keys (JWKS) that verify the checkpoints' signatures",
+    )
+    return router

@@ -12,21 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gateway.access_log import record_decision, record_refusal
-from gateway.api.deps import CallerDep
-from gateway.proxy import Forwarder
-from yiwang_platform.errors import ProblemError
+from gateway.api.deps import CallerDep, ForwarderDep
+from gateway.routing.proxy import forward_own_access_log
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
-
-EXCHANGE_ACCESS_LOG = "/api/v1/data-exchange/access-log/mine"
-
-
-def _to(request: Request, path: str) -> Request:
-    scope = dict(request.scope)
-    scope["path"] = path
-    scope["raw_path"] = path.encode()
-    return Request(scope, request.receive)
 
 
 @router.get(
@@ -37,17 +26,9 @@ def _to(request: Request, path: str) -> Request:
 async def my_access_log(
     request: Request,
     caller: CallerDep,
+    forwarder: ForwarderDep,
+    # Passed on in the query as they came; declared here for the API documentation.
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    if caller.principal_type != "citizen":
-        await record_decision(
-            request, caller, service="data-exchange", status=403, reason="forbidden"
-        )
-        raise ProblemError(403, "forbidden", "无权访问", "the access log is a citizen's own")
-    forwarder: Forwarder = request.app.state.forwarder
-    try:
-        return await forwarder.forward(_to(request, EXCHANGE_ACCESS_LOG), "data-exchange", caller)
-    except ProblemError as refused:
-        await record_refusal(request, caller, "data-exchange", refused)
-        raise
+    return await forward_own_access_log(request, forwarder=forwarder, principal=caller)

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.access_log import record_refusal
-from gateway.api.deps import CallerDep
-from gateway.proxy import Forwarder
+from gateway.api.deps import CallerDep, ForwarderDep
+from gateway.routing.calls import require_known
 from gateway.settings import SERVICES
-from yiwang_platform.errors import ProblemError
 
 router = APIRouter(tags=["routing"])
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-async def forward(service: str, rest: str, request: Request, caller: CallerDep) -> Response:
-    if service not in SERVICES:
-        raise ProblemError(404, "not_found", "资源不存在", f"no service named {service}")
-    forwarder: Forwarder = request.app.state.forwarder
-    try:
-        return await forwarder.forward(request, service, caller)
-    except ProblemError as refused:  # 403 scenario, 429 rate limit, 413, ...: audited
-        await record_refusal(request, caller, service, refused)
-        raise
+async def forward(
+    service: str, rest: str, request: Request, caller: CallerDep, forwarder: ForwarderDep
+) -> Response:
+    require_known(service)
+    return await forwarder.forward(request, service=service, principal=caller)
 
 
 for _method in METHODS:

@@ -9,8 +9,8 @@ import math
 import time
 from collections.abc import Callable
 
-from gateway.identity import Principal
-from gateway.scenarios import Decision
+from gateway.identity.principal import Principal
+from gateway.routing.scenarios import Decision
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.keyvalue import KeyValueStore
 
@@ -22,6 +22,7 @@ class RateLimiter:
         self,
         store: KeyValueStore,
         default_per_minute: int,
+        *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store

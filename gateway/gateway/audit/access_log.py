@@ -6,17 +6,13 @@ batches, by one background writer, so auditing costs a queue put per request.
 Entries carry no plaintext identifier: the caller's subject is masked, with a keyed
 blind index beside it for look-ups; the path is masked.
 
-Recording a decision from a route or a dependency::
+Recording a decision::
 
-    from gateway.access_log import record_decision
+    await recorder.record_decision(principal, service="data-exchange", method="GET",
+                                   path=path, status=403, reason="scenario_required")
 
-    await record_decision(request, principal, service="data-exchange", status=403,
-                          reason="scenario_required")
-
-Requests forwarded by ``Forwarder.forward`` are recorded there (allowed), and a
-``ProblemError`` raised out of it (a refusal: 403 scenario, 429 rate limit, ...) is
-recorded by the routes that call it (``api/routes/proxy.py``, ``api/routes/me.py``) via
-``record_refusal`` — do not record those twice.
+``routing.proxy.Forwarder.forward`` records the requests it forwards and those it
+refuses (403 scenario, 429 rate limit, ...): callers of it do not record them again.
 """
 
 from __future__ import annotations
@@ -30,14 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.events import AccessRecorded
-from gateway.identity import Principal
+from gateway.identity.principal import Principal
 from gateway.models import audit_entries
 from yiwang_platform.audit_chain import append
-from yiwang_platform.errors import ProblemError
 from yiwang_platform.masking import mask
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
@@ -107,6 +101,7 @@ class AccessRecorder:
         self,
         sessions: async_sessionmaker[AsyncSession],
         outbox: Outbox,
+        *,
         batch_size: int,
         cipher: PiiCipher,
         chain_key: bytes | None = None,
@@ -137,9 +132,9 @@ class AccessRecorder:
         fields: Iterable[str] = (),
         duration_ms: int = 0,
     ) -> None:
-        """Record an authorisation decision not made by ``Forwarder.forward`` (typically a
-        refusal: ``status`` 403/429 and ``reason`` the problem code, e.g.
-        ``scenario_required``). ``path`` is masked before it is stored."""
+        """Record an authorisation decision (a refusal: ``status`` 403/429 and ``reason``
+        the problem code, e.g. ``scenario_required``; or a request let through, with the
+        scenario and the fields it granted). ``path`` is masked before it is stored."""
         await self.record(
             Access(
                 id=str(uuid.uuid4()),
@@ -220,50 +215,3 @@ class AccessRecorder:
                     ),
                     key=a.id,
                 )
-
-
-def recorder_of(request: Request) -> AccessRecorder:
-    recorder: AccessRecorder = request.app.state.forwarder.recorder
-    return recorder
-
-
-async def record_decision(
-    request: Request,
-    principal: Principal,
-    *,
-    service: str,
-    status: int,
-    decision: Decision = "refused",
-    reason: str | None = None,
-    scenario: str | None = None,
-    fields: Iterable[str] = (),
-) -> None:
-    """Record an authorisation decision about ``request`` (method and path taken from it).
-
-    For refusals made before or outside ``Forwarder.forward`` — e.g. a 403 with reason
-    code ``scenario_required``. ``scenario`` defaults to the one the scenario decision
-    named (``request.state.scenario_decision``) when there is one.
-    """
-    if scenario is None:
-        made = getattr(request.state, "scenario_decision", None)
-        scenario = getattr(made, "scenario_name", None)
-    await recorder_of(request).record_decision(
-        principal,
-        service=service,
-        method=request.method,
-        path=request.url.path,
-        status=status,
-        decision=decision,
-        reason=reason,
-        scenario=scenario,
-        fields=fields,
-    )
-
-
-async def record_refusal(
-    request: Request, principal: Principal, service: str, problem: ProblemError
-) -> None:
-    """Record a ``ProblemError`` raised while deciding on or forwarding a request."""
-    await record_decision(
-        request, principal, service=service, status=problem.status, reason=problem.code
-    )

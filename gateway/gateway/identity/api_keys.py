@@ -1,4 +1,4 @@
-"""Who is calling. Callers present an API key (``X-Api-Key``); the gateway keeps only
+"""Callers with an API key (``X-Api-Key``, operators' tools): the gateway keeps only
 SHA-256 hashes of keys and the principal each stands for."""
 
 from __future__ import annotations
@@ -6,35 +6,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import Request
-
+from gateway.identity.principal import PRINCIPAL_TYPES, Principal
 from yiwang_platform.errors import ProblemError
-
-PRINCIPAL_TYPES = {"citizen", "enterprise", "staff", "partner", "county", "operator", "supervisor"}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller.
-
-    ``subject``: citizens — their resident ID number once real-name bound, else
-    ``acct:<account id>``; enterprises — the credit code they act for; staff — their
-    staff id; machines — their client id. ``acr``: L1 password/SMS, L2 real-name bound,
-    L3 face-verified recently. ``session_id`` ties access tokens to a sign-in session.
-    """
-
-    subject: str
-    principal_type: str
-    roles: tuple[str, ...] = ()
-    key_id: str = ""
-    acr: str = "L1"
-    session_id: str | None = None
-    department: str | None = None
-    scopes: tuple[str, ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def hash_api_key(key: str) -> str:
@@ -65,8 +40,7 @@ class ApiKeyAuthenticator:
         text = value if value.startswith("[") else Path(value).read_text()
         return cls(json.loads(text))
 
-    def authenticate(self, request: Request) -> Principal:
-        key = request.headers.get("x-api-key", "")
+    def authenticate(self, key: str) -> Principal:
         if not key:
             raise ProblemError(
                 401, "unauthenticated", "未认证或凭证无效", "X-Api-Key header missing"

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gateway.identity import PRINCIPAL_TYPES, Principal
+from gateway.identity.principal import PRINCIPAL_TYPES, Principal
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +292,7 @@ class ScenarioRegistry:
         self,
         principal: Principal,
         method: str,
+        *,
         path: str,
         requested: str | None,
         now: datetime | None = None,
@@ -309,7 +310,7 @@ class ScenarioRegistry:
             return _refuse(
                 "scenario_route_mismatch",
                 f"{scenario.name} does not cover {method.upper()} {path}",
-                scenario,
+                scenario=scenario,
             )
         if principal.principal_type not in scenario.principals or (
             scenario.roles and not scenario.roles & set(principal.roles)
@@ -318,13 +319,13 @@ class ScenarioRegistry:
                 "scenario_principal_forbidden",
                 f"{scenario.name} is for {sorted(scenario.principals)}"
                 + (f" with a role in {sorted(scenario.roles)}" if scenario.roles else ""),
-                scenario,
+                scenario=scenario,
             )
         if ASSURANCE_RANK.get(principal.acr, 0) < ASSURANCE_RANK[scenario.assurance]:
             return _refuse(
                 "assurance_too_low",
                 f"{scenario.name} needs assurance {scenario.assurance}",
-                scenario,
+                scenario=scenario,
                 required_assurance=scenario.assurance,
                 current_assurance=principal.acr,
             )
@@ -332,7 +333,9 @@ class ScenarioRegistry:
         if today < scenario.valid_from or (
             scenario.valid_until is not None and today > scenario.valid_until
         ):
-            return _refuse("scenario_not_valid", f"{scenario.name} is not in force", scenario)
+            return _refuse(
+                "scenario_not_valid", f"{scenario.name} is not in force", scenario=scenario
+            )
         return Decision(
             allowed=True,
             scenario_name=scenario.name,
@@ -342,7 +345,7 @@ class ScenarioRegistry:
         )
 
 
-def _refuse(code: str, detail: str, scenario: Scenario | None = None, **extra: Any) -> Decision:
+def _refuse(code: str, detail: str, *, scenario: Scenario | None = None, **extra: Any) -> Decision:
     return Decision(
         allowed=False,
         reason_code=code,
@@ -415,11 +418,12 @@ class ScenarioStore:
         self,
         principal: Principal,
         method: str,
+        *,
         path: str,
         requested: str | None,
         now: datetime | None = None,
     ) -> Decision:
-        return self.current.decide(principal, method, path, requested, now)
+        return self.current.decide(principal, method, path=path, requested=requested, now=now)
 
     def reload_if_changed(self) -> bool:
         """Recompile when the files changed; True when a new registry is in force."""

@@ -12,28 +12,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from gateway.models import audit_checkpoints, audit_entries
+from gateway.audit.chain import verify_stored
 from gateway.settings import Settings
-from yiwang_platform.audit_chain import VerifyResult, chain_key
-from yiwang_platform.audit_checkpoints import CheckpointKey, verify_anchored
-from yiwang_platform.db import create_engine, session_factory
+from yiwang_platform.audit_chain import VerifyResult
 
 USAGE = "usage: python -m gateway.audit verify"
-
-
-async def verify_chain(settings: Settings) -> VerifyResult:
-    engine = create_engine(settings.resolved_database_url())
-    try:
-        async with session_factory(engine)() as session:
-            return await verify_anchored(
-                session,
-                audit_entries,
-                checkpoints=audit_checkpoints,
-                key=chain_key(settings),
-                jwks=CheckpointKey.from_settings(settings).jwks(),
-            )
-    finally:
-        await engine.dispose()
 
 
 def describe(result: VerifyResult) -> str:
@@ -49,10 +32,6 @@ def main(argv: list[str], settings: Settings | None = None) -> int:
     if argv != ["verify"]:
         print(USAGE, file=sys.stderr)
         return 2
-    result = asyncio.run(verify_chain(settings or Settings()))
+    result = asyncio.run(verify_stored(settings or Settings()))
     print(describe(result))
     return 0 if result.ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

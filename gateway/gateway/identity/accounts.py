@@ -23,9 +23,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.identity import Principal
-from gateway.identity_models import CitizenAccount, MachineClient, StaffAccount
-from gateway.sms import SmsProvider
+from gateway.identity.principal import Principal
+from gateway.identity.sms import SmsProvider
+from gateway.models import CitizenAccount, MachineClient, StaffAccount
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.identifiers import InvalidIdentifier, resident_id
 from yiwang_platform.keyvalue import KeyValueStore
@@ -65,7 +65,7 @@ def check_phone(phone: str) -> str:
 
 
 class OneTimeCodes:
-    def __init__(self, kv: KeyValueStore, sms: SmsProvider, cipher: PiiCipher) -> None:
+    def __init__(self, kv: KeyValueStore, sms: SmsProvider, *, cipher: PiiCipher) -> None:
         self.kv = kv
         self.sms = sms
         self.cipher = cipher
@@ -98,7 +98,7 @@ class OneTimeCodes:
 
 
 async def citizen_by_phone(
-    session: AsyncSession, cipher: PiiCipher, phone: str
+    session: AsyncSession, cipher: PiiCipher, *, phone: str
 ) -> CitizenAccount | None:
     return await session.scalar(
         select(CitizenAccount).where(CitizenAccount.phone_index == cipher.blind_index(phone))
@@ -106,9 +106,9 @@ async def citizen_by_phone(
 
 
 async def sign_up_citizen(
-    session: AsyncSession, cipher: PiiCipher, phone: str, password: str | None
+    session: AsyncSession, cipher: PiiCipher, *, phone: str, password: str | None
 ) -> CitizenAccount:
-    if await citizen_by_phone(session, cipher, phone) is not None:
+    if await citizen_by_phone(session, cipher, phone=phone) is not None:
         raise ProblemError(409, "account_exists", "该手机号已注册", title_en="Account exists")
     account = CitizenAccount(
         id=str(uuid.uuid4()),
@@ -143,7 +143,7 @@ def check_id_number(id_number: str) -> str:
 
 
 async def bind_real_name(
-    session: AsyncSession, cipher: PiiCipher, account: CitizenAccount, id_number: str
+    session: AsyncSession, cipher: PiiCipher, *, account: CitizenAccount, id_number: str
 ) -> None:
     index = cipher.blind_index(id_number)
     taken = await session.scalar(
@@ -164,8 +164,34 @@ def personal_key_digest(personal_key: str) -> str:
     return hashlib.sha256(personal_key.encode()).hexdigest()
 
 
+async def set_staff(
+    session: AsyncSession,
+    staff_id: str,
+    *,
+    department: str,
+    roles: list[str],
+    password: str,
+    hall: str | None,
+) -> str:
+    """Create or reset a staff account; returns its new personal key (only its digest
+    is stored)."""
+    personal_key = secrets.token_urlsafe(24)
+    account = await session.get(StaffAccount, staff_id)
+    if account is None:
+        account = StaffAccount(staff_id=staff_id)
+        session.add(account)
+    account.password_hash = hash_password(password)
+    account.personal_key_hash = personal_key_digest(personal_key)
+    account.department = department
+    account.hall = hall
+    account.roles = roles
+    account.active = True
+    await session.flush()
+    return personal_key
+
+
 async def authenticate_staff(
-    session: AsyncSession, staff_id: str, password: str, personal_key: str
+    session: AsyncSession, staff_id: str, *, password: str, personal_key: str
 ) -> Principal:
     staff = await session.get(StaffAccount, staff_id)
     password_ok = password_matches(staff.password_hash if staff else None, password)
@@ -185,7 +211,7 @@ async def authenticate_staff(
 
 
 async def authenticate_client(
-    session: AsyncSession, kv: KeyValueStore, assertion: str, token_endpoint: str
+    session: AsyncSession, kv: KeyValueStore, *, assertion: str, token_endpoint: str
 ) -> Principal:
     """RFC 7523 ``private_key_jwt``: iss = sub = client id, aud = the token endpoint,
     short expiry, a ``jti`` that is never accepted twice."""

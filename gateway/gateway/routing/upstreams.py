@@ -5,7 +5,7 @@ service's ASGI app (standalone run)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -48,7 +48,13 @@ class Upstream(ABC):
 
     @abstractmethod
     async def send(
-        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
     ) -> UpstreamResponse: ...
 
 
@@ -74,7 +80,13 @@ class HttpUpstream(Upstream):
             self._session = None
 
     async def send(
-        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
     ) -> UpstreamResponse:
         if self._session is None:
             await self.start()
@@ -83,7 +95,7 @@ class HttpUpstream(Upstream):
             # Sent as given (already percent-encoded): no re-quoting, no dot-segment folding.
             url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=True)
             async with self._session.request(
-                method, url, headers=headers, data=body or None, allow_redirects=False
+                method, url, headers=list(headers), data=body or None, allow_redirects=False
             ) as response:
                 content = await response.read()
                 return UpstreamResponse(response.status, _latin1(response.raw_headers), content)
@@ -111,7 +123,13 @@ class AsgiUpstream(Upstream):
         await self._client.aclose()
 
     async def send(
-        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
     ) -> UpstreamResponse:
         url = path + (f"?{query}" if query else "")
         try:

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.identity import Principal
-from gateway.identity_models import RefreshToken
-from gateway.tokens import AccessTokens
+from gateway.identity.principal import Principal
+from gateway.identity.tokens import AccessTokens
+from gateway.models import RefreshToken
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.keyvalue import KeyValueStore
 from yiwang_platform.pii import PiiCipher
@@ -28,7 +28,8 @@ from yiwang_platform.pii import PiiCipher
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str
-    refresh_token: str
+    # None for machines: they sign a new client assertion instead.
+    refresh_token: str | None
     expires_in: int
     acr: str
     token_type: str = "Bearer"
@@ -47,6 +48,7 @@ class SessionStore:
         self,
         sessions: async_sessionmaker[AsyncSession],
         kv: KeyValueStore,
+        *,
         cipher: PiiCipher,
         tokens: AccessTokens,
         refresh_ttl: timedelta,
@@ -63,11 +65,11 @@ class SessionStore:
         """A new session for a freshly authenticated principal."""
         principal = replace(principal, session_id=str(uuid.uuid4()))
         async with self._sessions() as session, session.begin():
-            refresh = await self._new_refresh(session, principal, account_id)
-        return self._pair(principal, account_id, refresh)
+            refresh = await self._new_refresh(session, principal, account_id=account_id)
+        return self._pair(principal, account_id=account_id, refresh=refresh)
 
     async def _new_refresh(
-        self, session: AsyncSession, principal: Principal, account_id: str
+        self, session: AsyncSession, principal: Principal, *, account_id: str
     ) -> str:
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
@@ -92,7 +94,7 @@ class SessionStore:
         )
         return token
 
-    def _pair(self, principal: Principal, account_id: str, refresh: str) -> TokenPair:
+    def _pair(self, principal: Principal, *, account_id: str, refresh: str) -> TokenPair:
         return TokenPair(
             access_token=self.tokens.issue(principal, account_id),
             refresh_token=refresh,
@@ -132,14 +134,14 @@ class SessionStore:
                     scopes=tuple(claims.get("scopes") or ()),
                 )
                 account_id = str(claims["account_id"])
-                refresh = await self._new_refresh(session, principal, account_id)
+                refresh = await self._new_refresh(session, principal, account_id=account_id)
                 reused_session = None
         if reused_session is not None:
             await self.revoke(reused_session)
             raise _unauthenticated(
                 "refresh token reused; the session is revoked", "refresh_token_reused"
             )
-        return self._pair(principal, account_id, refresh)
+        return self._pair(principal, account_id=account_id, refresh=refresh)
 
     async def revoke(self, session_id: str) -> None:
         """Sign-out: no token of the session works from now on."""

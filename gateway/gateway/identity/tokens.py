@@ -23,8 +23,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.identity import Principal
-from gateway.identity_models import SigningKey
+from gateway.identity.principal import Principal
+from gateway.models import SigningKey
 from yiwang_platform.pii import PiiCipher
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class _Key:
 
 class Keyring:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], cipher: PiiCipher, grace: timedelta
+        self, sessions: async_sessionmaker[AsyncSession], cipher: PiiCipher, *, grace: timedelta
     ) -> None:
         self._sessions = sessions
         self._cipher = cipher
@@ -138,7 +138,7 @@ class Keyring:
 
 
 class AccessTokens:
-    def __init__(self, keyring: Keyring, cipher: PiiCipher, issuer: str, ttl: timedelta) -> None:
+    def __init__(self, keyring: Keyring, cipher: PiiCipher, *, issuer: str, ttl: timedelta) -> None:
         self.keyring = keyring
         self.cipher = cipher
         self.issuer = issuer

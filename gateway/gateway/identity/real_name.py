@@ -16,17 +16,21 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from gateway.authorisation import real_name_decision, verify_identity
-from gateway.identity import Principal
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.audit.access_log import AccessRecorder
+from gateway.identity import accounts
+from gateway.identity.principal import Principal
+from gateway.identity.sessions import SessionStore, TokenPair
+from gateway.models import CitizenAccount
+from gateway.routing.authorisation import REAL_NAME_SCENARIO, Authoriser
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.keyvalue import KeyValueStore
-
-if TYPE_CHECKING:
-    from gateway.proxy import Forwarder
+from yiwang_platform.pii import PiiCipher
 
 WINDOW_SECONDS = 60
+REAL_NAME_PATH = "/api/v1/auth/real-name"
 
 
 class RealNameMismatch(ProblemError):
@@ -115,7 +119,7 @@ class RealNameAttempts:
 
 
 async def confirm(
-    forwarder: Forwarder,
+    authoriser: Authoriser,
     attempts: RealNameAttempts,
     *,
     principal: Principal,
@@ -125,13 +129,77 @@ async def confirm(
 ) -> None:
     """Admit the attempt, then 核验 the name for the ID number under the
     ``real-name-binding`` policy; RealNameMismatch (422) when the library disagrees."""
-    decision = real_name_decision(forwarder, principal)
-    default = forwarder.limiter.default_per_minute if forwarder.limiter else 0
+    decision = authoriser.real_name_decision(principal)
+    default = authoriser.limiter.default_per_minute
     await attempts.admit(
         account=principal.subject, id_index=id_index, per_minute=decision.rate or default
     )
-    answers = await verify_identity(forwarder, decision, id_number, {"name": name})
+    answers = await authoriser.verify_identity(decision, id_number=id_number, claims={"name": name})
     if not answers.get("name"):
         await attempts.failed(account=principal.subject, id_index=id_index)
         raise RealNameMismatch()
     await attempts.succeeded(account=principal.subject, id_index=id_index)
+
+
+async def bind(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    cipher: PiiCipher,
+    attempts: RealNameAttempts,
+    authoriser: Authoriser,
+    recorder: AccessRecorder,
+    sign_ins: SessionStore,
+    id_number: str,
+    name: str,
+) -> TokenPair:
+    """Bind the citizen's account to ``id_number`` once the library confirms ``name``
+    for it; a new session (L2) replaces the caller's. Every attempt is audited, its
+    outcome as the reason; never the number or the name."""
+    if principal.principal_type != "citizen" or not principal.subject.startswith("acct:"):
+        raise ProblemError(
+            409, "already_bound", "已完成实名认证", title_en="Already real-name bound"
+        )
+    try:
+        id_number = accounts.check_id_number(id_number)
+        await confirm(
+            authoriser,
+            attempts,
+            principal=principal,
+            id_number=id_number,
+            id_index=cipher.blind_index(id_number),
+            name=name,
+        )
+        account_id = principal.subject.removeprefix("acct:")
+        async with session.begin():
+            account = await session.get(CitizenAccount, account_id)
+            if account is None:
+                raise ProblemError(401, "unauthenticated", "未认证或凭证无效", "account not found")
+            await accounts.bind_real_name(session, cipher, account=account, id_number=id_number)
+    except ProblemError as problem:
+        verified = problem.code in ("real_name_mismatch", "id_number_bound")
+        await recorder.record_decision(
+            principal,
+            service="data-exchange",
+            method="POST",
+            path=REAL_NAME_PATH,
+            status=problem.status,
+            decision="allowed" if verified else "refused",
+            reason=problem.code,
+            scenario=REAL_NAME_SCENARIO,
+            fields=["population.name"] if verified else [],
+        )
+        raise
+    await recorder.record_decision(
+        principal,
+        service="data-exchange",
+        method="POST",
+        path=REAL_NAME_PATH,
+        status=200,
+        decision="allowed",
+        scenario=REAL_NAME_SCENARIO,
+        fields=["population.name"],
+    )
+    if principal.session_id:
+        await sign_ins.revoke(principal.session_id)
+    return await sign_ins.start(accounts.citizen_principal(account, cipher), account.id)

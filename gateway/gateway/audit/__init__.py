@@ -1,0 +1,2 @@
+"""The gateway's hash-chained audit log: recording decisions, reading and verifying the
+chain (``python -m gateway.audit verify``)."""
