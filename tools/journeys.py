@@ -603,7 +603,7 @@ COMPANY_ANSWERS = {
 }
 
 
-async def issued_for(p: Platform, staff: dict[str, str], subcase_id: str) -> str | None:
+async def issued_for(p: Platform, staff: dict[str, str], *, subcase_id: str) -> str | None:
     """The id of the license issued on approval of a sub-case, once it is issued: the
     newest licenses, as staff see them, name the sub-case that yielded each."""
     answer = expect(
@@ -666,7 +666,7 @@ async def company(p: Platform, refuse_license: bool = False) -> Outcome:
         # The e-license belongs to the new enterprise; its registrar can read it.
         registrar = await p.reviewer(first["department"])
         license_id = await eventually(
-            functools.partial(issued_for, p, registrar, first["subcase_id"]),
+            functools.partial(issued_for, p, registrar, subcase_id=first["subcase_id"]),
             "the business license is issued",
         )
         licenses.append(
