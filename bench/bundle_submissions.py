@@ -33,10 +33,10 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from data_exchange import seed  # noqa: E402
 from gateway.identity.sms import FileOutboxSms  # noqa: E402
 from tools.distributed import LocalPlatform  # noqa: E402
 from tools.journeys import COMPANY_ANSWERS  # noqa: E402
+from yiwang_standalone import seed_libraries as seed  # noqa: E402
 
 CASES = int(os.environ.get("BENCH_CASES", "300"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))

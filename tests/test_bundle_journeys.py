@@ -17,6 +17,7 @@ import gateway.settings
 from gateway.admin import add_staff
 from gateway.identity.sms import FileOutboxSms
 from tools import journeys
+from yiwang_standalone import seed_libraries
 from yiwang_standalone.main import build
 
 pytestmark = pytest.mark.face_model
@@ -43,6 +44,8 @@ async def standalone(tmp_path: Path) -> AsyncIterator[journeys.Platform]:
             transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
         ) as api,
     ):
+        # The synthetic people and enterprises the journeys act as (idempotent).
+        await seed_libraries.push_through_gateway(app, keys["county"])
         yield journeys.Platform(api, keys, code, provision)
 
 

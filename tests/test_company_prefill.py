@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from data_exchange import seed
 from gateway.settings import default_policies_dir
 from tests.test_bundle_journeys import standalone
 from tools import journeys
+from yiwang_standalone import seed_libraries as seed
 
 LEGAL_PERSON_FIELDS = [
     "company_name",

@@ -25,6 +25,7 @@ from gateway.admin import add_staff  # noqa: E402
 from gateway.identity.sms import FileOutboxSms  # noqa: E402
 from tools import journeys  # noqa: E402
 from tools.distributed import LOCAL, database_url, stack_env  # noqa: E402
+from yiwang_standalone import seed_libraries  # noqa: E402
 
 
 def say(zh: str, en: str) -> None:
@@ -61,6 +62,8 @@ async def standalone() -> AsyncIterator[journeys.Platform]:
                 transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
             ) as api,
         ):
+            # The synthetic people and enterprises the journeys act as (idempotent).
+            await seed_libraries.push_through_gateway(app, keys["county"])
             yield _platform(api, keys, var / "sms-outbox.jsonl", settings)
 
 

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_standalone import seed_libraries
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("YIWANG_LOCAL", ROOT / ".local"))
@@ -343,7 +344,7 @@ class LocalPlatform:
         ``seeded``: the seed catalogue and the synthetic people and enterprises;
         ``common``: settings for every process."""
         common = common or {}
-        seeds = {"matters": {"seed_catalogue": "true"}, "data-exchange": {"seed_libraries": "true"}}
+        seeds = {"matters": {"seed_catalogue": "true"}}
         names = [n for n in SERVICES if n != "gateway"]
         services = {
             name: await self.service(name, **common, **(seeds.get(name, {}) if seeded else {}))
@@ -360,6 +361,8 @@ class LocalPlatform:
             process.start()
         for process in [*services.values(), front]:
             await asyncio.to_thread(process.wait_ready)
+        if seeded:
+            await seed_libraries.push_through_gateway(front.url(), self.keys.api_keys()["county"])
         return services, front
 
     def token(
@@ -442,9 +445,7 @@ def up() -> None:
             continue
         database = f"yiwang_{module}"
         asyncio.run(ensure_database(stack["YIWANG_POSTGRES_URL"], database))
-        # The demo's synthetic people and enterprises (the matters catalogue seeds itself).
-        extra = {"YIWANG_SEED_LIBRARIES": "true"} if name == "data-exchange" else None
-        env = service_env(name, stack, keys, database, extra=extra)
+        env = service_env(name, stack, keys, database)
         process = ServiceProcess(
             name, env, gateway_port if name == "gateway" else port, RUN / f"{name}.log"
         )
@@ -456,6 +457,11 @@ def up() -> None:
     for process in processes:
         process.wait_ready()
         print(f"{process.name}: ready on {process.url()}")
+    # The demo's synthetic people and enterprises, pushed as the county system of the
+    # development keys does (the matters catalogue seeds itself).
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    loaded = asyncio.run(seed_libraries.push_through_gateway(gateway, keys.api_keys()["county"]))
+    print(f"synthetic people and enterprises: {loaded}")
     print(
         f"Yiwang distributed: gateway on http://127.0.0.1:{gateway_port} "
         f"(API docs at /docs and /docs/<service>); API keys in {keys.folder / 'dev-api-keys.json'}; "

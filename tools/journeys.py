@@ -3,7 +3,7 @@ departments' reviewers do them: 出生一件事 (a newborn) and 企业开办一�
 
 ``make demo`` prints each step; the end-to-end tests run the same steps and check
 every answer (each step asserts what it needs). The people and enterprises are the
-synthetic ones of ``data_exchange.seed``.
+synthetic ones of ``yiwang_standalone.seed_libraries``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import Any
 import httpx
 from PIL import Image, ImageEnhance
 
-from data_exchange import seed
-from license.issuance import license_id_for_subcase
+from yiwang_standalone import seed_libraries as seed
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "services" / "data-exchange" / "tests" / "faces"
@@ -78,7 +77,7 @@ def _population() -> dict[str, dict[str, Any]]:
 
 
 def seed_person(id_number: str) -> dict[str, Any]:
-    """One of the synthetic people of ``data_exchange.seed``, by ID number."""
+    """One of the synthetic people of ``yiwang_standalone.seed_libraries``, by ID number."""
     return _population()[id_number]
 
 
@@ -604,6 +603,18 @@ COMPANY_ANSWERS = {
 }
 
 
+async def issued_for(p: Platform, staff: dict[str, str], *, subcase_id: str) -> str | None:
+    """The id of the license issued on approval of a sub-case, once it is issued: the
+    newest licenses, as staff see them, name the sub-case that yielded each."""
+    answer = expect(
+        await p.api.get("/api/v1/license/licenses", params={"limit": 200}, headers=staff),
+        200,
+        "licenses",
+    )
+    found = [x["license_id"] for x in answer["items"] if x.get("subcase_id") == subcase_id]
+    return found[0] if found else None
+
+
 async def company(p: Platform, refuse_license: bool = False) -> Outcome:
     """企业开办一件事: the business license first, then five departments in parallel
     (N+1); the 营业执照 e-license goes to the new enterprise."""
@@ -654,13 +665,17 @@ async def company(p: Platform, refuse_license: bool = False) -> Outcome:
     if first["status"] == "approved":
         # The e-license belongs to the new enterprise; its registrar can read it.
         registrar = await p.reviewer(first["department"])
-        license_id = license_id_for_subcase(first["subcase_id"])
-
-        async def issued() -> dict[str, Any] | None:
-            answer = await p.api.get(f"/api/v1/license/licenses/{license_id}", headers=registrar)
-            return dict(answer.json()) if answer.status_code == 200 else None
-
-        licenses.append(await eventually(issued, "the business license is issued"))
+        license_id = await eventually(
+            functools.partial(issued_for, p, registrar, subcase_id=first["subcase_id"]),
+            "the business license is issued",
+        )
+        licenses.append(
+            expect(
+                await p.api.get(f"/api/v1/license/licenses/{license_id}", headers=registrar),
+                200,
+                "the business license",
+            )
+        )
         p.say(
             f"电子营业执照已签发给 {licenses[0]['holder_name']}（{licenses[0]['holder_id']}）",
             "business e-license issued to the enterprise",

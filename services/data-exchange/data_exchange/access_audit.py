@@ -2,15 +2,16 @@
 person's data appends an entry to the hash-chained ``access_log`` and publishes it as
 ``gov.data-exchange.access.recorded.v1`` (key: the person's blind index), in one transaction.
 
-A route that reads or writes a person's data calls, before it answers::
+Domain code that reads or writes a person's data calls, in the transaction of the read::
 
-    await record_access(session, principal, subject_index, ["population.name"], "read")
+    await record_access(session, principal, outbox=outbox, subject_index=subject_index,
+                        fields=["population.name"], outcome="read")
 
 ``subject_index`` is the person's blind index (``cipher.blind_index(id_number)``, the
 ``id_index`` of their record, ``bind_subject_index`` of a case binding); ``fields``
 are ``library.field`` names (``population.name``, ``license.index``); ``outcome``
 says what happened (``read``, ``verified``, ``created``, ``refused``, ``not_found``).
-It commits the session unless ``commit=False`` (inside ``async with session.begin()``):
+It only adds to the caller's transaction, which the route commits before it answers:
 the answer must not leave before its log entry is stored.
 
 Entries never hold an identifier in clear: the accessor's subject is masked (with its
@@ -26,6 +27,7 @@ signed checkpoints (``yiwang_platform.audit_checkpoints``, published at
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from data_exchange.events import DataAccessRecorded
-from data_exchange.models import PopulationRecord, access_log, access_log_checkpoints, outbox
+from data_exchange.models import PopulationRecord, access_log, access_log_checkpoints
 from data_exchange.settings import Settings
 from yiwang_platform.audit_chain import VerifyResult, append, chain_key
 from yiwang_platform.audit_checkpoints import CheckpointKey, verify_anchored
@@ -44,14 +46,13 @@ from yiwang_platform.db import create_engine, session_factory
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.masking import mask
 from yiwang_platform.outbox import Outbox
+from yiwang_platform.pagination import decode_key, encode_key
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.settings import ServiceSettings
 from yiwang_platform.tracing import current_trace_id
 
 # Session info holding the chain's HMAC key (set on the app's session factory at start).
 KEY_INFO = "audit_chain_key"
-# Rows of ``outbox``; its relay is woken by any commit that added to it.
-_OUTBOX = Outbox(outbox, source="/yiwang/data-exchange")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def configure(sessions: async_sessionmaker[AsyncSession], settings: ServiceSetti
     sessions.configure(info={KEY_INFO: chain_key(settings)})
 
 
-def entry_of(principal: InternalPrincipal, accessed: Accessed, at: datetime) -> dict[str, Any]:
+def entry_of(principal: InternalPrincipal, accessed: Accessed, *, at: datetime) -> dict[str, Any]:
     claims = principal.claims
     return {
         "kind": "data-exchange.access",
@@ -90,18 +91,19 @@ def entry_of(principal: InternalPrincipal, accessed: Accessed, at: datetime) -> 
 async def record_accesses(
     session: AsyncSession,
     principal: InternalPrincipal,
+    *,
+    outbox: Outbox,
     accesses: Iterable[Accessed],
-    commit: bool = True,
 ) -> None:
     """Append one entry per access (in order) and its event, in the session's transaction."""
     at = datetime.now(UTC)
-    entries = [entry_of(principal, a, at) for a in accesses]
+    entries = [entry_of(principal, a, at=at) for a in accesses]
     if not entries:
         return
     key = session.info.get(KEY_INFO)
     appended = await append(session, access_log, entries, key=key, at=at)
     for entry, done in zip(entries, appended, strict=True):
-        await _OUTBOX.add(
+        await outbox.add(
             session,
             DataAccessRecorded(
                 seq=done.seq,
@@ -118,21 +120,23 @@ async def record_accesses(
             ),
             key=entry["subject_index"] or f"seq-{done.seq}",
         )
-    if commit:
-        await session.commit()
 
 
 async def record_access(
     session: AsyncSession,
     principal: InternalPrincipal,
+    *,
+    outbox: Outbox,
     subject_index: str | None,
     fields: Iterable[str],
     outcome: str,
-    commit: bool = True,
 ) -> None:
     """Log one access to ``subject_index``'s data by ``principal`` (see the module doc)."""
     await record_accesses(
-        session, principal, [Accessed(subject_index, tuple(fields), outcome)], commit
+        session,
+        principal,
+        outbox=outbox,
+        accesses=[Accessed(subject_index, tuple(fields), outcome)],
     )
 
 
@@ -157,6 +161,8 @@ async def population_subjects(session: AsyncSession, record_ids: set[str]) -> di
 async def record_batch_writes(
     session: AsyncSession,
     principal: InternalPrincipal,
+    *,
+    outbox: Outbox,
     library: str,
     records: Sequence[Any],
     results: Iterable[Any],
@@ -175,12 +181,37 @@ async def record_batch_writes(
         names = [f"{library}.{k}" for k in given if k not in _NOT_FIELDS]
         found: Sequence[str | None] = subjects.get(r.record_id) or [None]
         accesses.extend(Accessed(subject, names, str(r.status)) for subject in found)
-    await record_accesses(session, principal, accesses, commit=False)
+    await record_accesses(session, principal, outbox=outbox, accesses=accesses)
 
 
-def subject_of(principal: InternalPrincipal, cipher: PiiCipher) -> str:
-    """The caller's own blind index (citizens: their ID number's)."""
-    return cipher.blind_index(principal.subject)
+async def own_entries(
+    session: AsyncSession,
+    principal: InternalPrincipal,
+    *,
+    cipher: PiiCipher,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[tuple[int, dict[str, Any]]], str | None]:
+    """The entries about the caller (their ID number's blind index), newest first (seq
+    and entry), after ``cursor``, and the next page's cursor."""
+    subject_index = cipher.blind_index(principal.subject)
+    t = access_log
+    query = (
+        select(t.c.seq, t.c.entry)
+        .where(t.c.subject_index == subject_index)
+        .order_by(t.c.seq.desc())
+        .limit(limit)
+    )
+    after = decode_key(cursor, int)
+    if after is not None:
+        query = query.where(t.c.seq < after[0])
+    rows = (await session.execute(query)).all()
+    found = []
+    for seq, text in rows:
+        entry = json.loads(text)
+        if entry.get("subject_index") == subject_index:  # the look-up column is not hashed
+            found.append((seq, entry))
+    return found, encode_key(rows[-1].seq) if len(rows) == limit else None
 
 
 async def verify_chain(settings: ServiceSettings) -> VerifyResult:

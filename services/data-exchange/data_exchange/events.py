@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
-from yiwang_platform.events import EventData
+from yiwang_platform.events import ConsumedEvent, EventData
 
 MaritalStatus = Literal["未婚", "已婚", "离婚", "丧偶"]
 # A reference photo: at most 2 MiB of base64 (an image of about 1.5 MB).
@@ -27,6 +27,19 @@ class RecordUpserted(EventData):
     upserted_at: datetime
 
 
+def source_field(example: str) -> Any:
+    return Field(
+        pattern=r"^[0-9]{6}-[a-z0-9-]{1,40}$",
+        description="county system: its 6-digit administrative division code, a hyphen "
+        f"and a lower-case system name, e.g. {example}",
+    )
+
+
+SOURCE_VERSION: Any = Field(
+    ge=1, le=2**63 - 1, description="increases with every change the source makes"
+)
+
+
 class CountyPopulationRecord(EventData):
     """A person's record as a county system sends it (produced outside the platform).
 
@@ -37,14 +50,8 @@ class CountyPopulationRecord(EventData):
     event_type = "gov.county.population.record.v1"
     topic = "data-exchange.inbound.population.v1"
 
-    source: str = Field(
-        pattern=r"^[0-9]{6}-[a-z0-9-]{1,40}$",
-        description="county system: its 6-digit administrative division code, a hyphen "
-        "and a lower-case system name, e.g. 330106-hukou",
-    )
-    source_version: int = Field(
-        ge=1, le=2**63 - 1, description="increases with every change the source makes"
-    )
+    source: str = source_field("330106-hukou")
+    source_version: int = SOURCE_VERSION
     id_number: str = Field(
         pattern=r"^[0-9]{17}[0-9Xx]$",
         description="公民身份号码 (GB 11643); its check digit and birth date are verified",
@@ -89,14 +96,8 @@ class CountyLegalPersonRecord(EventData):
     event_type = "gov.county.legal_person.record.v1"
     topic = "data-exchange.inbound.legal_person.v1"
 
-    source: str = Field(
-        pattern=r"^[0-9]{6}-[a-z0-9-]{1,40}$",
-        description="county system: its 6-digit administrative division code, a hyphen "
-        "and a lower-case system name, e.g. 330106-scjg",
-    )
-    source_version: int = Field(
-        ge=1, le=2**63 - 1, description="increases with every change the source makes"
-    )
+    source: str = source_field("330106-scjg")
+    source_version: int = SOURCE_VERSION
     uscc: str = Field(
         pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$",
         description="统一社会信用代码 (GB 32100); its check character is verified",
@@ -140,7 +141,44 @@ PUBLISHES: list[type[EventData]] = [RecordUpserted, DataAccessRecorded]
 # Contracts this service defines for producers outside the platform.
 EXTERNAL: list[type[EventData]] = [CountyPopulationRecord, CountyLegalPersonRecord]
 
-# Consumed from other services (their contracts live in contracts/events/).
-LICENSE_ISSUED = "gov.license.license.issued.v1"
-LICENSE_REVOKED = "gov.license.license.revoked.v1"
-LICENSE_TOPIC = "license.license.v1"
+
+# ---- consumed ---------------------------------------------------------------------------
+# The county records are this service's own contracts: it reads them whole. Patterns run
+# on Python's ``re``, as the consumer's JSON Schema check does, so a record the schema
+# lets through is parsed here alike and its identifier checks name the reason.
+
+
+class CountyPopulationRecordIn(ConsumedEvent, CountyPopulationRecord):
+    model_config = ConfigDict(regex_engine="python-re")
+
+
+class CountyLegalPersonRecordIn(ConsumedEvent, CountyLegalPersonRecord):
+    model_config = ConfigDict(regex_engine="python-re")
+
+
+HolderKind = Literal["citizen", "enterprise"]
+
+
+class LicenseEventIn(ConsumedEvent):
+    """What the license library index reads of every license event."""
+
+    topic = "license.license.v1"
+
+    license_id: str
+    license_type: str
+    holder_kind: HolderKind
+    holder_index: str
+    issuer: str
+
+
+class LicenseIssuedIn(LicenseEventIn):
+    event_type = "gov.license.license.issued.v1"
+
+    issued_at: AwareDatetime
+    valid_until: AwareDatetime | None
+
+
+class LicenseRevokedIn(LicenseEventIn):
+    event_type = "gov.license.license.revoked.v1"
+
+    revoked_at: AwareDatetime

@@ -25,12 +25,9 @@ import threading
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import httpx
-
-if TYPE_CHECKING:
-    from data_exchange.settings import Settings
 
 RefusalReason = Literal["no_face", "several_faces", "unreadable_image"]
 
@@ -246,9 +243,3 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def create_matcher(settings: Settings) -> FaceMatcher:
-    if settings.face_matcher == "http":
-        return HttpFaceMatcher(settings.face_matcher_url, settings.face_matcher_timeout)
-    return DlibFaceMatcher(settings.face_match_threshold)

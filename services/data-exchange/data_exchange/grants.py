@@ -13,6 +13,7 @@ sets to the enterprise's unified social credit code).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from data_exchange.identifiers import InvalidRecord, checked_resident_id, checked_uscc
 from data_exchange.models import LegalPersonRecord, PopulationRecord
+from yiwang_platform.deps import PrincipalDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
@@ -53,6 +55,22 @@ _LIBRARIES = {
     "population": POPULATION_FIELDS,
     "legal_person": LEGAL_PERSON_FIELDS + VERIFY_ONLY["legal_person"],
 }
+
+
+def require_type(principal: InternalPrincipal, *allowed: str) -> None:
+    if principal.principal_type not in allowed:
+        raise ProblemError(403, "forbidden", "无权访问")
+
+
+def caller_of_type(*allowed: str) -> Callable[[InternalPrincipal], Awaitable[InternalPrincipal]]:
+    """A dependency answering the caller when it is one of the ``allowed`` principal
+    types (county, staff, citizen, ...); 403 for anyone else."""
+
+    async def check(principal: PrincipalDep) -> InternalPrincipal:
+        require_type(principal, *allowed)
+        return principal
+
+    return check
 
 
 def granted(principal: InternalPrincipal, library: str) -> list[str]:
@@ -132,24 +150,26 @@ async def population_record(session: AsyncSession, index: str) -> PopulationReco
     return await session.scalar(select(PopulationRecord).where(PopulationRecord.id_index == index))
 
 
-def _value(row: PopulationRecord, name: str, cipher: PiiCipher) -> Any:
+def _value(row: PopulationRecord, name: str, *, cipher: PiiCipher) -> Any:
     value = getattr(row, name)
     if value is not None and name in _ENCRYPTED:
         return cipher.decrypt(value)
     return value
 
 
-def population_view(row: PopulationRecord, fields: list[str], cipher: PiiCipher) -> dict[str, Any]:
+def population_view(
+    row: PopulationRecord, fields: list[str], *, cipher: PiiCipher
+) -> dict[str, Any]:
     """Exactly the granted fields of the record (dates as ISO text)."""
     view: dict[str, Any] = {}
     for name in fields:
-        value = _value(row, name, cipher)
+        value = _value(row, name, cipher=cipher)
         view[name] = value.isoformat() if isinstance(value, date) else value
     return view
 
 
 def legal_person_view(
-    row: LegalPersonRecord, fields: list[str], cipher: PiiCipher
+    row: LegalPersonRecord, fields: list[str], *, cipher: PiiCipher
 ) -> dict[str, Any]:
     """Exactly the granted readable fields of the record (dates as ISO text)."""
     values: dict[str, Any] = {
@@ -190,7 +210,7 @@ def _only_granted(claims: dict[str, str], fields: list[str]) -> None:
 
 
 def verify(
-    row: PopulationRecord | None, claims: dict[str, str], fields: list[str], cipher: PiiCipher
+    row: PopulationRecord | None, claims: dict[str, str], *, fields: list[str], cipher: PiiCipher
 ) -> dict[str, bool]:
     """核验: whether each claimed value matches the record — every claimed field must be
     granted (403 ``field_not_granted``); no record answers false throughout."""
@@ -199,13 +219,17 @@ def verify(
         return dict.fromkeys(claims, False)
     answers = {}
     for name, claimed in claims.items():
-        stored = _value(row, name, cipher)
+        stored = _value(row, name, cipher=cipher)
         answers[name] = stored is not None and _normalised(claimed) == _normalised(stored)
     return answers
 
 
 def verify_legal_person(
-    row: LegalPersonRecord | None, claims: dict[str, str], fields: list[str], cipher: PiiCipher
+    row: LegalPersonRecord | None,
+    claims: dict[str, str],
+    *,
+    fields: list[str],
+    cipher: PiiCipher,
 ) -> dict[str, bool]:
     """核验 of a legal person, as ``verify``. The representative's ID number is compared
     by its blind index: it is never decrypted for this."""
@@ -222,6 +246,6 @@ def verify_legal_person(
                 continue
             answers[name] = cipher.blind_index(number) == row.representative_index
             continue
-        stored = legal_person_view(row, [name], cipher).get(name)
+        stored = legal_person_view(row, [name], cipher=cipher).get(name)
         answers[name] = stored is not None and _normalised(claimed) == _normalised(stored)
     return answers

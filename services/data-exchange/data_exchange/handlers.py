@@ -3,67 +3,60 @@ issued and revoked licenses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from data_exchange import legal_persons, license_index, population
 from data_exchange.events import (
-    LICENSE_ISSUED,
-    LICENSE_REVOKED,
-    LICENSE_TOPIC,
-    CountyLegalPersonRecord,
-    CountyPopulationRecord,
+    CountyLegalPersonRecordIn,
+    CountyPopulationRecordIn,
+    LicenseIssuedIn,
+    LicenseRevokedIn,
 )
 from data_exchange.faces import FaceMatcher
 from data_exchange.identifiers import InvalidRecord
-from data_exchange.reference_faces import encode_reference
-from yiwang_platform.consumer import Handler, RejectEvent
-from yiwang_platform.events import CloudEvent
-from yiwang_platform.outbox import Outbox
-from yiwang_platform.pii import PiiCipher
+from yiwang_platform.consumer import EventHandler, HandlerContext, RejectEvent
+from yiwang_platform.events import ConsumedEvent
+
+# A county record runs through the same parser as a batch entry, so a record off the
+# contract or with a bad identifier is dead-lettered with the reason a batch gives.
 
 
-def build_handlers(
-    cipher: Callable[[], PiiCipher],
-    outbox: Outbox,
-    matcher: Callable[[], FaceMatcher],
-) -> dict[str, tuple[str, Handler]]:
-    """event type -> (topic, handler). Handlers get only a session and the event, so the
-    cipher, the face matcher and the outbox they write to are bound here."""
+async def on_population_record(ctx: HandlerContext, event: CountyPopulationRecordIn) -> None:
+    try:
+        # A photo without a single face is rejected (dead-letter topic); a face provider
+        # that is down raises FaceMatcherUnavailable and the batch is retried.
+        await population.upsert_received(
+            session=ctx.session,
+            outbox=ctx.outbox,
+            cipher=ctx.require_cipher(),
+            matcher=ctx.collaborators_as(FaceMatcher),
+            data=event.model_dump(exclude_unset=True),
+        )
+    except InvalidRecord as exc:
+        raise RejectEvent(str(exc)) from exc
 
-    async def on_population_record(session: AsyncSession, event: CloudEvent) -> None:
-        try:
-            record = population.parse(event.data)
-            # A photo without a single face is rejected (dead-letter topic); a face
-            # provider that is down raises FaceMatcherUnavailable and the batch is retried.
-            face = await encode_reference(matcher(), cipher(), record)
-            await population.upsert(session, outbox, cipher(), record, face)
-        except InvalidRecord as exc:
-            raise RejectEvent(str(exc)) from exc
 
-    async def on_legal_person_record(session: AsyncSession, event: CloudEvent) -> None:
-        try:
-            record = legal_persons.parse(event.data)
-            await legal_persons.upsert(session, outbox, cipher(), record)
-        except InvalidRecord as exc:
-            raise RejectEvent(str(exc)) from exc
+async def on_legal_person_record(ctx: HandlerContext, event: CountyLegalPersonRecordIn) -> None:
+    try:
+        await legal_persons.upsert(
+            ctx.session,
+            ctx.outbox,
+            cipher=ctx.require_cipher(),
+            record=legal_persons.parse(event.model_dump(exclude_unset=True)),
+        )
+    except InvalidRecord as exc:
+        raise RejectEvent(str(exc)) from exc
 
-    async def on_license_issued(session: AsyncSession, event: CloudEvent) -> None:
-        try:
-            await license_index.record_issued(session, event.data)
-        except InvalidRecord as exc:
-            raise RejectEvent(str(exc)) from exc
 
-    async def on_license_revoked(session: AsyncSession, event: CloudEvent) -> None:
-        await license_index.record_revoked(session, event.data)
+async def on_license_issued(ctx: HandlerContext, event: LicenseIssuedIn) -> None:
+    await license_index.record_issued(ctx.session, event)
 
-    return {
-        CountyPopulationRecord.event_type: (CountyPopulationRecord.topic, on_population_record),
-        CountyLegalPersonRecord.event_type: (
-            CountyLegalPersonRecord.topic,
-            on_legal_person_record,
-        ),
-        LICENSE_ISSUED: (LICENSE_TOPIC, on_license_issued),
-        LICENSE_REVOKED: (LICENSE_TOPIC, on_license_revoked),
-    }
+
+async def on_license_revoked(ctx: HandlerContext, event: LicenseRevokedIn) -> None:
+    await license_index.record_revoked(ctx.session, event)
+
+
+HANDLERS: dict[type[ConsumedEvent], EventHandler] = {
+    CountyPopulationRecordIn: on_population_record,
+    CountyLegalPersonRecordIn: on_legal_person_record,
+    LicenseIssuedIn: on_license_issued,
+    LicenseRevokedIn: on_license_revoked,
+}

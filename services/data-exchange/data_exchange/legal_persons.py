@@ -1,5 +1,6 @@
 """The legal-person library (法人库): idempotent upserts of county records of
-enterprises and organisations, shared by the Kafka consumer and the batch endpoint."""
+enterprises and organisations, shared by the Kafka consumer and the batch endpoint, and
+the scenario-scoped read and 核验 of the enterprise the caller acts for."""
 
 from __future__ import annotations
 
@@ -12,11 +13,25 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data_exchange.batches import BatchResult, stamp_and_announce
+from data_exchange import grants
+from data_exchange.access_audit import Accessed, record_accesses
+from data_exchange.batches import (
+    Answer,
+    Outcome,
+    Prepared,
+    Upserted,
+    describe,
+    not_newer,
+    push,
+    stamp_and_announce,
+)
 from data_exchange.events import CountyLegalPersonRecord
 from data_exchange.identifiers import InvalidRecord, checked_resident_id, checked_uscc
 from data_exchange.models import LegalPersonRecord
-from data_exchange.population import Outcome, Upserted, describe
+from data_exchange.schemas import LegalPersonBatch
+from yiwang_platform.errors import ProblemError
+from yiwang_platform.idempotency import Idempotency
+from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
 
@@ -33,19 +48,8 @@ def parse(data: Any) -> CountyLegalPersonRecord:
         raise InvalidRecord(describe(exc)) from exc
 
 
-def parse_all(records: list[Any]) -> list[CountyLegalPersonRecord | str]:
-    """Each record parsed, or the reason it does not match the contract."""
-    parsed: list[CountyLegalPersonRecord | str] = []
-    for data in records:
-        try:
-            parsed.append(parse(data))
-        except InvalidRecord as exc:
-            parsed.append(str(exc))
-    return parsed
-
-
 async def upsert(
-    session: AsyncSession, outbox: Outbox, cipher: PiiCipher, record: CountyLegalPersonRecord
+    session: AsyncSession, outbox: Outbox, *, cipher: PiiCipher, record: CountyLegalPersonRecord
 ) -> Upserted:
     """Create or update the enterprise's record in the caller's transaction.
 
@@ -63,13 +67,9 @@ async def upsert(
     current = await session.scalar(
         select(LegalPersonRecord).where(LegalPersonRecord.uscc == code).with_for_update()
     )
-    if (
-        current is not None
-        and current.source == record.source
-        and record.source_version <= current.source_version
-    ):
-        older = record.source_version < current.source_version
-        return Upserted("stale" if older else "unchanged", current.record_id)
+    kept = not_newer(current, record)
+    if kept is not None:
+        return kept
 
     outcome: Outcome = "created" if current is None else "updated"
     row = current or LegalPersonRecord(record_id=str(uuid.uuid4()), uscc=code)
@@ -82,31 +82,54 @@ async def upsert(
     row.business_scope = record.business_scope
     row.established_on = record.established_on
     row.status = record.status
-    await stamp_and_announce(
-        session, outbox, row, "legal_person", record.source, record.source_version
-    )
+    await stamp_and_announce(session, outbox, row=row, library="legal_person", record=record)
     return Upserted(outcome, row.record_id)
 
 
-async def upsert_batch(
+async def upsert_received(
+    *, session: AsyncSession, outbox: Outbox, cipher: PiiCipher, data: Any
+) -> Upserted:
+    """A record a county system published, parsed and upserted. Raises InvalidRecord."""
+    return await upsert(session, outbox, cipher=cipher, record=parse(data))
+
+
+async def push_batch(
+    *,
     session: AsyncSession,
     outbox: Outbox,
+    idempotency: Idempotency,
+    principal: InternalPrincipal,
     cipher: PiiCipher,
-    records: list[CountyLegalPersonRecord | str],
-) -> list[BatchResult]:
-    """Apply every parsed record and report the others, in the caller's transaction."""
-    results = []
-    for index, item in enumerate(records):
-        if isinstance(item, str):
-            results.append(BatchResult(index, "rejected", reason=item))
-            continue
+    batch: LegalPersonBatch,
+) -> Answer:
+    """A county batch, each record on its own; every applied record is logged under the
+    enterprise and its representative."""
+    prepared: list[Prepared[CountyLegalPersonRecord]] = []
+    for data in batch.records:
         try:
-            done = await upsert(session, outbox, cipher, item)
+            prepared.append(Prepared(parse(data)))
         except InvalidRecord as exc:
-            results.append(BatchResult(index, "rejected", reason=str(exc)))
-            continue
-        results.append(BatchResult(index, done.outcome, done.record_id))
-    return results
+            prepared.append(Prepared(None, reason=str(exc)))
+
+    async def upsert_one(item: Prepared[CountyLegalPersonRecord]) -> Upserted:
+        assert item.record is not None
+        return await upsert(session, outbox, cipher=cipher, record=item.record)
+
+    async def about(record_ids: set[str]) -> dict[str, list[str]]:
+        return await subjects(session, cipher, record_ids=record_ids)
+
+    return await push(
+        session,
+        idempotency,
+        outbox=outbox,
+        principal=principal,
+        cipher=cipher,
+        library="legal_person",
+        records=batch.records,
+        prepared=prepared,
+        upsert=upsert_one,
+        subjects=about,
+    )
 
 
 async def by_code(session: AsyncSession, code: str) -> LegalPersonRecord | None:
@@ -125,7 +148,7 @@ async def represented_by(session: AsyncSession, index: str) -> LegalPersonRecord
 
 
 async def subjects(
-    session: AsyncSession, cipher: PiiCipher, record_ids: set[str]
+    session: AsyncSession, cipher: PiiCipher, *, record_ids: set[str]
 ) -> dict[str, list[str]]:
     """record id -> whose data the record holds: the enterprise (its credit code's blind
     index, as license holders are indexed) and its legal representative."""
@@ -137,3 +160,104 @@ async def subjects(
         ).where(LegalPersonRecord.record_id.in_(record_ids))
     )
     return {rid: [cipher.blind_index(code), rep] for rid, code, rep in rows}
+
+
+# ---- scenario-scoped reads and 核验 of the caller's enterprise ----------------------------
+
+
+def not_found() -> ProblemError:
+    return ProblemError(404, "not_found", "资源不存在", "no legal-person record for the subject")
+
+
+def _readable(fields: list[str]) -> list[str]:
+    readable = [f for f in fields if f not in grants.VERIFY_ONLY["legal_person"]]
+    if not readable:
+        raise ProblemError(
+            403,
+            "no_grant",
+            "当前业务场景未授权读取该数据",
+            "the request's scenario grants no readable legal_person fields",
+            title_en="No grant for this library",
+        )
+    return readable
+
+
+async def _own(
+    session: AsyncSession, principal: InternalPrincipal, *, cipher: PiiCipher
+) -> tuple[str | None, LegalPersonRecord | None]:
+    """The caller's enterprise: the one an enterprise acts for (``org``), or the one a
+    citizen founder represents (``self``, 企业开办)."""
+    if principal.claims.get("bind") == "self" and principal.principal_type == "citizen":
+        row = await represented_by(session, grants.subject_index(principal, cipher, "self"))
+        return (row.uscc if row is not None else None), row
+    code = grants.org_code(principal)
+    return code, await by_code(session, code)
+
+
+async def own_view(
+    *, session: AsyncSession, outbox: Outbox, principal: InternalPrincipal, cipher: PiiCipher
+) -> dict[str, Any] | None:
+    """The caller's enterprise, granted readable fields only (None: no record)."""
+    fields = _readable(grants.granted(principal, "legal_person"))
+    code, row = await _own(session, principal, cipher=cipher)
+    view = grants.legal_person_view(row, fields, cipher=cipher) if row is not None else None
+    await _log(
+        session,
+        principal,
+        outbox=outbox,
+        cipher=cipher,
+        code=code,
+        row=row,
+        fields=fields,
+        outcome="read" if view is not None else "not_found",
+    )
+    return view
+
+
+async def verify_claims(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: InternalPrincipal,
+    cipher: PiiCipher,
+    claims: dict[str, str],
+) -> dict[str, bool]:
+    """核验 of the enterprise the caller acts for: true/false per claimed field."""
+    fields = grants.granted(principal, "legal_person")
+    code = grants.org_code(principal)
+    row = await by_code(session, code)
+    answer = grants.verify_legal_person(row, claims, fields=fields, cipher=cipher)
+    await _log(
+        session,
+        principal,
+        outbox=outbox,
+        cipher=cipher,
+        code=code,
+        row=row,
+        fields=sorted(claims),
+        outcome="verified",
+    )
+    return answer
+
+
+async def _log(
+    session: AsyncSession,
+    principal: InternalPrincipal,
+    *,
+    outbox: Outbox,
+    cipher: PiiCipher,
+    code: str | None,
+    row: LegalPersonRecord | None,
+    fields: list[str],
+    outcome: str,
+) -> None:
+    """One entry for the enterprise; one more for its representative when their name or
+    ID number was read or verified (so it shows in their own access log). No enterprise
+    found for a founder: the look-up is logged under the founder."""
+    names = [f"legal_person.{f}" for f in fields]
+    subject = cipher.blind_index(code) if code else grants.subject_index(principal, cipher, "self")
+    accesses = [Accessed(subject, names, outcome)]
+    personal = [n for n in names if n.startswith("legal_person.legal_representative")]
+    if row is not None and personal:
+        accesses.append(Accessed(row.representative_index, personal, outcome))
+    await record_accesses(session, principal, outbox=outbox, accesses=accesses)

@@ -1,43 +1,37 @@
 """The population library (人口库): idempotent upserts of county records, shared by the
-Kafka consumer and the batch endpoint, and listing in record order."""
+Kafka consumer and the batch endpoint, and the masked listing in record order."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data_exchange.batches import BatchResult, stamp_and_announce
+from data_exchange import access_audit
+from data_exchange.batches import (
+    Answer,
+    Outcome,
+    Prepared,
+    Upserted,
+    describe,
+    not_newer,
+    push,
+    stamp_and_announce,
+)
 from data_exchange.events import CountyPopulationRecord
-from data_exchange.faces import FaceMatcher
+from data_exchange.faces import FaceMatcher, FaceMatcherUnavailable
 from data_exchange.identifiers import InvalidRecord, checked_id_number, checked_resident_id
 from data_exchange.models import PopulationRecord
-from data_exchange.reference_faces import encode_reference
-from yiwang_platform.masking import mask
+from data_exchange.reference_faces import encode_reference, face_matcher_unavailable
+from data_exchange.schemas import PopulationBatch
+from yiwang_platform.idempotency import Idempotency
+from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.outbox import Outbox
+from yiwang_platform.pagination import decode_id, encode_key
 from yiwang_platform.pii import PiiCipher
-
-# unchanged: the same version again; stale: an older version than the stored one.
-Outcome = Literal["created", "updated", "unchanged", "stale"]
-
-
-@dataclass(frozen=True)
-class Upserted:
-    outcome: Outcome
-    record_id: str
-
-
-def describe(exc: ValidationError) -> str:
-    """Why a record does not match the contract: fields and rules, never the values."""
-    parts = [
-        f"{'.'.join(str(p) for p in error['loc']) or '(record)'}: {error['msg']}"
-        for error in exc.errors()
-    ]
-    return mask("; ".join(parts))[:500]
 
 
 def parse(data: Any) -> CountyPopulationRecord:
@@ -52,6 +46,7 @@ def parse(data: Any) -> CountyPopulationRecord:
 async def upsert(
     session: AsyncSession,
     outbox: Outbox,
+    *,
     cipher: PiiCipher,
     record: CountyPopulationRecord,
     face_encoding: str | None = None,
@@ -80,13 +75,9 @@ async def upsert(
     current = await session.scalar(
         select(PopulationRecord).where(PopulationRecord.id_index == id_index).with_for_update()
     )
-    if (
-        current is not None
-        and current.source == record.source
-        and record.source_version <= current.source_version
-    ):
-        older = record.source_version < current.source_version
-        return Upserted("stale" if older else "unchanged", current.record_id)
+    kept = not_newer(current, record)
+    if kept is not None:
+        return kept
 
     outcome: Outcome = "created" if current is None else "updated"
     row = current or PopulationRecord(record_id=str(uuid.uuid4()), id_index=id_index)
@@ -104,65 +95,100 @@ async def upsert(
     row.spouse_index = cipher.blind_index(spouse) if spouse else None
     if face_encoding is not None:
         row.face_encoding = face_encoding
-    await stamp_and_announce(
-        session, outbox, row, "population", record.source, record.source_version
-    )
+    await stamp_and_announce(session, outbox, row=row, library="population", record=record)
     return Upserted(outcome, row.record_id)
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A batch record checked against the contract, its reference face encoded."""
-
-    record: CountyPopulationRecord | None
-    face_encoding: str | None = None
-    reason: str | None = None  # why it is rejected (record is None then)
+async def upsert_received(
+    *, session: AsyncSession, outbox: Outbox, cipher: PiiCipher, matcher: FaceMatcher, data: Any
+) -> Upserted:
+    """A record a county system published: parsed, its reference face encoded, upserted.
+    Raises InvalidRecord; FaceMatcherUnavailable propagates (the event is retried)."""
+    record = parse(data)
+    face = await encode_reference(matcher=matcher, cipher=cipher, record=record)
+    return await upsert(session, outbox, cipher=cipher, record=record, face_encoding=face)
 
 
 async def prepare_batch(
-    matcher: FaceMatcher, cipher: PiiCipher, records: list[Any]
-) -> list[Prepared]:
+    *, matcher: FaceMatcher, cipher: PiiCipher, records: list[Any]
+) -> list[Prepared[CountyPopulationRecord]]:
     """Parse each record and encode its reference face, before any transaction opens:
     encoding takes a fraction of a second per photo, too long to hold row locks for.
     FaceMatcherUnavailable propagates (nothing is applied then)."""
-    prepared = []
+    prepared: list[Prepared[CountyPopulationRecord]] = []
     for data in records:
         try:
             record = parse(data)
-            face = await encode_reference(matcher, cipher, record)
+            face = await encode_reference(matcher=matcher, cipher=cipher, record=record)
         except InvalidRecord as exc:
             prepared.append(Prepared(None, reason=str(exc)))
             continue
-        prepared.append(Prepared(record, face))
+        prepared.append(Prepared(record, face_encoding=face))
     return prepared
 
 
-async def upsert_batch(
-    session: AsyncSession, outbox: Outbox, cipher: PiiCipher, records: list[Prepared]
-) -> list[BatchResult]:
-    """Apply every valid record and report the others, in the caller's transaction.
+async def push_batch(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    idempotency: Idempotency,
+    principal: InternalPrincipal,
+    cipher: PiiCipher,
+    matcher: FaceMatcher,
+    batch: PopulationBatch,
+) -> Answer:
+    """A county batch, each record on its own; every applied record is logged under the
+    person it is about. Reference faces are encoded before the transaction, so no row
+    is locked meanwhile."""
+    try:
+        prepared = await prepare_batch(matcher=matcher, cipher=cipher, records=batch.records)
+    except FaceMatcherUnavailable as exc:
+        raise face_matcher_unavailable() from exc
 
-    A record is checked in full before anything of it is written, so a rejected record
-    leaves nothing behind.
-    """
-    results = []
-    for index, item in enumerate(records):
-        if item.record is None:
-            results.append(BatchResult(index, "rejected", reason=item.reason))
-            continue
-        try:
-            done = await upsert(session, outbox, cipher, item.record, item.face_encoding)
-        except InvalidRecord as exc:
-            results.append(BatchResult(index, "rejected", reason=str(exc)))
-            continue
-        results.append(BatchResult(index, done.outcome, done.record_id))
-    return results
+    async def upsert_one(item: Prepared[CountyPopulationRecord]) -> Upserted:
+        assert item.record is not None
+        return await upsert(
+            session, outbox, cipher=cipher, record=item.record, face_encoding=item.face_encoding
+        )
+
+    async def subjects(record_ids: set[str]) -> dict[str, list[str]]:
+        return await access_audit.population_subjects(session, record_ids)
+
+    return await push(
+        session,
+        idempotency,
+        outbox=outbox,
+        principal=principal,
+        cipher=cipher,
+        library="population",
+        records=batch.records,
+        prepared=prepared,
+        upsert=upsert_one,
+        subjects=subjects,
+    )
 
 
-async def in_record_order(
-    session: AsyncSession, after: str | None, limit: int
-) -> list[PopulationRecord]:
+async def listing(
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: InternalPrincipal,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[PopulationRecord], str | None]:
+    """Records in record order after ``cursor`` and the next page's cursor; each person
+    listed is logged as read (masked fields)."""
     query = select(PopulationRecord).order_by(PopulationRecord.record_id).limit(limit)
+    after = decode_id(cursor)
     if after:
         query = query.where(PopulationRecord.record_id > after)
-    return list((await session.scalars(query)).all())
+    rows = list((await session.scalars(query)).all())
+    await access_audit.record_accesses(
+        session,
+        principal,
+        outbox=outbox,
+        accesses=[
+            access_audit.Accessed(r.id_index, access_audit.LISTED_FIELDS, "read") for r in rows
+        ],
+    )
+    return rows, encode_key(rows[-1].record_id) if len(rows) == limit else None

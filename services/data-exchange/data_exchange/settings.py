@@ -18,6 +18,3 @@ class Settings(ServiceSettings):
     face_match_threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, lt=1.5)
     # Largest probe image (decoded bytes) the match endpoint takes; larger is 413.
     face_max_image_bytes: int = 2 * 1024 * 1024
-    # Load the synthetic seed people and enterprises (data_exchange.seed) at start;
-    # for demos and trying the platform, never with real data.
-    seed_libraries: bool = False

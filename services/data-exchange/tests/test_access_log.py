@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from stdnum.cn import ric
 
 from data_exchange import access_audit, license_index
+from data_exchange.events import LicenseIssuedIn
 from data_exchange.main import create_app
 from data_exchange.models import access_log, access_log_checkpoints
 from data_exchange.settings import Settings
@@ -83,7 +84,7 @@ async def test_reads_and_writes_are_logged_chained_and_published(
 ):
     app = await make_app(backend, verifier)
     async with running(app):
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         zhang, li = cipher.blind_index(ZHANG), cipher.blind_index(LI)
         await push_people(app, signer)
         async with client(
@@ -184,19 +185,22 @@ async def test_concurrent_readers_keep_one_valid_chain(backend, signer, verifier
 async def test_a_citizen_sees_only_the_accesses_to_their_own_data(backend, signer, verifier):
     app = await make_app(backend, verifier)
     async with running(app):
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         await push_people(app, signer)
         async with app.state.runtime.sessions() as s, s.begin():
             await license_index.record_issued(
                 s,
-                {
-                    "license_id": str(uuid.uuid4()),
-                    "license_type": "CN-MARRIAGE-CERT",
-                    "holder_kind": "citizen",
-                    "holder_index": cipher.blind_index(LI),
-                    "issuer": "民政局",
-                    "issued_at": datetime(2026, 1, 5, tzinfo=UTC).isoformat(),
-                },
+                LicenseIssuedIn.model_validate(
+                    {
+                        "license_id": str(uuid.uuid4()),
+                        "license_type": "CN-MARRIAGE-CERT",
+                        "holder_kind": "citizen",
+                        "holder_index": cipher.blind_index(LI),
+                        "issuer": "民政局",
+                        "issued_at": datetime(2026, 1, 5, tzinfo=UTC).isoformat(),
+                        "valid_until": None,
+                    },
+                ),
             )
         async with client(
             app, signer, "data-exchange", principal_type="staff", subject="s-9"

@@ -60,7 +60,7 @@ def county_event(data: dict[str, object]) -> CloudEvent:
 
 
 async def stored(app, number: str) -> PopulationRecord | None:
-    cipher = app.state.pii_cipher
+    cipher = app.state.runtime.cipher
     async with app.state.runtime.sessions() as s:
         return await s.scalar(
             select(PopulationRecord).where(PopulationRecord.id_index == cipher.blind_index(number))
@@ -87,7 +87,7 @@ async def test_a_county_record_is_stored_and_announced(backend, verifier, read_t
 
         await eventually(applied, timeout=WAIT)
         row = await stored(app, number)
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         assert (row.sex, row.birth_date, row.source, row.source_version) == (
             "男",
             date(1992, 8, 15),
@@ -150,7 +150,7 @@ async def test_an_older_version_does_not_overwrite_a_newer_one(backend, verifier
         await eventually(marker_applied, timeout=WAIT)
         row = await stored(app, number)
         assert (row.source_version, row.marital_status) == (3, "已婚")
-        assert app.state.pii_cipher.decrypt(row.name) == "张三"
+        assert app.state.runtime.cipher.decrypt(row.name) == "张三"
         # Four events applied, but only the first of this person and the marker changed data.
         assert app.state.runtime.consumer.applied == 4
         assert await count(app, outbox) == 2
@@ -165,7 +165,7 @@ async def test_an_older_version_does_not_overwrite_a_newer_one(backend, verifier
 
         await eventually(newer_applied, timeout=WAIT)
         row = await stored(app, number)
-        assert app.state.pii_cipher.decrypt(row.name) == "张叁"
+        assert app.state.runtime.cipher.decrypt(row.name) == "张叁"
         assert row.marital_status is None
         assert await count(app, outbox) == 3
 
@@ -227,8 +227,8 @@ async def test_issued_licenses_are_indexed_once_and_listed_by_holder(
     holder = id_number(date(1990, 5, 17), 123)
     app = await make_app(backend, verifier)
     async with running(app):
-        holder_index = app.state.pii_cipher.blind_index(holder)
-        other_index = app.state.pii_cipher.blind_index(id_number(date(1985, 11, 2), 246))
+        holder_index = app.state.runtime.cipher.blind_index(holder)
+        other_index = app.state.runtime.cipher.blind_index(id_number(date(1985, 11, 2), 246))
         birth, business, theirs, broken = (str(uuid.uuid4()) for _ in range(4))
         first = license_event(birth, holder_index)
         await publish(

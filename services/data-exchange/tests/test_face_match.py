@@ -91,7 +91,7 @@ def citizen(app, signer, number: str, **claims: object):
 
 
 async def stored(app, number: str) -> PopulationRecord | None:
-    cipher = app.state.pii_cipher
+    cipher = app.state.runtime.cipher
     async with app.state.runtime.sessions() as s:
         return await s.scalar(
             select(PopulationRecord).where(PopulationRecord.id_index == cipher.blind_index(number))
@@ -100,7 +100,7 @@ async def stored(app, number: str) -> PopulationRecord | None:
 
 def assert_encoding_only(app, row: PopulationRecord, photo: str) -> None:
     assert row.face_encoding is not None
-    data = json.loads(app.state.pii_cipher.decrypt(row.face_encoding))
+    data = json.loads(app.state.runtime.cipher.decrypt(row.face_encoding))
     assert data["model"] == "dlib-resnet-v1"
     assert len(data["encoding"]) == 128
     # Nothing of the photo is kept: the stored value is small and holds no part of it.

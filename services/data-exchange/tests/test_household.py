@@ -128,7 +128,7 @@ async def test_household_read_gives_spouse_and_members_granted_fields(backend, s
             }
 
         # Each person read is logged under their own index, with the granted fields.
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         async with app.state.runtime.sessions() as s:
             logged = [
                 json.loads(e)

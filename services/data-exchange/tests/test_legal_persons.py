@@ -117,7 +117,7 @@ async def test_kafka_records_are_versioned_and_bad_ones_dead_lettered(
         await eventually(marker_applied, timeout=WAIT)
         acme = await stored(app, ACME)
         assert (acme.name, acme.source_version) == ("杭州示例科技有限公司", 2)
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         assert cipher.decrypt(acme.representative_name) == "赵一鸣"
         assert acme.representative_id_number != ZHAO
         assert cipher.decrypt(acme.representative_id_number) == ZHAO
@@ -344,7 +344,7 @@ async def test_own_enterprise_read_answers_only_granted_fields(backend, signer, 
         assert [(i["scenario"], i["fields"]) for i in reads] == [
             ("company-opening", ["legal_person.legal_representative"])
         ]
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         async with app.state.runtime.sessions() as s:
             logged = [
                 json.loads(e)

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from data_exchange.events import LICENSE_ISSUED, LICENSE_REVOKED, LICENSE_TOPIC
+from data_exchange.events import LicenseIssuedIn, LicenseRevokedIn
 from data_exchange.main import create_app
 from data_exchange.models import LicenseIndexEntry
 from data_exchange.settings import Settings
@@ -37,7 +37,9 @@ def issued(license_id: str, holder_index: str, **changes: object) -> CloudEvent:
         "valid_until": None,
     }
     data.update(changes)
-    return CloudEvent(type=LICENSE_ISSUED, source="/yiwang/license", data=data, subject=license_id)
+    return CloudEvent(
+        type=LicenseIssuedIn.event_type, source="/yiwang/license", data=data, subject=license_id
+    )
 
 
 def revoked(license_id: str, holder_index: str) -> CloudEvent:
@@ -50,7 +52,9 @@ def revoked(license_id: str, holder_index: str) -> CloudEvent:
         "revoked_at": "2026-04-01T10:00:00Z",
         "reason": "登记错误",
     }
-    return CloudEvent(type=LICENSE_REVOKED, source="/yiwang/license", data=data, subject=license_id)
+    return CloudEvent(
+        type=LicenseRevokedIn.event_type, source="/yiwang/license", data=data, subject=license_id
+    )
 
 
 async def make_app(backend, verifier):
@@ -60,9 +64,12 @@ async def make_app(backend, verifier):
 
 async def handle(app, event: CloudEvent) -> None:
     """Call the service's handler for the event directly, in one transaction."""
-    _topic, handler = app.state.runtime.spec.handlers[event.type]
-    async with app.state.runtime.sessions() as session, session.begin():
-        await handler(session, event)
+    runtime = app.state.runtime
+    model, handler = next(
+        (m, h) for m, h in runtime.spec.handlers.items() if m.event_type == event.type
+    )
+    async with runtime.sessions() as session, session.begin():
+        await handler(runtime.handler_context(session, event), model.model_validate(event.data))
 
 
 async def entry(app, license_id: str) -> LicenseIndexEntry | None:
@@ -84,7 +91,7 @@ async def test_a_revoked_license_is_marked_and_left_out_of_valid_licenses(
 ):
     app = await make_app(backend, verifier)
     async with running(app):
-        holder_index = app.state.pii_cipher.blind_index(id_number(date(1990, 5, 17), 123))
+        holder_index = app.state.runtime.cipher.blind_index(id_number(date(1990, 5, 17), 123))
         kept, gone = str(uuid.uuid4()), str(uuid.uuid4())
         await handle(app, issued(kept, holder_index))
         await handle(app, issued(gone, holder_index, issued_at="2026-03-02T08:30:00Z"))
@@ -101,7 +108,7 @@ async def test_a_revoked_license_is_marked_and_left_out_of_valid_licenses(
 async def test_a_repeated_revocation_changes_nothing(backend, verifier):
     app = await make_app(backend, verifier)
     async with running(app):
-        holder_index = app.state.pii_cipher.blind_index(id_number(date(1990, 5, 17), 123))
+        holder_index = app.state.runtime.cipher.blind_index(id_number(date(1990, 5, 17), 123))
         license_id = str(uuid.uuid4())
         await handle(app, issued(license_id, holder_index))
         await handle(app, revoked(license_id, holder_index))
@@ -115,7 +122,7 @@ async def test_a_repeated_revocation_changes_nothing(backend, verifier):
 async def test_a_revocation_before_its_issue_stays_revoked(backend, signer, verifier):
     app = await make_app(backend, verifier)
     async with running(app):
-        holder_index = app.state.pii_cipher.blind_index(id_number(date(1990, 5, 17), 123))
+        holder_index = app.state.runtime.cipher.blind_index(id_number(date(1990, 5, 17), 123))
         license_id = str(uuid.uuid4())
         await handle(app, revoked(license_id, holder_index))
         await handle(app, issued(license_id, holder_index, valid_until="2046-03-01T00:00:00Z"))
@@ -131,7 +138,7 @@ async def test_a_revocation_before_its_issue_stays_revoked(backend, signer, veri
 async def test_revocations_arrive_over_the_bus(backend, signer, verifier):
     app = await make_app(backend, verifier)
     async with running(app):
-        holder_index = app.state.pii_cipher.blind_index(id_number(date(1990, 5, 17), 123))
+        holder_index = app.state.runtime.cipher.blind_index(id_number(date(1990, 5, 17), 123))
         license_id, marker = str(uuid.uuid4()), str(uuid.uuid4())
         events = [
             issued(license_id, holder_index),
@@ -139,7 +146,7 @@ async def test_revocations_arrive_over_the_bus(backend, signer, verifier):
             issued(marker, holder_index, issued_at="2026-02-01T08:30:00Z"),
         ]
         await app.state.runtime.bus.publish(
-            [OutgoingMessage(LICENSE_TOPIC, b"k", e.value(), e.headers()) for e in events]
+            [OutgoingMessage(LicenseIssuedIn.topic, b"k", e.value(), e.headers()) for e in events]
         )
 
         async def marker_indexed() -> bool:

@@ -141,7 +141,7 @@ async def test_a_batch_applies_good_records_and_reports_bad_ones(backend, signer
 
         async with app.state.runtime.sessions() as s:
             zhang = await s.get(PopulationRecord, zhang_id)
-        cipher = app.state.pii_cipher
+        cipher = app.state.runtime.cipher
         assert (zhang.source_version, zhang.marital_status) == (2, "已婚")
         assert cipher.decrypt(zhang.name) == "张三"
         assert zhang.id_number != ZHANG and cipher.decrypt(zhang.id_number) == ZHANG

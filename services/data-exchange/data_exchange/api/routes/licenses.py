@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from data_exchange import license_index
-from data_exchange.access_audit import record_access
-from data_exchange.api.deps import CipherDep
-from data_exchange.models import LicenseIndexEntry
 from data_exchange.schemas import LicenseIndexRead
-from yiwang_platform.deps import PrincipalDep, SessionDep
+from yiwang_platform.deps import CipherDep, NowDep, OutboxDep, PrincipalDep, SessionDep
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.pagination import Page, decode_key, encode_key
+from yiwang_platform.pagination import Page
 
 router = APIRouter(prefix="/api/v1/data-exchange/licenses", tags=["licenses"])
-
-
-def _cursor_of(entry: LicenseIndexEntry) -> str:
-    return encode_key(entry.issued_at, entry.license_id)
 
 
 @router.get(
@@ -33,29 +25,30 @@ def _cursor_of(entry: LicenseIndexEntry) -> str:
 )
 async def list_licenses(
     session: SessionDep,
+    outbox: OutboxDep,
     principal: PrincipalDep,
     cipher: CipherDep,
+    now: NowDep,
     holder_index: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     status: license_index.IndexStatus | None = None,
 ) -> Page[LicenseIndexRead]:
-    own = principal.principal_type in ("citizen", "enterprise") and (
-        holder_index == cipher.blind_index(principal.subject)
-    )
-    if principal.principal_type != "staff" and not own:
-        await record_access(session, principal, holder_index, ["license.index"], "refused")
+    async with session.begin():
+        found = await license_index.listing(
+            session=session,
+            outbox=outbox,
+            principal=principal,
+            cipher=cipher,
+            holder_index=holder_index,
+            cursor=cursor,
+            limit=limit,
+            status=status,
+            now=now,
+        )
+    if found is None:
         raise ProblemError(403, "forbidden", "无权访问")
-    rows = await license_index.for_holder(
-        session,
-        holder_index,
-        decode_key(cursor, datetime, str),
-        limit,
-        status=status,
-        now=datetime.now(UTC),
-    )
-    await record_access(session, principal, holder_index, ["license.index"], "read")
-    next_cursor = _cursor_of(rows[-1]) if len(rows) == limit else None
+    rows, next_cursor = found
     return Page[LicenseIndexRead](
         items=[LicenseIndexRead.model_validate(r) for r in rows], next_cursor=next_cursor
     )

@@ -23,31 +23,33 @@ Demo identities (synthetic):
 - enterprise  杭州云栖数智科技有限公司  USCC 9133010674812306X1, 有限责任公司, established
   2025-12-18, legal representative 王建国
 
-Write the files: ``python -m data_exchange.seed --out <dir>`` (``population.json``,
-``legal_persons.json``). Load them into the libraries through the normal upsert path
-(idempotent: a second load changes nothing) with ``await load(sessions, outbox,
-cipher)``, or set ``YIWANG_SEED_LIBRARIES=true`` (setting ``seed_libraries``) and the
-service loads them when it starts.
+Write the files: ``python -m yiwang_standalone.seed_libraries --out <dir>``
+(``population.json``, ``legal_persons.json``). Load them as a county system pushes its
+records, through data-exchange's county push API (``push``: a client and its
+credentials; ``push_through_gateway``: the gateway's app or URL and the county API key).
+Loading is idempotent: a second push finds every record unchanged.
+
+Not part of any service image: ``make run`` (standalone) and ``make up``
+(tools/distributed.py) push it once the platform is up.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import httpx
 from stdnum.cn import ric, uscc
 
-from data_exchange import batches, legal_persons, population
-from yiwang_platform.outbox import Outbox
-from yiwang_platform.pii import PiiCipher
+log = logging.getLogger(__name__)
 
 SOURCE = "330100-seed"
 RANDOM_SEED = 20260101
@@ -118,7 +120,7 @@ class Seed:
     legal_persons: list[dict[str, Any]]
 
 
-def id_number(area: str, birth: date, sequence: int) -> str:
+def id_number(area: str, birth: date, *, sequence: int) -> str:
     """A GB 11643 number: area, birth date, 3-digit sequence (odd: male), check digit."""
     body = f"{area}{birth:%Y%m%d}{sequence:03d}"
     return body + ric.calc_check_digit(body + "0")
@@ -140,6 +142,7 @@ def credit_code(area: str, organisation: str) -> str:
 def _person(
     number: str,
     name: str,
+    *,
     sex: str,
     ethnicity: str,
     birth: date,
@@ -171,44 +174,44 @@ def _demo_people() -> list[dict[str, Any]]:
         _person(
             FATHER_ID,
             "陈志远",
-            "男",
-            "汉族",
-            date(1991, 3, 14),
-            DEMO_ADDRESS,
-            DEMO_HOUSEHOLD,
-            "已婚",
-            MOTHER_ID,
+            sex="男",
+            ethnicity="汉族",
+            birth=date(1991, 3, 14),
+            address=DEMO_ADDRESS,
+            household=DEMO_HOUSEHOLD,
+            marital="已婚",
+            spouse=MOTHER_ID,
         ),
         _person(
             MOTHER_ID,
             "林晓雯",
-            "女",
-            "汉族",
-            date(1993, 7, 22),
-            DEMO_ADDRESS,
-            DEMO_HOUSEHOLD,
-            "已婚",
-            FATHER_ID,
+            sex="女",
+            ethnicity="汉族",
+            birth=date(1993, 7, 22),
+            address=DEMO_ADDRESS,
+            household=DEMO_HOUSEHOLD,
+            marital="已婚",
+            spouse=FATHER_ID,
         ),
         _person(
             GRANDMOTHER_ID,
             "刘秀英",
-            "女",
-            "汉族",
-            date(1965, 9, 2),
-            DEMO_ADDRESS,
-            DEMO_HOUSEHOLD,
-            "丧偶",
+            sex="女",
+            ethnicity="汉族",
+            birth=date(1965, 9, 2),
+            address=DEMO_ADDRESS,
+            household=DEMO_HOUSEHOLD,
+            marital="丧偶",
         ),
         _person(
             FOUNDER_ID,
             "王建国",
-            "男",
-            "汉族",
-            date(1992, 11, 8),
-            founder_address,
-            FOUNDER_HOUSEHOLD,
-            "未婚",
+            sex="男",
+            ethnicity="汉族",
+            birth=date(1992, 11, 8),
+            address=founder_address,
+            household=FOUNDER_HOUSEHOLD,
+            marital="未婚",
         ),
     ]
 
@@ -225,7 +228,7 @@ class _People:
         while True:
             for area in areas:
                 sequence = self.rng.randrange(0, 500) * 2 + (1 if male else 0)
-                number = id_number(area, birth, sequence)
+                number = id_number(area, birth, sequence=sequence)
                 if ric.is_valid(number) and number not in self.taken:
                     self.taken.add(number)
                     return number
@@ -262,24 +265,24 @@ def _households(rng: random.Random) -> Iterator[dict[str, Any]]:
             yield _person(
                 head,
                 people.name(head_male, family),
-                "男" if head_male else "女",
-                ethnicity,
-                head_birth,
-                address,
-                household,
-                "已婚",
-                partner,
+                sex="男" if head_male else "女",
+                ethnicity=ethnicity,
+                birth=head_birth,
+                address=address,
+                household=household,
+                marital="已婚",
+                spouse=partner,
             )
             yield _person(
                 partner,
                 people.name(not head_male),
-                "女" if head_male else "男",
-                rng.choice(ETHNICITIES),
-                partner_birth,
-                address,
-                household,
-                "已婚",
-                head,
+                sex="女" if head_male else "男",
+                ethnicity=rng.choice(ETHNICITIES),
+                birth=partner_birth,
+                address=address,
+                household=household,
+                marital="已婚",
+                spouse=head,
             )
             younger = max(head_birth, partner_birth)
             for _ in range(rng.choice((0, 1, 1, 2))):
@@ -290,30 +293,31 @@ def _households(rng: random.Random) -> Iterator[dict[str, Any]]:
                 yield _person(
                     people.number(child_birth, male),
                     people.name(male, family),
-                    "男" if male else "女",
-                    ethnicity,
-                    child_birth,
-                    address,
-                    household,
-                    "未婚",
+                    sex="男" if male else "女",
+                    ethnicity=ethnicity,
+                    birth=child_birth,
+                    address=address,
+                    household=household,
+                    marital="未婚",
                 )
         else:  # one person on their own
             marital = "未婚" if head_birth.year > 1985 else rng.choice(("未婚", "离婚", "丧偶"))
             yield _person(
                 head,
                 people.name(head_male, family),
-                "男" if head_male else "女",
-                ethnicity,
-                head_birth,
-                address,
-                household,
-                marital,
+                sex="男" if head_male else "女",
+                ethnicity=ethnicity,
+                birth=head_birth,
+                address=address,
+                household=household,
+                marital=marital,
             )
 
 
 def _enterprise(
     code: str,
     name: str,
+    *,
     entity_type: str,
     representative: dict[str, Any],
     address: str,
@@ -342,12 +346,12 @@ def _enterprises(rng: random.Random, people: list[dict[str, Any]]) -> list[dict[
         _enterprise(
             ENTERPRISE_USCC,
             "杭州云栖数智科技有限公司",
-            "有限责任公司",
-            founder,
-            "浙江省杭州市西湖区西溪路525号A幢3楼301室",
-            INDUSTRIES[0][1],
-            date(2025, 12, 18),
-            "存续",
+            entity_type="有限责任公司",
+            representative=founder,
+            address="浙江省杭州市西湖区西溪路525号A幢3楼301室",
+            scope=INDUSTRIES[0][1],
+            established=date(2025, 12, 18),
+            status="存续",
         )
     ]
     adults = [p for p in people if p["birth_date"] < "2000-01-01" and p is not founder]
@@ -366,12 +370,12 @@ def _enterprises(rng: random.Random, people: list[dict[str, Any]]) -> list[dict[
             _enterprise(
                 number,
                 name,
-                rng.choice(ENTITY_TYPES),
-                rng.choice(adults),
-                f"浙江省杭州市{district}{rng.choice(streets)}{rng.randrange(1, 900)}号",
-                scope,
-                date(2000, 1, 1) + timedelta(days=rng.randrange(9000)),
-                rng.choice(STATUSES),
+                entity_type=rng.choice(ENTITY_TYPES),
+                representative=rng.choice(adults),
+                address=f"浙江省杭州市{district}{rng.choice(streets)}{rng.randrange(1, 900)}号",
+                scope=scope,
+                established=date(2000, 1, 1) + timedelta(days=rng.randrange(9000)),
+                status=rng.choice(STATUSES),
             )
         )
     return result
@@ -394,35 +398,70 @@ def write(seed: Seed, out: Path) -> list[Path]:
     return written
 
 
-async def load(
-    sessions: async_sessionmaker[AsyncSession],
-    outbox: Outbox,
-    cipher: PiiCipher,
-    seed: Seed | None = None,
-) -> dict[str, dict[str, int]]:
-    """Upsert the seed through the libraries' normal path, in one transaction; returns
-    the batch summary per library. A second load finds every record unchanged.
+# The county push API of data-exchange, and how many records go in one batch (it takes 500).
+POPULATION_RECORDS = "/api/v1/data-exchange/population/records"
+LEGAL_PERSON_RECORDS = "/api/v1/data-exchange/legal-persons/records"
+BATCH = 200
+# The gateway's scenario for county systems pushing into the libraries.
+COUNTY_PUSH = "county-record-push"
+_SUMMARY_KEYS = ("accepted", "unchanged", "stale", "rejected")
 
-    No one's data is read, so it adds no access-log entries; each effective change
-    publishes its RecordUpserted event as any county record does."""
+
+async def push(
+    api: httpx.AsyncClient, *, headers: Mapping[str, str], seed: Seed | None = None
+) -> dict[str, dict[str, int]]:
+    """Push the seed in batches as a county system does; the summary per library. A
+    second push finds every record unchanged. Each write is logged and announced as any
+    county record is. Raises RuntimeError when a batch is refused or a record rejected."""
     seed = seed or generate()
-    async with sessions() as session, session.begin():
-        people = []
-        for index, data in enumerate(seed.population):
-            done = await population.upsert(session, outbox, cipher, population.parse(data))
-            people.append(batches.BatchResult(index, done.outcome, done.record_id))
-        enterprises = []
-        for index, data in enumerate(seed.legal_persons):
-            done = await legal_persons.upsert(session, outbox, cipher, legal_persons.parse(data))
-            enterprises.append(batches.BatchResult(index, done.outcome, done.record_id))
-    return {
-        "population": batches.summary(people),
-        "legal_person": batches.summary(enterprises),
+    done = {
+        "population": await _push_all(
+            api, POPULATION_RECORDS, records=seed.population, headers=headers
+        ),
+        "legal_person": await _push_all(
+            api, LEGAL_PERSON_RECORDS, records=seed.legal_persons, headers=headers
+        ),
     }
+    log.info("seed libraries loaded: %s", done)
+    return done
+
+
+async def _push_all(
+    api: httpx.AsyncClient,
+    path: str,
+    *,
+    records: list[dict[str, Any]],
+    headers: Mapping[str, str],
+) -> dict[str, int]:
+    total = dict.fromkeys(_SUMMARY_KEYS, 0)
+    for start in range(0, len(records), BATCH):
+        answer = await api.post(
+            path, json={"records": records[start : start + BATCH]}, headers=dict(headers)
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(f"seed push to {path}: {answer.status_code} {answer.text}")
+        summary = answer.json()["summary"]
+        if summary["rejected"]:
+            raise RuntimeError(f"seed push to {path}: records rejected: {answer.text}")
+        for key in _SUMMARY_KEYS:
+            total[key] += summary[key]
+    return total
+
+
+async def push_through_gateway(gateway: Any, county_api_key: str) -> dict[str, dict[str, int]]:
+    """Push the seed through the gateway, as the county system of the development keys:
+    ``gateway`` is its ASGI app (standalone, in-process) or its base URL."""
+    transport = None if isinstance(gateway, str) else httpx.ASGITransport(app=gateway)
+    base_url = gateway if isinstance(gateway, str) else "http://yiwang"
+    headers = {"X-Api-Key": county_api_key, "X-Scenario": COUNTY_PUSH}
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, timeout=120) as api:
+        return await push(api, headers=headers)
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m data_exchange.seed", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m yiwang_standalone.seed_libraries", description=__doc__
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for the JSON files")
     args = parser.parse_args(argv)
     seed = generate()

@@ -1,5 +1,6 @@
 """The synthetic seed: valid checksums, the same output every time, the documented
-demo identities, and loading through the upsert path that a second load leaves as is."""
+demo identities, and loading through data-exchange's county push API, which a second
+push leaves as is."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import hashlib
 import re
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 from stdnum.cn import ric, uscc
 
-from data_exchange import seed
 from data_exchange.main import create_app
 from data_exchange.models import LegalPersonRecord, PopulationRecord, outbox
 from data_exchange.settings import Settings
 from yiwang_platform.testing import client, running
+from yiwang_standalone import seed_libraries as seed
 
 
 def test_every_identifier_is_valid_and_unique():
@@ -91,34 +93,48 @@ async def _counts(app) -> tuple[int, int, int]:
     return people, firms, events
 
 
-async def test_loading_twice_changes_nothing(backend, signer, verifier):
+def unchanged(data: seed.Seed) -> dict[str, dict[str, int]]:
+    return {
+        "population": {
+            "accepted": 0,
+            "unchanged": len(data.population),
+            "stale": 0,
+            "rejected": 0,
+        },
+        "legal_person": {
+            "accepted": 0,
+            "unchanged": len(data.legal_persons),
+            "stale": 0,
+            "rejected": 0,
+        },
+    }
+
+
+def county(app, signer):
+    """The county system of the development keys, as the gateway vouches for it."""
+    return client(
+        app, signer, "data-exchange", principal_type="county", subject="dev-county-330100"
+    )
+
+
+async def test_pushing_twice_changes_nothing(backend, signer, verifier):
     data = seed.generate()
-    settings = await backend.settings(Settings, seed_libraries=True)
+    settings = await backend.settings(Settings)
     app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
     async with running(app):
-        # Loaded at start (seed_libraries).
+        async with county(app, signer) as api:
+            first = await seed.push(api, headers={})
+        assert first["population"]["accepted"] == len(data.population)
+        assert first["legal_person"]["accepted"] == len(data.legal_persons)
         loaded = await _counts(app)
         assert loaded == (
             len(data.population),
             len(data.legal_persons),
             len(data.population) + len(data.legal_persons),
         )
-        runtime = app.state.runtime
-        again = await seed.load(runtime.sessions, runtime.outbox, app.state.pii_cipher)
-        assert again == {
-            "population": {
-                "accepted": 0,
-                "unchanged": len(data.population),
-                "stale": 0,
-                "rejected": 0,
-            },
-            "legal_person": {
-                "accepted": 0,
-                "unchanged": len(data.legal_persons),
-                "stale": 0,
-                "rejected": 0,
-            },
-        }
+        async with county(app, signer) as api:
+            again = await seed.push(api, headers={})
+        assert again == unchanged(data)
         assert await _counts(app) == loaded
 
         # The demo parents' household reads as the birth journey needs it.
@@ -160,7 +176,18 @@ async def test_loading_twice_changes_nothing(backend, signer, verifier):
             "status": "存续",
         }
 
-    # A restart with the setting on loads again and finds everything there.
+    # After a restart, a push finds everything there.
     app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
     async with running(app):
+        async with county(app, signer) as api:
+            assert await seed.push(api, headers={}) == unchanged(data)
         assert await _counts(app) == loaded
+
+
+async def test_a_refused_push_stops_the_seeding(backend, signer, verifier):
+    settings = await backend.settings(Settings)
+    app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+    async with running(app):
+        async with client(app, signer, "data-exchange", principal_type="citizen") as api:
+            with pytest.raises(RuntimeError, match="403"):
+                await seed.push(api, headers={})
