@@ -33,7 +33,7 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.identity.sms import FileOutboxSms  # noqa: E402
+from gateway.admin import sms_code_sent  # noqa: E402
 from tools.distributed import LocalPlatform  # noqa: E402
 from tools.journeys import COMPANY_ANSWERS  # noqa: E402
 from yiwang_standalone import seed_libraries as seed  # noqa: E402
@@ -68,7 +68,7 @@ async def sign_in(
 ) -> str:
     phone = f"1370000{i:04d}"
     await post(api, f"{gateway}/api/v1/auth/sms-codes", {"phone": phone})
-    code = FileOutboxSms(sms).last_code_for(phone)
+    code = sms_code_sent(sms, phone)
     tokens = await post(api, f"{gateway}/api/v1/auth/citizens", {"phone": phone, "code": code})
     bound = await post(
         api,

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.identity.sms import FileOutboxSms  # noqa: E402
+from gateway.admin import sms_code_sent  # noqa: E402
 from tools.distributed import LocalPlatform, free_port  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -110,7 +110,7 @@ def citizen_access_token(gateway_url: str, sms_outbox: Path) -> str:
     """Sign a citizen up by SMS (the development provider writes codes to a file)."""
     phone = "13900001234"
     post_json(gateway_url + "/api/v1/auth/sms-codes", {"phone": phone})
-    code = FileOutboxSms(sms_outbox).last_code_for(phone)
+    code = sms_code_sent(sms_outbox, phone)
     assert code, "no SMS code was written"
     tokens = post_json(gateway_url + "/api/v1/auth/citizens", {"phone": phone, "code": code})
     return str(tokens["access_token"])

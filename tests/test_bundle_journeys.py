@@ -17,7 +17,6 @@ import gateway.settings
 from gateway.admin import add_staff
 from gateway.identity.sms import FileOutboxSms
 from tools import journeys
-from yiwang_standalone import seed_libraries
 from yiwang_standalone.main import build
 
 pytestmark = pytest.mark.face_model
@@ -31,7 +30,9 @@ async def standalone(tmp_path: Path) -> AsyncIterator[journeys.Platform]:
 
     async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
         password = secrets.token_urlsafe(16)
-        return password, await add_staff(settings, staff_id, department, roles, password)
+        return password, await add_staff(
+            settings, staff_id, department=department, roles=roles, password=password
+        )
 
     def code(phone: str) -> str:
         found = sms.last_code_for(phone)
@@ -44,8 +45,6 @@ async def standalone(tmp_path: Path) -> AsyncIterator[journeys.Platform]:
             transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
         ) as api,
     ):
-        # The synthetic people and enterprises the journeys act as (idempotent).
-        await seed_libraries.push_through_gateway(app, keys["county"])
         yield journeys.Platform(api, keys, code, provision)
 
 

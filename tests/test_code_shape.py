@@ -22,8 +22,9 @@ PACKAGES = {
     "yiwang_platform": ROOT / "libs" / "platform" / "yiwang_platform",
 }
 SERVICES = [name for name in PACKAGES if name != "yiwang_platform"]
-# What tools, benchmarks and the standalone launcher may import of a service.
-PUBLIC = {"main", "settings"}
+# What tools, benchmarks and the standalone launcher may import of a service: its app
+# factory, its settings, and the gateway's operator commands.
+PUBLIC = {"main", "settings", "admin"}
 
 
 def modules(package: str) -> Iterator[tuple[str, Path, ast.Module]]:
@@ -117,6 +118,8 @@ def test_tools_benchmarks_and_standalone_use_public_entry_points() -> None:
     reaching = []
     for folder in ("tools", "bench", "standalone"):
         for path in sorted((ROOT / folder).rglob("*.py")):
+            if "tests" in path.parts:
+                continue  # a test may look at a service's tables to check what it did
             tree = ast.parse(path.read_text(), str(path))
             for node in ast.walk(tree):
                 names: list[str] = []

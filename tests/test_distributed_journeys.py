@@ -25,7 +25,9 @@ async def test_both_bundles_on_the_distributed_stack(local_platform: LocalPlatfo
 
     async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
         password = secrets.token_urlsafe(16)
-        return password, await add_staff(settings, staff_id, department, roles, password)
+        return password, await add_staff(
+            settings, staff_id, department=department, roles=roles, password=password
+        )
 
     def code(phone: str) -> str:
         found = FileOutboxSms(sms_outbox).last_code_for(phone)

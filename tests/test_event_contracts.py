@@ -37,5 +37,5 @@ def test_the_services_consume_what_the_platform_publishes() -> None:
         "intake": 2,
         "license": 1,
         "data_exchange": 4,
-        "supervision": 13,
+        "supervision": 14,
     }

@@ -94,9 +94,9 @@ async def test_one_journey_through_every_service(tmp_path: Path):
         personal_key = await add_staff(
             gateway.settings.Settings(var_dir=tmp_path, database_url=""),
             "r-0001",
-            MATTER["department"],
-            ["reviewer"],
-            password,
+            department=MATTER["department"],
+            roles=["reviewer"],
+            password=password,
         )
         signed_in = await operator.post(
             "/api/v1/auth/staff/sessions",

@@ -21,11 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import gateway.settings  # noqa: E402
-from gateway.admin import add_staff  # noqa: E402
-from gateway.identity.sms import FileOutboxSms  # noqa: E402
+from gateway.admin import add_staff, sms_code_sent  # noqa: E402
 from tools import journeys  # noqa: E402
 from tools.distributed import LOCAL, database_url, stack_env  # noqa: E402
-from yiwang_standalone import seed_libraries  # noqa: E402
 
 
 def say(zh: str, en: str) -> None:
@@ -37,10 +35,12 @@ def _platform(
 ) -> journeys.Platform:
     async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
         password = secrets.token_urlsafe(16)
-        return password, await add_staff(settings, staff_id, department, roles, password)
+        return password, await add_staff(
+            settings, staff_id, department=department, roles=roles, password=password
+        )
 
     def code(phone: str) -> str:
-        found = FileOutboxSms(sms).last_code_for(phone)
+        found = sms_code_sent(sms, phone)
         if not found:
             raise journeys.StepFailed(f"no SMS code for {phone} in {sms}")
         return found
@@ -62,8 +62,6 @@ async def standalone() -> AsyncIterator[journeys.Platform]:
                 transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
             ) as api,
         ):
-            # The synthetic people and enterprises the journeys act as (idempotent).
-            await seed_libraries.push_through_gateway(app, keys["county"])
             yield _platform(api, keys, var / "sms-outbox.jsonl", settings)
 
 

@@ -203,27 +203,25 @@ async def sign_in(base: str, var_dir: Path) -> dict[str, dict[str, str]]:
     """Headers per identity: a real-name citizen and a window clerk signed in as the app
     and the hall do it, a reviewer, and the development keys for the rest."""
     import gateway.settings
-    from gateway.admin import add_staff
-    from gateway.identity.sms import FileOutboxSms
+    from gateway.admin import add_staff, sms_code_sent
     from tools import journeys
     from yiwang_standalone import seed_libraries as seed
 
     keys = json.loads((var_dir / "dev-api-keys.json").read_text())
     settings = gateway.settings.Settings(var_dir=var_dir, database_url="")
-    sms = FileOutboxSms(var_dir / "sms-outbox.jsonl")
+    sms = var_dir / "sms-outbox.jsonl"
 
     async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
         password = secrets.token_urlsafe(16)
-        return password, await add_staff(settings, staff_id, department, roles, password)
+        return password, await add_staff(
+            settings, staff_id, department=department, roles=roles, password=password
+        )
 
     def code(phone: str) -> str:
-        found = sms.last_code_for(phone)
+        found = sms_code_sent(sms, phone)
         assert found, f"no SMS code for {phone}"
         return found
 
-    # The synthetic people, pushed as a county system does (idempotent), so the citizen
-    # can bind their real name.
-    await seed.push_through_gateway(base, keys["county"])
     person = seed.generate().population[0]
     async with httpx.AsyncClient(base_url=base, timeout=60) as api:
         platform = journeys.Platform(api, keys, code, provision)

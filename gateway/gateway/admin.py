@@ -4,7 +4,8 @@
 
 reads the password from ``YIWANG_STAFF_PASSWORD`` (never from the command line, which
 other users of the machine can see), creates or updates the staff account, and prints
-a new personal key (专属密钥) once: only its digest is stored.
+a new personal key (专属密钥) once: only its digest is stored. ``add_staff`` and
+``sms_code_sent`` are also what the local tools, benchmarks and tests use.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 from gateway.identity.accounts import set_staff
+from gateway.identity.sms import FileOutboxSms
 from gateway.settings import Settings
 from yiwang_platform.db import create_engine, session_factory
 
@@ -22,13 +25,13 @@ from yiwang_platform.db import create_engine, session_factory
 async def add_staff(
     settings: Settings,
     staff_id: str,
+    *,
     department: str,
     roles: list[str],
     password: str,
     hall: str | None = None,
 ) -> str:
-    """Create or reset a staff account; returns the new personal key. Positional: the
-    operators' scripts (tools/demo.py, tools/fuzz.py) call it so."""
+    """Create or reset a staff account; returns the new personal key."""
     engine = create_engine(settings.resolved_database_url())
     try:
         async with session_factory(engine)() as session, session.begin():
@@ -61,14 +64,20 @@ def main(argv: list[str] | None = None) -> int:
         add_staff(
             Settings(),
             args.staff_id,
-            args.department,
-            [r.strip() for r in args.roles.split(",") if r.strip()],
-            password,
-            args.hall,
+            department=args.department,
+            roles=[r.strip() for r in args.roles.split(",") if r.strip()],
+            password=password,
+            hall=args.hall,
         )
     )
     print(key)
     return 0
+
+
+def sms_code_sent(outbox: Path, phone: str) -> str | None:
+    """The newest one-time code the development SMS provider wrote to ``outbox`` for
+    ``phone`` (``make run`` and the local tools sign citizens in with it)."""
+    return FileOutboxSms(outbox).last_code_for(phone)
 
 
 if __name__ == "__main__":

@@ -316,10 +316,18 @@ async def test_expired_access_token_is_refused(gateway_app, tmp_path):
 async def test_operator_command_provisions_staff_who_then_sign_in(gateway):
     settings = gateway.state.runtime.settings
     key = await add_staff(
-        settings, "r-0042", "市市场监督管理局", ["reviewer"], "a reviewer password"
+        settings,
+        "r-0042",
+        department="市市场监督管理局",
+        roles=["reviewer"],
+        password="a reviewer password",
     )
     again = await add_staff(
-        settings, "r-0042", "市市场监督管理局", ["reviewer"], "a reviewer password"
+        settings,
+        "r-0042",
+        department="市市场监督管理局",
+        roles=["reviewer"],
+        password="a reviewer password",
     )
     assert key != again  # resetting issues a new personal key; the old one stops working
     async with api(gateway) as client:

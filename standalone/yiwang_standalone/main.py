@@ -31,6 +31,7 @@ from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.logs import configure_logging
 from yiwang_platform.service import connect_in_process
+from yiwang_standalone import seed_libraries
 from yiwang_standalone.dev_keys import ensure_dev_keys
 
 
@@ -56,9 +57,8 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
         "license": license.main.create_app(
             license.settings.Settings(**common), bus, verifier, False
         ),
-        # Synthetic people and enterprises, so the bundles can be tried at once.
         "data-exchange": data_exchange.main.create_app(
-            data_exchange.settings.Settings(**common, seed_libraries=True), bus, verifier, False
+            data_exchange.settings.Settings(**common), bus, verifier, False
         ),
         "supervision": supervision.main.create_app(
             supervision.settings.Settings(**common), bus, verifier, False
@@ -80,6 +80,9 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
             for app in services.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
             await stack.enter_async_context(own_lifespan(front))
+            # Synthetic people and enterprises, so the bundles can be tried at once: pushed
+            # through the gateway as the development county system would.
+            await seed_libraries.push_through_gateway(front, keys["county"])
             yield
 
     async def readyz(_request: Request) -> JSONResponse:
