@@ -92,14 +92,19 @@ def image_env(name: str) -> dict[str, str]:
     }
 
 
-def stack_env() -> dict[str, str]:
-    """Addresses of the servers that deploy/local/stack.sh runs."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "deploy/local/stack.sh"), "env"],
+def script_output(script: str, *args: str) -> str:
+    """What a script under deploy/local/ prints (it fails loudly if the script does)."""
+    return subprocess.run(
+        ["bash", str(ROOT / "deploy/local" / script), *args],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
+
+
+def stack_env() -> dict[str, str]:
+    """Addresses of the servers that deploy/local/stack.sh runs."""
+    out = script_output("stack.sh", "env")
     values: dict[str, str] = {}
     for line in out.splitlines():
         if line.startswith("export ") and "=" in line:

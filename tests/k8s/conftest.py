@@ -10,28 +10,19 @@ from typing import Any
 import pytest
 import yaml
 
+from tools.contracts import SERVICES
+from tools.distributed import script_output
+
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ["dev", "production"]
 
-# Deployment name -> the service's Python package.
-SERVICES = {
-    "gateway": "gateway",
-    "matters": "matters",
-    "intake": "intake",
-    "license": "license",
-    "data-exchange": "data_exchange",
-    "supervision": "supervision",
-}
+# Deployment name -> the service's Python package, as the contracts name them.
+__all__ = ["OVERLAYS", "ROOT", "SERVICES", "Objects"]
 
 
 @pytest.fixture(scope="session")
 def tools() -> dict[str, str]:
-    out = subprocess.run(
-        ["bash", str(ROOT / "deploy/local/k8s-tools.sh"), "paths"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = script_output("k8s-tools.sh", "paths")
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 

@@ -203,7 +203,7 @@ def test_consumers_scale_on_their_groups_lag_up_to_the_partitions(
     platform = production.configmap("yiwang-platform")
     spec = consumer_spec(name)
     group = platform.get("YIWANG_KAFKA_NAMESPACE", "") + spec.name
-    topics = {topic for topic, _ in spec.handlers.values()}
+    topics = {model.topic for model in spec.handlers}
     so = production.one("ScaledObject", name)
     kafka = [t for t in so["spec"]["triggers"] if t["type"] == "kafka"]
     assert {t["metadata"]["topic"] for t in kafka} == topics
@@ -265,7 +265,7 @@ def test_service_specific_settings(production: Objects) -> None:
     for key in ["YIWANG_INTERNAL_TOKEN_PRIVATE_KEY", "YIWANG_REDIS_URL", "YIWANG_PII_KEY"]:
         assert "secretKeyRef" in gateway[key]
     services = {s.metadata["name"] for s in []} | set(production.of("Service"))
-    for upstream in ["MATTERS", "INTAKE", "LICENSE", "EXCHANGE", "SUPERVISION"]:
+    for upstream in ["MATTERS", "INTAKE", "LICENSE", "DATA_EXCHANGE", "SUPERVISION"]:
         url = gateway[f"YIWANG_UPSTREAM_{upstream}"]
         host, port = re.fullmatch(r"http://([a-z-]+):(\d+)", url).groups()  # type: ignore[union-attr]
         assert host in services and port == "8000"

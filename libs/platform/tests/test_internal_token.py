@@ -18,15 +18,7 @@ from yiwang_platform.internal_token import (
     load_jwks,
 )
 
-
-@pytest.fixture
-def signer() -> InternalTokenSigner:
-    return InternalTokenSigner.generate()
-
-
-@pytest.fixture
-def verifier(signer: InternalTokenSigner) -> InternalTokenVerifier:
-    return InternalTokenVerifier(signer.jwks())
+# ``signer`` and ``verifier``: the fixtures of the root conftest.py.
 
 
 def test_round_trip_carries_subject_and_claims(
