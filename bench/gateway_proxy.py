@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.admin import sms_code_sent  # noqa: E402
-from tools.distributed import LocalPlatform, free_port  # noqa: E402
+from tools.distributed import LocalPlatform, free_port, terminate  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "2"))
@@ -160,16 +160,6 @@ def start_nginx(tmp: Path, upstream_port: int, token: str) -> tuple[subprocess.P
     raise TimeoutError("nginx did not answer within 10 s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def milliseconds(value: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -268,7 +258,7 @@ async def main() -> None:
                 results[name] = measure(name, url, headers)
         finally:
             if nginx is not None:
-                stop(nginx)
+                terminate(nginx, timeout=10)
             await platform.close()
 
     direct, gateway_result, proxy = results["direct"], results["gateway"], results["nginx"]

@@ -92,6 +92,18 @@ def image_env(name: str) -> dict[str, str]:
     }
 
 
+def terminate(process: subprocess.Popen[Any], *, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def script_output(script: str, *args: str) -> str:
     """What a script under deploy/local/ prints (it fails loudly if the script does)."""
     return subprocess.run(

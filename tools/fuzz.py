@@ -41,6 +41,8 @@ import schemathesis  # noqa: E402
 from schemathesis.config import SchemathesisConfig  # noqa: E402
 from schemathesis.engine import events  # noqa: E402
 
+from tools.distributed import terminate  # noqa: E402
+
 CONTRACTS = ROOT / "contracts" / "openapi"
 ALL_CONTRACTS = ["gateway", "matters", "intake", "license", "data-exchange", "supervision"]
 CHECKS = [
@@ -190,12 +192,7 @@ def standalone(var_dir: Path, timeout: float = 120) -> Iterator[str]:
             time.sleep(0.3)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout=30)
         log.close()
 
 
