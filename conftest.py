@@ -11,6 +11,7 @@ variables the real-stack variant is skipped, unless ``YIWANG_TEST_REQUIRE_STACK=
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from aiokafka import AIOKafkaConsumer
 import gateway  # noqa: F401
 from yiwang_platform.bus import EventBus, Message
 from yiwang_platform.bus.inprocess import InProcessBus
+from yiwang_platform.bus.kafka import drop_topics
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
 from yiwang_platform.settings import ServiceSettings
 from yiwang_platform.testing import KAFKA, POSTGRES_URL, REDIS_URL, need_stack
@@ -83,6 +85,9 @@ class Backend:
         return self.shared_bus
 
     async def drop(self) -> None:
+        if self.bus_kind == "kafka":
+            with contextlib.suppress(Exception):  # a test may have stopped the broker
+                await drop_topics(KAFKA, self.namespace)
         if not self.created_databases:
             return
         conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import shlex
@@ -27,6 +28,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from yiwang_platform.bus.kafka import drop_topics
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.internal_token import InternalTokenSigner
 from yiwang_standalone import seed_libraries
@@ -444,6 +446,8 @@ class LocalPlatform:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+        with contextlib.suppress(Exception):  # a broker stopped by a fault test
+            await drop_topics(self.kafka, self.namespace)
 
 
 RUN = LOCAL / "run"

@@ -4,15 +4,18 @@ init container."""
 from __future__ import annotations
 
 import ssl
+import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from yiwang_platform.bus.factory import create_bus
-from yiwang_platform.bus.kafka import KafkaBus
+from yiwang_platform.bus.kafka import KafkaBus, drop_topics
 from yiwang_platform.db import create_engine
 from yiwang_platform.migrations import current_is_head, upgrade, wait_for_head
 from yiwang_platform.settings import ServiceSettings
+from yiwang_platform.testing import KAFKA, need_stack
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "matters" / "migrations"
 
@@ -62,3 +65,24 @@ async def test_wait_for_head_returns_once_migrated_and_times_out_before(tmp_path
         await wait_for_head(engine, MIGRATIONS, timeout=0.3, interval=0.1)
     finally:
         await engine.dispose()
+
+
+async def test_dropping_a_namespace_deletes_its_topics_only() -> None:
+    need_stack("kafka")
+    mine, other = (f"t{uuid.uuid4().hex[:10]}." for _ in range(2))
+    for namespace in (mine, other):
+        bus = KafkaBus(KAFKA, "drop-test", partitions=1, namespace=namespace)
+        await bus.ensure_topics(["a.v1", "b.v1"])
+        await bus.stop()
+
+    await drop_topics(KAFKA, mine)
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        topics = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    assert {f"{mine}a.v1", f"{mine}b.v1"} & topics == set()
+    assert {f"{other}a.v1", f"{other}b.v1"} <= topics
+    await drop_topics(KAFKA, other)
