@@ -7,6 +7,7 @@ refused."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 from datetime import date
@@ -15,7 +16,6 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageEnhance
 from sqlalchemy import select
-from stdnum.cn import ric
 
 from data_exchange.main import create_app
 from data_exchange.models import PopulationRecord
@@ -23,6 +23,9 @@ from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
+
+from .factories import id_number as resident_id
+from .factories import resident
 
 pytestmark = pytest.mark.face_model
 
@@ -32,11 +35,8 @@ MATCH = "/api/v1/data-exchange/faces/match"
 COUNTY_TYPE = "gov.county.population.record.v1"
 COUNTY_TOPIC = "data-exchange.inbound.population.v1"
 
-
-def id_number(birth: date, sequence: int, area: str = "110102") -> str:
-    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
+id_number = functools.partial(resident_id, area="110102")
+record = functools.partial(resident, source="110102-hukou", name="葛蕾丝", sex="女")
 
 HOPPER = id_number(date(1906, 12, 9), 201)
 COLLINS = id_number(date(1956, 11, 19), 202)
@@ -63,19 +63,6 @@ def astronaut() -> Image.Image:
 
 def blank() -> Image.Image:
     return Image.new("RGB", (400, 400), (120, 120, 120))
-
-
-def record(number: str, birth: date, **changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "source": "110102-hukou",
-        "source_version": 1,
-        "id_number": number,
-        "name": "葛蕾丝",
-        "sex": "女",
-        "birth_date": birth.isoformat(),
-    }
-    data.update(changes)
-    return data
 
 
 async def make_app(backend, verifier, **overrides):
