@@ -41,6 +41,13 @@ def resident(
     return data
 
 
+def county_person(
+    number: str, birth: date, *, name: str = "张三", sex: str = "男", **changes: object
+) -> dict[str, object]:
+    """A record from ``330106-hukou`` (of 张三 unless ``name``), required fields only."""
+    return resident(number, birth, source="330106-hukou", name=name, sex=sex, **changes)
+
+
 def population_record(
     number: str, birth: date, *, version: int = 1, **changes: object
 ) -> dict[str, object]:

@@ -17,9 +17,9 @@ from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 
+from .factories import county_person as person
 from .factories import id_number as resident_id
 from .factories import license_issued as license_event
-from .factories import resident
 
 COUNTY_TYPE = "gov.county.population.record.v1"
 COUNTY_TOPIC = "data-exchange.inbound.population.v1"
@@ -27,7 +27,6 @@ LICENSE_TOPIC = "license.license.v1"
 WAIT = 60.0  # joining a Kafka consumer group takes a few seconds
 
 id_number = functools.partial(resident_id, area="110105")
-person = functools.partial(resident, source="330106-hukou", name="张三", sex="男")
 
 
 async def make_app(backend, verifier):
