@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from fastapi import FastAPI
 from stdnum.cn import ric
 
 from data_exchange.events import LicenseIssuedIn
+from data_exchange.main import create_app
+from data_exchange.settings import Settings
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client
 
@@ -87,3 +90,14 @@ def license_issued(license_id: str, holder_index: str, **changes: object) -> Clo
 def window_staff(app: Any, signer: Any, **claims: Any) -> Any:
     """A client of staff member staff-7 at the window, with the token's other ``claims``."""
     return client(app, signer, "data-exchange", principal_type="staff", subject="staff-7", **claims)
+
+
+async def make_app(backend: Any, verifier: Any, **overrides: Any) -> FastAPI:
+    """The service on the test's backend (settings ``overrides`` applied)."""
+    settings = await backend.settings(Settings, **overrides)
+    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+
+
+def county_client(app: Any, signer: Any, subject: str) -> Any:
+    """A client of the county system ``subject``."""
+    return client(app, signer, "data-exchange", principal_type="county", subject=subject)

@@ -21,7 +21,7 @@ from data_exchange.settings import Settings
 from yiwang_platform.audit_chain import chain_hash, chain_key, verify
 from yiwang_platform.testing import client, eventually, running
 
-from .factories import id_number, resident, window_staff
+from .factories import county_client, id_number, make_app, resident, window_staff
 
 RECORDS = "/api/v1/data-exchange/population/records"
 LICENSES = "/api/v1/data-exchange/licenses"
@@ -38,11 +38,6 @@ ZHANG = id_number(date(1990, 1, 1), 123)
 LI = id_number(date(1988, 6, 30), 456)
 
 
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
-
-
 async def entries(app) -> list[tuple[int, str, dict]]:
     async with app.state.runtime.sessions() as s:
         rows = (await s.execute(select(access_log.c.seq, access_log.c.entry).order_by("seq"))).all()
@@ -50,9 +45,7 @@ async def entries(app) -> list[tuple[int, str, dict]]:
 
 
 async def push_people(app, signer) -> None:
-    async with client(
-        app, signer, "data-exchange", principal_type="county", subject="county-1"
-    ) as c:
+    async with county_client(app, signer, "county-1") as c:
         pushed = await c.post(
             RECORDS,
             json={

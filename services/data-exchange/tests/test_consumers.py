@@ -10,9 +10,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from data_exchange.main import create_app
 from data_exchange.models import LicenseIndexEntry, PopulationRecord, inbox, outbox
-from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
@@ -20,6 +18,7 @@ from yiwang_platform.testing import client, eventually, running
 from .factories import county_person as person
 from .factories import id_number as resident_id
 from .factories import license_issued as license_event
+from .factories import make_app
 
 COUNTY_TYPE = "gov.county.population.record.v1"
 COUNTY_TOPIC = "data-exchange.inbound.population.v1"
@@ -27,11 +26,6 @@ LICENSE_TOPIC = "license.license.v1"
 WAIT = 60.0  # joining a Kafka consumer group takes a few seconds
 
 id_number = functools.partial(resident_id, area="110105")
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 async def publish(app, topic: str, *events: CloudEvent, key: str = "county-330106") -> None:

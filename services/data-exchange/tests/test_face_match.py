@@ -17,15 +17,13 @@ import pytest
 from PIL import Image, ImageEnhance
 from sqlalchemy import select
 
-from data_exchange.main import create_app
 from data_exchange.models import PopulationRecord
-from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 
+from .factories import county_client, make_app, resident
 from .factories import id_number as resident_id
-from .factories import resident
 
 pytestmark = pytest.mark.face_model
 
@@ -65,11 +63,6 @@ def blank() -> Image.Image:
     return Image.new("RGB", (400, 400), (120, 120, 120))
 
 
-async def make_app(backend, verifier, **overrides):
-    settings = await backend.settings(Settings, **overrides)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
-
-
 def citizen(app, signer, number: str, **claims: object):
     """The token the gateway mints for a face check."""
     values: dict[str, object] = {"scn": "face-check", "face_challenge": "c-1", "acr": "L2"}
@@ -98,9 +91,7 @@ def assert_encoding_only(app, row: PopulationRecord, photo: str) -> None:
 
 
 async def enrol_by_batch(app, signer) -> list[dict[str, object]]:
-    async with client(
-        app, signer, "data-exchange", principal_type="county", subject="c-110102"
-    ) as api:
+    async with county_client(app, signer, "c-110102") as api:
         response = await api.post(
             RECORDS,
             json={

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from data_exchange.main import create_app
-from data_exchange.settings import Settings
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client, running
 
-from .factories import id_number, window_staff
+from .factories import county_client, id_number, make_app, window_staff
 from .factories import population_record as record
 
 SELF = "/api/v1/data-exchange/population/people/self"
@@ -26,15 +24,8 @@ LI = id_number(date(1988, 6, 30), 456)
 ALL = ["name", "sex", "ethnicity", "birth_date", "household_address", "marital_status"]
 
 
-async def _app_with_people(backend, signer, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
-
-
 async def _load(app, signer) -> None:
-    async with client(
-        app, signer, "data-exchange", principal_type="county", subject="c-1"
-    ) as county:
+    async with county_client(app, signer, "c-1") as county:
         done = await county.post(
             "/api/v1/data-exchange/population/records",
             json={
@@ -53,7 +44,7 @@ def _citizen(app, signer, subject: str, grant, scenario="citizen-self-lookup", b
 
 
 async def test_own_record_has_exactly_the_granted_fields(backend, signer, verifier):
-    app = await _app_with_people(backend, signer, verifier)
+    app = await make_app(backend, verifier)
     async with running(app):
         await _load(app, signer)
         async with _citizen(app, signer, ZHANG, {"population": ["sex", "name"]}) as zhang:
@@ -89,7 +80,7 @@ async def test_own_record_has_exactly_the_granted_fields(backend, signer, verifi
 
 
 async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, signer, verifier):
-    app = await _app_with_people(backend, signer, verifier)
+    app = await make_app(backend, verifier)
     async with running(app):
         await _load(app, signer)
         cipher = PiiCipher.from_settings(app.state.runtime.settings)
@@ -125,7 +116,7 @@ async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, si
 
 
 async def test_verify_answers_granted_fields_without_disclosing_values(backend, signer, verifier):
-    app = await _app_with_people(backend, signer, verifier)
+    app = await make_app(backend, verifier)
     async with running(app):
         await _load(app, signer)
         grant = {"population": ["name"]}

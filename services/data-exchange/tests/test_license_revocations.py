@@ -11,15 +11,14 @@ from datetime import date
 from sqlalchemy import func, select
 
 from data_exchange.events import LicenseIssuedIn, LicenseRevokedIn
-from data_exchange.main import create_app
 from data_exchange.models import LicenseIndexEntry
-from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 
 from .factories import id_number as resident_id
 from .factories import license_issued as issued
+from .factories import make_app
 
 WAIT = 60.0  # joining a Kafka consumer group takes a few seconds
 
@@ -39,11 +38,6 @@ def revoked(license_id: str, holder_index: str) -> CloudEvent:
     return CloudEvent(
         type=LicenseRevokedIn.event_type, source="/yiwang/license", data=data, subject=license_id
     )
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 async def handle(app, event: CloudEvent) -> None:

@@ -8,12 +8,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from data_exchange.main import create_app
 from data_exchange.models import PopulationRecord, outbox
-from data_exchange.settings import Settings
 from yiwang_platform.testing import client, running
 
-from .factories import id_number
+from .factories import county_client, id_number, make_app
 from .factories import population_record as record
 
 RECORDS = "/api/v1/data-exchange/population/records"
@@ -26,11 +24,6 @@ def with_bad_checksum(number: str) -> str:
 ZHANG = id_number(date(1990, 1, 1), 123)  # ends in 7
 LI = id_number(date(1988, 6, 30), 456)
 WANG = id_number(date(2001, 12, 9), 789)
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 async def counts(app) -> tuple[int, int]:
@@ -50,9 +43,7 @@ async def test_a_batch_applies_good_records_and_reports_bad_ones(backend, signer
     bad_checksum = with_bad_checksum(WANG)
     async with (
         running(app),
-        client(
-            app, signer, "data-exchange", principal_type="county", subject="county-110101"
-        ) as county,
+        county_client(app, signer, "county-110101") as county,
     ):
         first = await county.post(
             RECORDS,
