@@ -254,45 +254,54 @@ def _households(rng: random.Random) -> Iterator[dict[str, Any]]:
             marital = "已婚"
         else:  # one person on their own
             marital = "未婚" if head_birth.year > 1985 else rng.choice(("未婚", "离婚", "丧偶"))
-        yield _person(
-            head,
-            people.name(head_male, family),
-            sex="男" if head_male else "女",
-            ethnicity=ethnicity,
-            birth=head_birth,
-            address=address,
-            household=household,
-            marital=marital,
-            spouse=partner,
-        )
-        if partner is None:
-            continue
-        yield _person(
-            partner,
-            people.name(not head_male),
-            sex="女" if head_male else "男",
-            ethnicity=rng.choice(ETHNICITIES),
-            birth=partner_birth,
-            address=address,
-            household=household,
-            marital="已婚",
-            spouse=head,
-        )
-        younger = max(head_birth, partner_birth)
-        for _ in range(rng.choice((0, 1, 1, 2))):
-            child_birth = younger + timedelta(days=rng.randrange(22 * 365, 36 * 365))
-            if child_birth >= AS_OF:
-                continue
-            male = rng.random() < 0.5
+        # Who lives here, in order: ID number, name, male, ethnicity, birth date, marital
+        # status, spouse.
+        members = [
+            (
+                head,
+                people.name(head_male, family),
+                head_male,
+                ethnicity,
+                head_birth,
+                marital,
+                partner,
+            )
+        ]
+        if partner is not None:
+            partner_name = people.name(not head_male)
+            partner_ethnicity = rng.choice(ETHNICITIES)
+            members.append(
+                (
+                    partner,
+                    partner_name,
+                    not head_male,
+                    partner_ethnicity,
+                    partner_birth,
+                    "已婚",
+                    head,
+                )
+            )
+            younger = max(head_birth, partner_birth)
+            for _ in range(rng.choice((0, 1, 1, 2))):
+                child_birth = younger + timedelta(days=rng.randrange(22 * 365, 36 * 365))
+                if child_birth >= AS_OF:
+                    continue
+                male = rng.random() < 0.5
+                child = people.number(child_birth, male)
+                members.append(
+                    (child, people.name(male, family), male, ethnicity, child_birth, "未婚", None)
+                )
+        for number, name, male, member_ethnicity, birth, status, spouse in members:
             yield _person(
-                people.number(child_birth, male),
-                people.name(male, family),
+                number,
+                name,
                 sex="男" if male else "女",
-                ethnicity=ethnicity,
-                birth=child_birth,
+                ethnicity=member_ethnicity,
+                birth=birth,
                 address=address,
                 household=household,
-                marital="未婚",
+                marital=status,
+                spouse=spouse,
             )
 
 
