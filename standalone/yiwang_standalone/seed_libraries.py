@@ -168,51 +168,39 @@ def _person(
     return record
 
 
+# The demo people: ID number, name, sex, birth date, address, household, marital status
+# and spouse (all 汉族).
+_DEMO_PEOPLE = (
+    (FATHER_ID, "陈志远", "男", date(1991, 3, 14), DEMO_ADDRESS, DEMO_HOUSEHOLD, "已婚", MOTHER_ID),
+    (MOTHER_ID, "林晓雯", "女", date(1993, 7, 22), DEMO_ADDRESS, DEMO_HOUSEHOLD, "已婚", FATHER_ID),
+    (GRANDMOTHER_ID, "刘秀英", "女", date(1965, 9, 2), DEMO_ADDRESS, DEMO_HOUSEHOLD, "丧偶", None),
+    (
+        FOUNDER_ID,
+        "王建国",
+        "男",
+        date(1992, 11, 8),
+        "浙江省杭州市拱墅区莫干山路188号1幢1单元1202室",
+        FOUNDER_HOUSEHOLD,
+        "未婚",
+        None,
+    ),
+)
+
+
 def _demo_people() -> list[dict[str, Any]]:
-    founder_address = "浙江省杭州市拱墅区莫干山路188号1幢1单元1202室"
     return [
         _person(
-            FATHER_ID,
-            "陈志远",
-            sex="男",
+            number,
+            name,
+            sex=sex,
             ethnicity="汉族",
-            birth=date(1991, 3, 14),
-            address=DEMO_ADDRESS,
-            household=DEMO_HOUSEHOLD,
-            marital="已婚",
-            spouse=MOTHER_ID,
-        ),
-        _person(
-            MOTHER_ID,
-            "林晓雯",
-            sex="女",
-            ethnicity="汉族",
-            birth=date(1993, 7, 22),
-            address=DEMO_ADDRESS,
-            household=DEMO_HOUSEHOLD,
-            marital="已婚",
-            spouse=FATHER_ID,
-        ),
-        _person(
-            GRANDMOTHER_ID,
-            "刘秀英",
-            sex="女",
-            ethnicity="汉族",
-            birth=date(1965, 9, 2),
-            address=DEMO_ADDRESS,
-            household=DEMO_HOUSEHOLD,
-            marital="丧偶",
-        ),
-        _person(
-            FOUNDER_ID,
-            "王建国",
-            sex="男",
-            ethnicity="汉族",
-            birth=date(1992, 11, 8),
-            address=founder_address,
-            household=FOUNDER_HOUSEHOLD,
-            marital="未婚",
-        ),
+            birth=birth,
+            address=address,
+            household=household,
+            marital=marital,
+            spouse=spouse,
+        )
+        for number, name, sex, birth, address, household, marital, spouse in _DEMO_PEOPLE
     ]
 
 
@@ -258,31 +246,40 @@ def _households(rng: random.Random) -> Iterator[dict[str, Any]]:
         head_male = rng.random() < 0.5
         head_birth = people.birth(75, 24)
         head = people.number(head_birth, head_male)
+        partner: str | None = None
         if rng.random() < 0.7:  # a married couple, maybe with children
             partner_birth = min(head_birth + timedelta(days=rng.randrange(-1500, 1500)), AS_OF)
             partner_birth = max(partner_birth, date(1950, 1, 1))
             partner = people.number(partner_birth, not head_male)
-            yield _person(
+            marital = "已婚"
+        else:  # one person on their own
+            marital = "未婚" if head_birth.year > 1985 else rng.choice(("未婚", "离婚", "丧偶"))
+        # Who lives here, in order: ID number, name, male, ethnicity, birth date, marital
+        # status, spouse.
+        members = [
+            (
                 head,
                 people.name(head_male, family),
-                sex="男" if head_male else "女",
-                ethnicity=ethnicity,
-                birth=head_birth,
-                address=address,
-                household=household,
-                marital="已婚",
-                spouse=partner,
-            )
-            yield _person(
+                head_male,
+                ethnicity,
+                head_birth,
+                marital,
                 partner,
-                people.name(not head_male),
-                sex="女" if head_male else "男",
-                ethnicity=rng.choice(ETHNICITIES),
-                birth=partner_birth,
-                address=address,
-                household=household,
-                marital="已婚",
-                spouse=head,
+            )
+        ]
+        if partner is not None:
+            partner_name = people.name(not head_male)
+            partner_ethnicity = rng.choice(ETHNICITIES)
+            members.append(
+                (
+                    partner,
+                    partner_name,
+                    not head_male,
+                    partner_ethnicity,
+                    partner_birth,
+                    "已婚",
+                    head,
+                )
             )
             younger = max(head_birth, partner_birth)
             for _ in range(rng.choice((0, 1, 1, 2))):
@@ -290,27 +287,21 @@ def _households(rng: random.Random) -> Iterator[dict[str, Any]]:
                 if child_birth >= AS_OF:
                     continue
                 male = rng.random() < 0.5
-                yield _person(
-                    people.number(child_birth, male),
-                    people.name(male, family),
-                    sex="男" if male else "女",
-                    ethnicity=ethnicity,
-                    birth=child_birth,
-                    address=address,
-                    household=household,
-                    marital="未婚",
+                child = people.number(child_birth, male)
+                members.append(
+                    (child, people.name(male, family), male, ethnicity, child_birth, "未婚", None)
                 )
-        else:  # one person on their own
-            marital = "未婚" if head_birth.year > 1985 else rng.choice(("未婚", "离婚", "丧偶"))
+        for number, name, male, member_ethnicity, birth, status, spouse in members:
             yield _person(
-                head,
-                people.name(head_male, family),
-                sex="男" if head_male else "女",
-                ethnicity=ethnicity,
-                birth=head_birth,
+                number,
+                name,
+                sex="男" if male else "女",
+                ethnicity=member_ethnicity,
+                birth=birth,
                 address=address,
                 household=household,
-                marital=marital,
+                marital=status,
+                spouse=spouse,
             )
 
 

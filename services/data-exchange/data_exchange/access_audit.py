@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,6 +44,7 @@ from data_exchange.settings import Settings
 from yiwang_platform.audit_chain import VerifyResult, append, chain_key
 from yiwang_platform.audit_checkpoints import CheckpointKey, verify_anchored
 from yiwang_platform.db import create_engine, session_factory
+from yiwang_platform.deps import SessionDep
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.masking import mask
 from yiwang_platform.outbox import Outbox
@@ -65,6 +67,21 @@ class Accessed:
 def configure(sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings) -> None:
     """Give the app's sessions the chain key (``YIWANG_AUDIT_CHAIN_KEY``, see ``chain_key``)."""
     sessions.configure(info={KEY_INFO: chain_key(settings)})
+
+
+# The dependencies of the checkpoint routes (api/routes/audit.py).
+
+
+async def checkpoint_signer(request: Request) -> CheckpointKey:
+    """The key that signs checkpoints of the log's head (set at start, see ``main``)."""
+    signer: CheckpointKey = request.app.state.audit_checkpoint_key
+    return signer
+
+
+async def session_chain_key(session: SessionDep) -> bytes | None:
+    """The log's HMAC key, as ``configure`` gave it to the app's sessions."""
+    key: bytes | None = session.info.get(KEY_INFO)
+    return key
 
 
 def entry_of(principal: InternalPrincipal, accessed: Accessed, *, at: datetime) -> dict[str, Any]:

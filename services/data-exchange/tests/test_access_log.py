@@ -6,12 +6,12 @@ only the accesses to their data."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import uuid
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, text
-from stdnum.cn import ric
 
 from data_exchange import access_audit, license_index
 from data_exchange.events import LicenseIssuedIn
@@ -20,6 +20,8 @@ from data_exchange.models import access_log, access_log_checkpoints
 from data_exchange.settings import Settings
 from yiwang_platform.audit_chain import chain_hash, chain_key, verify
 from yiwang_platform.testing import client, eventually, running
+
+from .factories import county_client, id_number, make_app, resident, window_staff
 
 RECORDS = "/api/v1/data-exchange/population/records"
 LICENSES = "/api/v1/data-exchange/licenses"
@@ -31,29 +33,9 @@ LISTED = sorted(
 )
 
 
-def id_number(birth: date, sequence: int) -> str:
-    body = f"110101{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
+person = functools.partial(resident, source="110101-hukou", sex="女")
 ZHANG = id_number(date(1990, 1, 1), 123)
 LI = id_number(date(1988, 6, 30), 456)
-
-
-def person(number: str, birth: date, name: str) -> dict[str, object]:
-    return {
-        "source": "110101-hukou",
-        "source_version": 1,
-        "id_number": number,
-        "name": name,
-        "sex": "女",
-        "birth_date": birth.isoformat(),
-    }
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 async def entries(app) -> list[tuple[int, str, dict]]:
@@ -63,16 +45,14 @@ async def entries(app) -> list[tuple[int, str, dict]]:
 
 
 async def push_people(app, signer) -> None:
-    async with client(
-        app, signer, "data-exchange", principal_type="county", subject="county-1"
-    ) as c:
+    async with county_client(app, signer, "county-1") as c:
         pushed = await c.post(
             RECORDS,
             json={
                 "records": [
-                    person(ZHANG, date(1990, 1, 1), "张三"),
-                    person("110101199001011230", date(1990, 1, 1), "坏号"),
-                    person(LI, date(1988, 6, 30), "李四"),
+                    person(ZHANG, date(1990, 1, 1), name="张三"),
+                    person("110101199001011230", date(1990, 1, 1), name="坏号"),
+                    person(LI, date(1988, 6, 30), name="李四"),
                 ]
             },
         )
@@ -87,14 +67,8 @@ async def test_reads_and_writes_are_logged_chained_and_published(
         cipher = app.state.runtime.cipher
         zhang, li = cipher.blind_index(ZHANG), cipher.blind_index(LI)
         await push_people(app, signer)
-        async with client(
-            app,
-            signer,
-            "data-exchange",
-            principal_type="staff",
-            subject="staff-7",
-            kid_of_caller="k-staff-7",
-            scn="window-case-lookup",
+        async with window_staff(
+            app, signer, kid_of_caller="k-staff-7", scn="window-case-lookup"
         ) as staff:
             assert (await staff.get(RECORDS)).status_code == 200
             assert (await staff.get(LICENSES, params={"holder_index": li})).status_code == 200

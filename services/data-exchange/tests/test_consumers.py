@@ -3,49 +3,29 @@ versioned, dead-lettered when bad) and issued licenses (indexed once)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from datetime import date
 
 from sqlalchemy import func, select
-from stdnum.cn import ric
 
-from data_exchange.main import create_app
 from data_exchange.models import LicenseIndexEntry, PopulationRecord, inbox, outbox
-from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 
+from .factories import county_person as person
+from .factories import id_number as resident_id
+from .factories import license_issued as license_event
+from .factories import make_app
+
 COUNTY_TYPE = "gov.county.population.record.v1"
 COUNTY_TOPIC = "data-exchange.inbound.population.v1"
-LICENSE_TYPE = "gov.license.license.issued.v1"
 LICENSE_TOPIC = "license.license.v1"
 WAIT = 60.0  # joining a Kafka consumer group takes a few seconds
 
-
-def id_number(birth: date, sequence: int, area: str = "110105") -> str:
-    """A synthetic resident ID number with a correct GB 11643 check digit."""
-    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-def person(number: str, birth: date, version: int = 1, **changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "source": "330106-hukou",
-        "source_version": version,
-        "id_number": number,
-        "name": "张三",
-        "sex": "男",
-        "birth_date": birth.isoformat(),
-    }
-    data.update(changes)
-    return data
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+id_number = functools.partial(resident_id, area="110105")
 
 
 async def publish(app, topic: str, *events: CloudEvent, key: str = "county-330106") -> None:
@@ -205,20 +185,6 @@ async def test_bad_events_are_dead_lettered_and_the_next_one_applies(backend, ve
         for number in (good, checked, bad_checksum):
             assert all(number not in reason for reason in reasons)
         assert app.state.runtime.consumer.dead_lettered == 3
-
-
-def license_event(license_id: str, holder_index: str, **changes: object) -> CloudEvent:
-    data: dict[str, object] = {
-        "license_id": license_id,
-        "license_type": "CN-BIRTH-CERT",
-        "holder_kind": "citizen",
-        "holder_index": holder_index,
-        "issuer": "杭州市卫生健康委员会",
-        "issued_at": "2026-03-01T08:30:00Z",
-        "valid_until": None,
-    }
-    data.update(changes)
-    return CloudEvent(type=LICENSE_TYPE, source="/yiwang/license", data=data, subject=license_id)
 
 
 async def test_issued_licenses_are_indexed_once_and_listed_by_holder(

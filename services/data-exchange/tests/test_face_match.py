@@ -7,6 +7,7 @@ refused."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 from datetime import date
@@ -15,14 +16,14 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageEnhance
 from sqlalchemy import select
-from stdnum.cn import ric
 
-from data_exchange.main import create_app
 from data_exchange.models import PopulationRecord
-from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
+
+from .factories import county_client, make_app, resident
+from .factories import id_number as resident_id
 
 pytestmark = pytest.mark.face_model
 
@@ -32,11 +33,8 @@ MATCH = "/api/v1/data-exchange/faces/match"
 COUNTY_TYPE = "gov.county.population.record.v1"
 COUNTY_TOPIC = "data-exchange.inbound.population.v1"
 
-
-def id_number(birth: date, sequence: int, area: str = "110102") -> str:
-    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
+id_number = functools.partial(resident_id, area="110102")
+record = functools.partial(resident, source="110102-hukou", name="葛蕾丝", sex="女")
 
 HOPPER = id_number(date(1906, 12, 9), 201)
 COLLINS = id_number(date(1956, 11, 19), 202)
@@ -63,24 +61,6 @@ def astronaut() -> Image.Image:
 
 def blank() -> Image.Image:
     return Image.new("RGB", (400, 400), (120, 120, 120))
-
-
-def record(number: str, birth: date, **changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "source": "110102-hukou",
-        "source_version": 1,
-        "id_number": number,
-        "name": "葛蕾丝",
-        "sex": "女",
-        "birth_date": birth.isoformat(),
-    }
-    data.update(changes)
-    return data
-
-
-async def make_app(backend, verifier, **overrides):
-    settings = await backend.settings(Settings, **overrides)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 def citizen(app, signer, number: str, **claims: object):
@@ -111,9 +91,7 @@ def assert_encoding_only(app, row: PopulationRecord, photo: str) -> None:
 
 
 async def enrol_by_batch(app, signer) -> list[dict[str, object]]:
-    async with client(
-        app, signer, "data-exchange", principal_type="county", subject="c-110102"
-    ) as api:
+    async with county_client(app, signer, "c-110102") as api:
         response = await api.post(
             RECORDS,
             json={

@@ -6,55 +6,26 @@ from __future__ import annotations
 
 from datetime import date
 
-from stdnum.cn import ric
-
-from data_exchange.main import create_app
-from data_exchange.settings import Settings
 from yiwang_platform.pii import PiiCipher
 from yiwang_platform.testing import client, running
+
+from .factories import county_client, id_number, make_app, window_staff
+from .factories import population_record as record
 
 SELF = "/api/v1/data-exchange/population/people/self"
 BOUND = "/api/v1/data-exchange/population/people/bound"
 VERIFY = "/api/v1/data-exchange/verify"
 
 
-def _id_number(birth: date, sequence: int) -> str:
-    body = f"110101{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-ZHANG = _id_number(date(1990, 1, 1), 123)
-LI = _id_number(date(1988, 6, 30), 456)
-
-
-def record(number: str, birth: date, **changes: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "source": "110101-hukou",
-        "source_version": 1,
-        "id_number": number,
-        "name": "张三",
-        "sex": "男",
-        "ethnicity": "汉族",
-        "birth_date": birth.isoformat(),
-        "household_address": "北京市东城区景山前街4号",
-        "marital_status": "未婚",
-    }
-    base.update(changes)
-    return base
+ZHANG = id_number(date(1990, 1, 1), 123)
+LI = id_number(date(1988, 6, 30), 456)
 
 
 ALL = ["name", "sex", "ethnicity", "birth_date", "household_address", "marital_status"]
 
 
-async def _app_with_people(backend, signer, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
-
-
 async def _load(app, signer) -> None:
-    async with client(
-        app, signer, "data-exchange", principal_type="county", subject="c-1"
-    ) as county:
+    async with county_client(app, signer, "c-1") as county:
         done = await county.post(
             "/api/v1/data-exchange/population/records",
             json={
@@ -73,7 +44,7 @@ def _citizen(app, signer, subject: str, grant, scenario="citizen-self-lookup", b
 
 
 async def test_own_record_has_exactly_the_granted_fields(backend, signer, verifier):
-    app = await _app_with_people(backend, signer, verifier)
+    app = await make_app(backend, verifier)
     async with running(app):
         await _load(app, signer)
         async with _citizen(app, signer, ZHANG, {"population": ["sex", "name"]}) as zhang:
@@ -109,7 +80,7 @@ async def test_own_record_has_exactly_the_granted_fields(backend, signer, verifi
 
 
 async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, signer, verifier):
-    app = await _app_with_people(backend, signer, verifier)
+    app = await make_app(backend, verifier)
     async with running(app):
         await _load(app, signer)
         cipher = PiiCipher.from_settings(app.state.runtime.settings)
@@ -120,30 +91,18 @@ async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, si
             "bind_subject_index": cipher.blind_index(LI),
             "bind_presence": "id_card",
         }
-        async with client(
-            app, signer, "data-exchange", principal_type="staff", subject="staff-7", **claims
-        ) as staff:
+        async with window_staff(app, signer, **claims) as staff:
             bound = await staff.get(BOUND, params={"id_number": ZHANG})
             assert (bound.status_code, bound.json()) == (200, {"name": "李四", "sex": "女"})
             # A self read under a case scenario is refused.
             assert (await staff.get(SELF)).json()["code"] == "binding_mismatch"
-        async with client(
-            app,
-            signer,
-            "data-exchange",
-            principal_type="staff",
-            subject="staff-7",
-            **{**claims, "bind_subject_index": "not-an-index"},
+        async with window_staff(
+            app, signer, **{**claims, "bind_subject_index": "not-an-index"}
         ) as forged:
             assert (await forged.get(BOUND)).json()["code"] == "binding_missing"
         # A case without the applicant's presence binds nobody (defence in depth).
-        async with client(
-            app,
-            signer,
-            "data-exchange",
-            principal_type="staff",
-            subject="staff-7",
-            **{k: v for k, v in claims.items() if k != "bind_presence"},
+        async with window_staff(
+            app, signer, **{k: v for k, v in claims.items() if k != "bind_presence"}
         ) as absent:
             refused = await absent.get(BOUND)
             assert (refused.status_code, refused.json()["code"]) == (
@@ -157,7 +116,7 @@ async def test_bound_record_is_the_case_applicant_and_only_for_staff(backend, si
 
 
 async def test_verify_answers_granted_fields_without_disclosing_values(backend, signer, verifier):
-    app = await _app_with_people(backend, signer, verifier)
+    app = await make_app(backend, verifier)
     async with running(app):
         await _load(app, signer)
         grant = {"population": ["name"]}

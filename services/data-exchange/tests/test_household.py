@@ -10,10 +10,10 @@ from datetime import date
 from sqlalchemy import select
 from stdnum.cn import ric
 
-from data_exchange.main import create_app
 from data_exchange.models import access_log
-from data_exchange.settings import Settings
 from yiwang_platform.testing import client, running
+
+from .factories import county_client, make_app
 
 HOUSEHOLD = "/api/v1/data-exchange/population/household/self"
 RECORDS = "/api/v1/data-exchange/population/records"
@@ -65,15 +65,8 @@ PEOPLE = [
 ]
 
 
-async def _app(backend, verifier, signer):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
-
-
 async def _load(app, signer, records) -> dict:
-    async with client(
-        app, signer, "data-exchange", principal_type="county", subject="c-1"
-    ) as county:
+    async with county_client(app, signer, "c-1") as county:
         return (await county.post(RECORDS, json={"records": records})).json()
 
 
@@ -92,7 +85,7 @@ def _view(name, address=HOME, marital="已婚"):
 
 
 async def test_household_read_gives_spouse_and_members_granted_fields(backend, signer, verifier):
-    app = await _app(backend, verifier, signer)
+    app = await make_app(backend, verifier)
     async with running(app):
         assert (await _load(app, signer, PEOPLE))["summary"]["accepted"] == len(PEOPLE)
         async with _citizen(app, signer, FATHER) as father:
@@ -147,7 +140,7 @@ async def test_household_read_gives_spouse_and_members_granted_fields(backend, s
 
 
 async def test_household_read_refuses_what_it_must(backend, signer, verifier):
-    app = await _app(backend, verifier, signer)
+    app = await make_app(backend, verifier)
     async with running(app):
         await _load(app, signer, PEOPLE)
         cases = [
@@ -165,7 +158,7 @@ async def test_household_read_refuses_what_it_must(backend, signer, verifier):
 
 
 async def test_spouse_links_are_checked(backend, signer, verifier):
-    app = await _app(backend, verifier, signer)
+    app = await make_app(backend, verifier)
     async with running(app):
         bad_spouse = MOTHER[:-1] + ("1" if MOTHER[-1] != "1" else "2")
         answer = await _load(

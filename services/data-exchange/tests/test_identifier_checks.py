@@ -6,18 +6,21 @@ good records beside it land."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
-from stdnum.cn import ric, uscc
+from stdnum.cn import uscc
 
-from data_exchange.main import create_app
 from data_exchange.models import LegalPersonRecord, PopulationRecord
-from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
-from yiwang_platform.testing import client, eventually, running
+from yiwang_platform.testing import eventually, running
 from yiwang_platform.workdays import china_today
+
+from .factories import county_client, make_app
+from .factories import county_person as person
+from .factories import id_number as resident_id
 
 POPULATION = "/api/v1/data-exchange/population/records"
 LEGAL_PERSONS = "/api/v1/data-exchange/legal-persons/records"
@@ -26,26 +29,12 @@ LEGAL_PERSON_TOPIC = "data-exchange.inbound.legal_person.v1"
 WAIT = 60.0
 FUTURE = china_today() + timedelta(days=400)
 
-
-def id_number(birth: date, sequence: int) -> str:
-    body = f"330106{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
+id_number = functools.partial(resident_id, area="330106")
 
 
 def credit_code(organisation: str) -> str:
     body = f"91330106{organisation}"
     return body + uscc.calc_check_digit(body + "0")
-
-
-def person(number: str, birth: date) -> dict[str, object]:
-    return {
-        "source": "330106-hukou",
-        "source_version": 1,
-        "id_number": number,
-        "name": "张三",
-        "sex": "男",
-        "birth_date": birth.isoformat(),
-    }
 
 
 def enterprise(code: str, representative: str) -> dict[str, object]:
@@ -68,11 +57,6 @@ GOOD = id_number(date(1992, 8, 15), 101)
 UNBORN = id_number(FUTURE, 202)
 ACME = credit_code("MA2H7Q3K1")
 BETA = credit_code("MA2J8R4L2")
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 async def count(app, table) -> int:
@@ -120,9 +104,7 @@ async def test_each_batch_entry_is_answered_on_its_own(backend, signer, verifier
     not_an_object = "(record): not a JSON object"
     async with (
         running(app),
-        client(
-            app, signer, "data-exchange", principal_type="county", subject="county-330106"
-        ) as county,
+        county_client(app, signer, "county-330106") as county,
     ):
         people = await county.post(
             POPULATION,

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from stdnum.cn import ric, uscc
 
 from data_exchange.grants import LEGAL_PERSON_FIELDS
-from data_exchange.main import create_app
 from data_exchange.models import LegalPersonRecord, access_log, outbox
-from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
+
+from .factories import county_client, make_app
 
 TOPIC = "data-exchange.inbound.legal_person.v1"
 EVENT_TYPE = "gov.county.legal_person.record.v1"
@@ -64,11 +64,6 @@ def enterprise(code: str, version: int = 1, **changes: object) -> dict[str, obje
     }
     data.update(changes)
     return data
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 async def stored(app, code: str) -> LegalPersonRecord | None:
@@ -150,9 +145,7 @@ async def test_batch_answers_each_record_and_never_half_writes(backend, signer, 
     app = await make_app(backend, verifier)
     async with (
         running(app),
-        client(
-            app, signer, "data-exchange", principal_type="county", subject="county-330106"
-        ) as county,
+        county_client(app, signer, "county-330106") as county,
     ):
         first = await county.post(
             RECORDS,
@@ -251,9 +244,7 @@ async def test_batch_answers_each_record_and_never_half_writes(backend, signer, 
 
 
 async def _load(app, signer) -> None:
-    async with client(
-        app, signer, "data-exchange", principal_type="county", subject="c-1"
-    ) as county:
+    async with county_client(app, signer, "c-1") as county:
         done = await county.post(
             RECORDS,
             json={

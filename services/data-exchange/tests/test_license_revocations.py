@@ -4,42 +4,25 @@ out-of-order events are harmless."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date
 
 from sqlalchemy import func, select
-from stdnum.cn import ric
 
 from data_exchange.events import LicenseIssuedIn, LicenseRevokedIn
-from data_exchange.main import create_app
 from data_exchange.models import LicenseIndexEntry
-from data_exchange.settings import Settings
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.testing import client, eventually, running
 
+from .factories import id_number as resident_id
+from .factories import license_issued as issued
+from .factories import make_app
+
 WAIT = 60.0  # joining a Kafka consumer group takes a few seconds
 
-
-def id_number(birth: date, sequence: int, area: str = "110105") -> str:
-    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-def issued(license_id: str, holder_index: str, **changes: object) -> CloudEvent:
-    data: dict[str, object] = {
-        "license_id": license_id,
-        "license_type": "CN-BIRTH-CERT",
-        "holder_kind": "citizen",
-        "holder_index": holder_index,
-        "issuer": "杭州市卫生健康委员会",
-        "issued_at": "2026-03-01T08:30:00Z",
-        "valid_until": None,
-    }
-    data.update(changes)
-    return CloudEvent(
-        type=LicenseIssuedIn.event_type, source="/yiwang/license", data=data, subject=license_id
-    )
+id_number = functools.partial(resident_id, area="110105")
 
 
 def revoked(license_id: str, holder_index: str) -> CloudEvent:
@@ -55,11 +38,6 @@ def revoked(license_id: str, holder_index: str) -> CloudEvent:
     return CloudEvent(
         type=LicenseRevokedIn.event_type, source="/yiwang/license", data=data, subject=license_id
     )
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 async def handle(app, event: CloudEvent) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 
-from data_exchange.main import create_app
-from data_exchange.settings import Settings
 from yiwang_platform.testing import client, running
+
+from .factories import make_app
 
 HOLDER = "a" * 64
 
@@ -17,8 +17,7 @@ def cursor(text: str) -> str:
 
 
 async def test_crafted_cursors_are_400_on_every_list(backend, signer, verifier):
-    settings = await backend.settings(Settings)
-    app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+    app = await make_app(backend, verifier)
     crafted = {
         # A time without a zone reached the aware column and the database refused it.
         ("staff", "/api/v1/data-exchange/licenses"): [

@@ -7,20 +7,14 @@ import json
 from datetime import date
 
 from sqlalchemy import func, select
-from stdnum.cn import ric
 
-from data_exchange.main import create_app
 from data_exchange.models import PopulationRecord, outbox
-from data_exchange.settings import Settings
 from yiwang_platform.testing import client, running
 
+from .factories import county_client, id_number, make_app
+from .factories import population_record as record
+
 RECORDS = "/api/v1/data-exchange/population/records"
-
-
-def id_number(birth: date, sequence: int, area: str = "110101") -> str:
-    """A synthetic resident ID number with a correct GB 11643 check digit."""
-    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
 
 
 def with_bad_checksum(number: str) -> str:
@@ -30,27 +24,6 @@ def with_bad_checksum(number: str) -> str:
 ZHANG = id_number(date(1990, 1, 1), 123)  # ends in 7
 LI = id_number(date(1988, 6, 30), 456)
 WANG = id_number(date(2001, 12, 9), 789)
-
-
-def record(number: str, birth: date, version: int = 1, **changes: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "source": "110101-hukou",
-        "source_version": version,
-        "id_number": number,
-        "name": "张三",
-        "sex": "男",
-        "ethnicity": "汉族",
-        "birth_date": birth.isoformat(),
-        "household_address": "北京市东城区景山前街4号",
-        "marital_status": "未婚",
-    }
-    base.update(changes)
-    return base
-
-
-async def make_app(backend, verifier):
-    settings = await backend.settings(Settings)
-    return create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
 
 
 async def counts(app) -> tuple[int, int]:
@@ -70,9 +43,7 @@ async def test_a_batch_applies_good_records_and_reports_bad_ones(backend, signer
     bad_checksum = with_bad_checksum(WANG)
     async with (
         running(app),
-        client(
-            app, signer, "data-exchange", principal_type="county", subject="county-110101"
-        ) as county,
+        county_client(app, signer, "county-110101") as county,
     ):
         first = await county.post(
             RECORDS,

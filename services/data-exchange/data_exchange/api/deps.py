@@ -18,6 +18,3 @@ FaceMatcherDep = Annotated[FaceMatcher, Depends(collaborators_of(FaceMatcher))]
 # Who may call a route, by the kind of caller the gateway vouched for.
 CountyOrStaffDep = Annotated[InternalPrincipal, Depends(caller_of_type("county", "staff"))]
 CitizenDep = Annotated[InternalPrincipal, Depends(caller_of_type("citizen"))]
-
-# The checkpoint routes (api/routes/audit.py) still check the caller in their bodies.
-from data_exchange.grants import require_type as require_type  # noqa: E402
