@@ -187,7 +187,7 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
     store.start()
     try:
         before = store.current
-        assert store.decide(
+        assert store.current.decide(
             CITIZEN_L2, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
         ).allowed
         path = directory / "citizen-self-lookup.yaml"
@@ -199,7 +199,7 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
             return True
 
         await asyncio.wait_for(swapped(), 5)
-        refused = store.decide(
+        refused = store.current.decide(
             CITIZEN_L2, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
         )
         assert refused.reason_code == "assurance_too_low"
@@ -209,7 +209,7 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
         path.write_text(path.read_text().replace("subject: self", "subject: [broken"))
         for _ in range(20):
             await asyncio.sleep(0.05)
-            assert store.decide(
+            assert store.current.decide(
                 CITIZEN_L3, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
             ).allowed
         assert store.current is good

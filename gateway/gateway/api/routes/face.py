@@ -67,9 +67,7 @@ async def verify(
         services=services,
         recorder=recorder,
         sign_ins=sign_ins,
-        challenge_id=body.challenge_id,
-        nonce=body.nonce,
-        image=body.image,
+        verification=body,
         max_image_bytes=settings.face_max_image_bytes,
     )
     return VerificationRead.of(result)
