@@ -20,7 +20,7 @@ from gateway.audit.chain import READERS
 from gateway.identity.accounts import OneTimeCodes
 from gateway.identity.api_keys import ApiKeyAuthenticator
 from gateway.identity.authn import authenticate
-from gateway.identity.face import FaceChecks
+from gateway.identity.face import FaceChecks, FaceVerifier
 from gateway.identity.lockout import Lockout
 from gateway.identity.principal import Principal
 from gateway.identity.real_name import RealNameAttempts, RealNameBinding
@@ -62,6 +62,7 @@ class Collaborators:
     real_name_attempts: RealNameAttempts
     real_name_binding: RealNameBinding
     face_checks: FaceChecks
+    face_verifier: FaceVerifier
     services: Services
     scenarios: ScenarioStore
     limiter: RateLimiter
@@ -160,6 +161,9 @@ def build(
     )
     codes = OneTimeCodes(kv, sms, cipher=cipher)
     real_name_attempts = RealNameAttempts(_lockout(settings, kv, kind="real_name"))
+    face_checks = FaceChecks(
+        _lockout(settings, kv, kind="face"), challenge_seconds=settings.face_challenge_seconds
+    )
     return Collaborators(
         sessions=sessions,
         kv=kv,
@@ -182,9 +186,9 @@ def build(
         real_name_binding=RealNameBinding(
             real_name_attempts, authoriser, recorder, sign_ins, cipher
         ),
-        face_checks=FaceChecks(
-            _lockout(settings, kv, kind="face"),
-            challenge_seconds=settings.face_challenge_seconds,
+        face_checks=face_checks,
+        face_verifier=FaceVerifier(
+            face_checks, services, recorder, sign_ins, settings.face_max_image_bytes
         ),
         services=services,
         scenarios=scenarios,

@@ -21,8 +21,8 @@ from gateway.main import create_app, hash_api_key
 from gateway.routing.upstreams import AsgiUpstream, HttpUpstream, Upstream
 from gateway.settings import SERVICES, Settings
 from yiwang_platform.internal_token import InternalTokenSigner
-from yiwang_platform.keyvalue import KeyValueStore, RedisStore
-from yiwang_platform.testing import client
+from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
+from yiwang_platform.testing import REDIS_URL, client, need_stack
 
 # Nothing listens there: the services not under test are down.
 CLOSED = "http://127.0.0.1:9"
@@ -34,7 +34,7 @@ def id_number(birth: date, sequence: int, area: str = "110101") -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-def person(number: str, birth: date, name: str, **fields: object) -> dict[str, object]:
+def person(number: str, birth: date, name: str = "张三", **fields: object) -> dict[str, object]:
     """A population record as a county's hukou source pushes it to data-exchange."""
     return {
         "source": "110101-hukou",
@@ -94,6 +94,21 @@ def act_as(front: FastAPI, callers: Mapping[str, Principal]) -> None:
         return callers[request.headers["x-as"]]
 
     front.dependency_overrides[authenticated] = as_caller
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def kv_store(request) -> AsyncIterator[KeyValueStore]:
+    """A key-value store in memory, or on real Redis in a namespace of this test's own."""
+    kv: KeyValueStore
+    if request.param == "redis":
+        need_stack("redis")
+        kv = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    else:
+        kv = MemoryStore()
+    try:
+        yield kv
+    finally:
+        await kv.close()
 
 
 @pytest.fixture

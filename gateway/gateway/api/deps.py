@@ -14,7 +14,7 @@ from gateway.collaborators import (
     part_of,
 )
 from gateway.identity.accounts import OneTimeCodes
-from gateway.identity.face import FaceChecks
+from gateway.identity.face import FaceChecks, FaceVerifier
 from gateway.identity.principal import Principal
 from gateway.identity.real_name import RealNameBinding
 from gateway.identity.sessions import SessionStore
@@ -36,6 +36,7 @@ CodesDep = Annotated[OneTimeCodes, Depends(part_of(lambda c: c.codes))]
 SignInDep = Annotated[SignIn, Depends(part_of(lambda c: c.sign_in))]
 RealNameBindingDep = Annotated[RealNameBinding, Depends(part_of(lambda c: c.real_name_binding))]
 FaceChecksDep = Annotated[FaceChecks, Depends(part_of(lambda c: c.face_checks))]
+FaceVerifierDep = Annotated[FaceVerifier, Depends(part_of(lambda c: c.face_verifier))]
 ServicesDep = Annotated[Services, Depends(part_of(lambda c: c.services))]
 AuthoriserDep = Annotated[Authoriser, Depends(part_of(lambda c: c.authoriser))]
 ForwarderDep = Annotated[Forwarder, Depends(part_of(lambda c: c.forwarder))]

@@ -198,62 +198,63 @@ async def new_challenge(checks: FaceChecks, principal: Principal) -> Challenge:
     return await checks.issue(principal)
 
 
-async def verify(
-    checks: FaceChecks,
-    principal: Principal,
-    *,
-    services: Services,
-    recorder: AccessRecorder,
-    sign_ins: SessionStore,
-    verification: VerificationBody,
-    max_image_bytes: int,
-) -> FaceVerification:
-    """Consume the challenge, have data-exchange compare the selfie with the person's
-    reference face; a match raises the session to L3, a non-match counts to the lock."""
-    challenge_id, image = verification.challenge_id, verification.image
-    require_real_name(principal)
-    require_session(principal)
-    if len(image) > (max_image_bytes + 2) // 3 * 4 + 4:
-        raise ProblemError(
-            413,
-            "payload_too_large",
-            "图像过大",
-            f"the image may have at most {max_image_bytes} bytes",
-            title_en="Image too large",
-        )
-    await checks.check_not_locked(principal)
-    await checks.consume(principal, challenge_id=challenge_id, nonce=verification.nonce)
+@dataclass(frozen=True)
+class FaceVerifier:
+    checks: FaceChecks
+    services: Services
+    recorder: AccessRecorder
+    sign_ins: SessionStore
+    max_image_bytes: int
 
-    status, answer = await _match(
-        services, principal, recorder=recorder, challenge_id=challenge_id, image=image
-    )
-    if status == 200 and isinstance(answer.get("match"), bool):
-        score = float(answer.get("score", 0.0))
-        if not answer["match"]:
-            failures = await checks.record_failure(principal)
-            return FaceVerification(
-                match=False,
-                score=score,
-                acr=principal.acr,
-                attempts_left=max(0, checks.lockout.max_failures - failures),
+    async def verify(
+        self, principal: Principal, verification: VerificationBody
+    ) -> FaceVerification:
+        """Consume the challenge, have data-exchange compare the selfie with the person's
+        reference face; a match raises the session to L3, a non-match counts to the lock."""
+        challenge_id, image = verification.challenge_id, verification.image
+        require_real_name(principal)
+        require_session(principal)
+        if len(image) > (self.max_image_bytes + 2) // 3 * 4 + 4:
+            raise ProblemError(
+                413,
+                "payload_too_large",
+                "图像过大",
+                f"the image may have at most {self.max_image_bytes} bytes",
+                title_en="Image too large",
             )
-        await checks.record_success(principal)
-        # The session store keeps the L3 mark that authentication reads.
-        until = await sign_ins.mark_face_verified(principal.session_id)
-        return FaceVerification(match=True, score=score, acr="L3", valid_until=until)
-    code = answer.get("code")
-    if status in (404, 413, 422) and (code in _PASSED_ON or code == "payload_too_large"):
-        raise ProblemError(
-            status, str(code), str(answer.get("title", code)), title_en=answer.get("title_en")
+        await self.checks.check_not_locked(principal)
+        await self.checks.consume(principal, challenge_id=challenge_id, nonce=verification.nonce)
+
+        status, answer = await _match(
+            self.services, principal, recorder=self.recorder, challenge_id=challenge_id, image=image
         )
-    raise ProblemError(
-        503,
-        "face_check_unavailable",
-        "人脸核验服务暂不可用",
-        "the population library could not compare the face",
-        title_en="Face check unavailable",
-        headers={"Retry-After": "5"},
-    )
+        if status == 200 and isinstance(answer.get("match"), bool):
+            score = float(answer.get("score", 0.0))
+            if not answer["match"]:
+                failures = await self.checks.record_failure(principal)
+                return FaceVerification(
+                    match=False,
+                    score=score,
+                    acr=principal.acr,
+                    attempts_left=max(0, self.checks.lockout.max_failures - failures),
+                )
+            await self.checks.record_success(principal)
+            # The session store keeps the L3 mark that authentication reads.
+            until = await self.sign_ins.mark_face_verified(principal.session_id)
+            return FaceVerification(match=True, score=score, acr="L3", valid_until=until)
+        code = answer.get("code")
+        if status in (404, 413, 422) and (code in _PASSED_ON or code == "payload_too_large"):
+            raise ProblemError(
+                status, str(code), str(answer.get("title", code)), title_en=answer.get("title_en")
+            )
+        raise ProblemError(
+            503,
+            "face_check_unavailable",
+            "人脸核验服务暂不可用",
+            "the population library could not compare the face",
+            title_en="Face check unavailable",
+            headers={"Retry-After": "5"},
+        )
 
 
 async def _match(
