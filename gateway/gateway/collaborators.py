@@ -20,10 +20,12 @@ from gateway.audit.chain import READERS
 from gateway.identity.accounts import OneTimeCodes
 from gateway.identity.api_keys import ApiKeyAuthenticator
 from gateway.identity.authn import authenticate
-from gateway.identity.face import FaceChecks
+from gateway.identity.face import FaceChecks, FaceVerifier
+from gateway.identity.lockout import Lockout
 from gateway.identity.principal import Principal
-from gateway.identity.real_name import RealNameAttempts
+from gateway.identity.real_name import RealNameAttempts, RealNameBinding
 from gateway.identity.sessions import SessionStore
+from gateway.identity.sign_in import SignIn
 from gateway.identity.sms import FileOutboxSms
 from gateway.identity.tokens import AccessTokens, Keyring
 from gateway.models import audit_checkpoints, audit_entries
@@ -56,8 +58,11 @@ class Collaborators:
     sign_ins: SessionStore
     sms: FileOutboxSms
     codes: OneTimeCodes
+    sign_in: SignIn
     real_name_attempts: RealNameAttempts
+    real_name_binding: RealNameBinding
     face_checks: FaceChecks
+    face_verifier: FaceVerifier
     services: Services
     scenarios: ScenarioStore
     limiter: RateLimiter
@@ -99,6 +104,19 @@ class Collaborators:
             await upstream.close()
 
 
+def _lockout(settings: Settings, kv: KeyValueStore, *, kind: str) -> Lockout:
+    """The lockout ``<kind>_max_failures``, ``<kind>_failure_window_seconds`` and
+    ``<kind>_lockout_seconds`` set up. Real-name locks are kept a minute past their end."""
+    return Lockout(
+        kv,
+        kind.replace("_", "-"),
+        max_failures=getattr(settings, f"{kind}_max_failures"),
+        failure_window_seconds=getattr(settings, f"{kind}_failure_window_seconds"),
+        lockout_seconds=getattr(settings, f"{kind}_lockout_seconds"),
+        expiry_margin=60 if kind == "real_name" else 0,
+    )
+
+
 def build(
     settings: Settings,
     *,
@@ -133,6 +151,19 @@ def build(
         if settings.sms_outbox
         else Path(settings.var_dir) / "sms-outbox.jsonl"
     )
+    sign_ins = SessionStore(
+        sessions,
+        kv,
+        cipher=cipher,
+        tokens=tokens,
+        refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
+        face_window=timedelta(minutes=settings.face_window_minutes),
+    )
+    codes = OneTimeCodes(kv, sms, cipher=cipher)
+    real_name_attempts = RealNameAttempts(_lockout(settings, kv, kind="real_name"))
+    face_checks = FaceChecks(
+        _lockout(settings, kv, kind="face"), challenge_seconds=settings.face_challenge_seconds
+    )
     return Collaborators(
         sessions=sessions,
         kv=kv,
@@ -140,28 +171,24 @@ def build(
         api_keys=ApiKeyAuthenticator.from_setting(settings.api_keys),
         keyring=keyring,
         tokens=tokens,
-        sign_ins=SessionStore(
-            sessions,
-            kv,
-            cipher=cipher,
-            tokens=tokens,
-            refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
-            face_window=timedelta(minutes=settings.face_window_minutes),
-        ),
+        sign_ins=sign_ins,
         sms=sms,
-        codes=OneTimeCodes(kv, sms, cipher=cipher),
-        real_name_attempts=RealNameAttempts(
+        codes=codes,
+        sign_in=SignIn(
+            sign_ins,
+            codes,
             kv,
-            max_failures=settings.real_name_max_failures,
-            failure_window_seconds=settings.real_name_failure_window_seconds,
-            lockout_seconds=settings.real_name_lockout_seconds,
+            cipher,
+            password_attempts=settings.password_attempts,
+            token_endpoint=settings.token_endpoint_url,
         ),
-        face_checks=FaceChecks(
-            kv,
-            challenge_seconds=settings.face_challenge_seconds,
-            max_failures=settings.face_max_failures,
-            failure_window_seconds=settings.face_failure_window_seconds,
-            lockout_seconds=settings.face_lockout_seconds,
+        real_name_attempts=real_name_attempts,
+        real_name_binding=RealNameBinding(
+            real_name_attempts, authoriser, recorder, sign_ins, cipher
+        ),
+        face_checks=face_checks,
+        face_verifier=FaceVerifier(
+            face_checks, services, recorder, sign_ins, settings.face_max_image_bytes
         ),
         services=services,
         scenarios=scenarios,

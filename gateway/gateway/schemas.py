@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from gateway.identity.face import Challenge, FaceVerification
-from gateway.identity.sessions import TokenPair
 
 # ---- authentication ---------------------------------------------------------------------
 
@@ -45,38 +42,31 @@ class RealNameBody(BaseModel):
     name: str = Field(min_length=1, max_length=50)
 
 
-class Tokens(BaseModel):
+class ReadOf(BaseModel):
+    """A response body read off the domain object of the same fields."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        return cls.model_validate(source)
+
+
+class Tokens(ReadOf):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
     refresh_token: str | None = None
     acr: str
 
-    @classmethod
-    def of(cls, pair: TokenPair) -> Tokens:
-        return cls(
-            access_token=pair.access_token,
-            expires_in=pair.expires_in,
-            refresh_token=pair.refresh_token,
-            acr=pair.acr,
-        )
-
 
 # ---- face checks ------------------------------------------------------------------------
 
 
-class ChallengeRead(BaseModel):
+class ChallengeRead(ReadOf):
     challenge_id: str
     nonce: str
     expires_at: datetime
-
-    @classmethod
-    def of(cls, challenge: Challenge) -> ChallengeRead:
-        return cls(
-            challenge_id=challenge.challenge_id,
-            nonce=challenge.nonce,
-            expires_at=challenge.expires_at,
-        )
 
 
 class VerificationBody(BaseModel):
@@ -91,7 +81,7 @@ class VerificationBody(BaseModel):
     )
 
 
-class VerificationRead(BaseModel):
+class VerificationRead(ReadOf):
     match: bool
     score: float = Field(description="distance between the faces: lower is more alike")
     acr: str = Field(description="the session's assurance level after this check")
@@ -101,16 +91,6 @@ class VerificationRead(BaseModel):
     attempts_left: int | None = Field(
         default=None, description="failed checks left before the lock (on no match)"
     )
-
-    @classmethod
-    def of(cls, result: FaceVerification) -> VerificationRead:
-        return cls(
-            match=result.match,
-            score=result.score,
-            acr=result.acr,
-            valid_until=result.valid_until,
-            attempts_left=result.attempts_left,
-        )
 
 
 # ---- audit ------------------------------------------------------------------------------

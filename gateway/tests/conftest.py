@@ -20,7 +20,9 @@ from gateway.identity.principal import Principal
 from gateway.main import create_app, hash_api_key
 from gateway.routing.upstreams import AsgiUpstream, HttpUpstream, Upstream
 from gateway.settings import SERVICES, Settings
-from yiwang_platform.keyvalue import KeyValueStore, RedisStore
+from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
+from yiwang_platform.testing import REDIS_URL, client, need_stack
 
 # Nothing listens there: the services not under test are down.
 CLOSED = "http://127.0.0.1:9"
@@ -30,6 +32,31 @@ def id_number(birth: date, sequence: int, area: str = "110101") -> str:
     """A valid resident ID number."""
     body = f"{area}{birth:%Y%m%d}{sequence:03d}"
     return body + ric.calc_check_digit(body + "0")
+
+
+def person(number: str, birth: date, name: str = "张三", **fields: object) -> dict[str, object]:
+    """A population record as a county's hukou source pushes it to data-exchange."""
+    return {
+        "source": "110101-hukou",
+        "source_version": 1,
+        "id_number": number,
+        "name": name,
+        "sex": "男",
+        "birth_date": birth.isoformat(),
+        **fields,
+    }
+
+
+async def push_people(
+    exchange: FastAPI, signer: InternalTokenSigner, *records: Mapping[str, object]
+) -> list[str]:
+    """``records`` pushed straight to data-exchange by a county: the status of each."""
+    async with client(exchange, signer, "data-exchange", principal_type="county") as county:
+        pushed = await county.post(
+            "/api/v1/data-exchange/population/records", json={"records": list(records)}
+        )
+    assert pushed.status_code == 200, pushed.text
+    return [result["status"] for result in pushed.json()["results"]]
 
 
 def api_keys(keys: Mapping[str, Principal]) -> str:
@@ -67,6 +94,21 @@ def act_as(front: FastAPI, callers: Mapping[str, Principal]) -> None:
         return callers[request.headers["x-as"]]
 
     front.dependency_overrides[authenticated] = as_caller
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def kv_store(request) -> AsyncIterator[KeyValueStore]:
+    """A key-value store in memory, or on real Redis in a namespace of this test's own."""
+    kv: KeyValueStore
+    if request.param == "redis":
+        need_stack("redis")
+        kv = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    else:
+        kv = MemoryStore()
+    try:
+        yield kv
+    finally:
+        await kv.close()
 
 
 @pytest.fixture

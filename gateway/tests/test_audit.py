@@ -17,10 +17,10 @@ from sqlalchemy import select, text
 from gateway.audit import cli as audit
 from gateway.identity.principal import Principal
 from gateway.models import audit_entries
-from gateway.tests.conftest import act_as, gateway_client, id_number
+from gateway.tests.conftest import act_as, gateway_client, id_number, person, push_people
 from yiwang_platform.audit_chain import chain_hash
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.testing import client, eventually, running
+from yiwang_platform.testing import eventually, running
 
 ZHANG = id_number(date(1990, 1, 1), 123)
 LI = id_number(date(1988, 6, 30), 456)
@@ -34,17 +34,6 @@ CALLERS = {
     "operator": Principal("op-1", "operator"),
     "window-7": Principal("staff-7", "staff", roles=("window",), key_id="k-staff-7"),
 }
-
-
-def _person(number: str, birth: date, name: str) -> dict[str, object]:
-    return {
-        "source": "110101-hukou",
-        "source_version": 1,
-        "id_number": number,
-        "name": name,
-        "sex": "男",
-        "birth_date": birth.isoformat(),
-    }
 
 
 async def _platform(service_app, gateway_app, **overrides):
@@ -79,12 +68,7 @@ async def test_decisions_are_chained_masked_published_and_verified(
 ):
     exchange, front, settings = await _platform(service_app, gateway_app, audit_chain_key=KEY)
     async with running(exchange), running(front), gateway_client(front) as gw:
-        async with client(exchange, signer, "data-exchange", principal_type="county") as county:
-            pushed = await county.post(
-                "/api/v1/data-exchange/population/records",
-                json={"records": [_person(ZHANG, date(1990, 1, 1), "张三")]},
-            )
-            assert pushed.status_code == 200, pushed.text
+        await push_people(exchange, signer, person(ZHANG, date(1990, 1, 1), "张三"))
         # 1: allowed under a scenario; 2: refused (no scenario named); 3: refused (L1 too low);
         # 4: allowed, no scenario covers the route, the ID number in the path.
         own = await gw.get(
@@ -298,17 +282,12 @@ async def test_a_citizen_sees_only_accesses_to_their_own_data(
 ):
     exchange, front, settings = await _platform(service_app, gateway_app)
     async with running(exchange), running(front), gateway_client(front) as gw:
-        async with client(exchange, signer, "data-exchange", principal_type="county") as county:
-            pushed = await county.post(
-                "/api/v1/data-exchange/population/records",
-                json={
-                    "records": [
-                        _person(ZHANG, date(1990, 1, 1), "张三"),
-                        _person(LI, date(1988, 6, 30), "李四"),
-                    ]
-                },
-            )
-            assert pushed.status_code == 200
+        await push_people(
+            exchange,
+            signer,
+            person(ZHANG, date(1990, 1, 1), "张三"),
+            person(LI, date(1988, 6, 30), "李四"),
+        )
         listed = await gw.get("/api/v1/data-exchange/population/records", headers=_h("window-7"))
         assert listed.status_code == 200, listed.text
 

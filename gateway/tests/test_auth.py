@@ -57,6 +57,17 @@ async def sign_up(
     return created.json()
 
 
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": token}
+    )
+
+
+async def matters(client: httpx.AsyncClient, access_token: str) -> int:
+    """The status of a service call with this access token."""
+    return (await client.get("/api/v1/matters/matters", headers=bearer(access_token))).status_code
+
+
 async def test_citizen_signs_up_by_sms_and_calls_a_service(gateway):
     async with api(gateway) as client:
         tokens = await sign_up(client, gateway, password="a long passphrase")
@@ -170,30 +181,15 @@ async def test_rotation_keeps_old_tokens_valid_for_the_grace_then_refuses_them(g
 async def test_refresh_rotates_and_reuse_revokes_the_whole_family(gateway):
     async with api(gateway) as client:
         first = await sign_up(client, gateway)
-        second = (
-            await client.post(
-                "/api/v1/auth/token",
-                data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-            )
-        ).json()
+        second = (await refresh(client, first["refresh_token"])).json()
         assert second["refresh_token"] != first["refresh_token"]
-        assert (
-            await client.get("/api/v1/matters/matters", headers=bearer(second["access_token"]))
-        ).status_code == 200
+        assert await matters(client, second["access_token"]) == 200
 
-        reuse = await client.post(
-            "/api/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-        )
+        reuse = await refresh(client, first["refresh_token"])
         assert (reuse.status_code, reuse.json()["code"]) == (401, "refresh_token_reused")
-        newest = await client.post(
-            "/api/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
-        )
+        newest = await refresh(client, second["refresh_token"])
         assert newest.status_code == 401
-        assert (
-            await client.get("/api/v1/matters/matters", headers=bearer(second["access_token"]))
-        ).status_code == 401
+        assert await matters(client, second["access_token"]) == 401
 
 
 async def test_sign_out_revokes_the_session_at_once(gateway):
@@ -204,14 +200,9 @@ async def test_sign_out_revokes_the_session_at_once(gateway):
                 "/api/v1/auth/sessions/current", headers=bearer(tokens["access_token"])
             )
         ).status_code == 204
-        assert (
-            await client.get("/api/v1/matters/matters", headers=bearer(tokens["access_token"]))
-        ).status_code == 401
-        refresh = await client.post(
-            "/api/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        )
-        assert refresh.status_code == 401
+        assert await matters(client, tokens["access_token"]) == 401
+        refreshed = await refresh(client, tokens["refresh_token"])
+        assert refreshed.status_code == 401
 
 
 async def test_staff_sign_in_needs_password_and_personal_key(gateway):

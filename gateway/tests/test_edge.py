@@ -11,7 +11,7 @@ import base64
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from gateway.routing.upstreams import (
     AsgiUpstream,
     HttpUpstream,
     Upstream,
+    UpstreamRequest,
     UpstreamRequestInvalid,
     UpstreamResponse,
 )
@@ -81,21 +82,7 @@ def _echo() -> FastAPI:
 class Exploding(Upstream):
     """A service call that fails in a way nobody planned for."""
 
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: str = "",
-        headers: Sequence[tuple[str, str]] = (),
-        body: bytes = b"",
-    ) -> UpstreamResponse:
+    async def forward(self, request: UpstreamRequest) -> UpstreamResponse:
         raise RuntimeError("unplanned")
 
 

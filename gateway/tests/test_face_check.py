@@ -19,8 +19,8 @@ import pytest
 from PIL import Image, ImageEnhance
 
 from gateway.identity.principal import Principal
-from gateway.tests.conftest import api_keys, gateway_client, id_number, parts
-from yiwang_platform.testing import REDIS_URL, client, running
+from gateway.tests.conftest import api_keys, gateway_client, id_number, parts, person, push_people
+from yiwang_platform.testing import REDIS_URL, running
 
 pytestmark = pytest.mark.face_model
 
@@ -78,20 +78,15 @@ async def _platform(
 
 async def _enrol(exchange, signer) -> None:
     """A county record with Grace Hopper's photo, through data-exchange's batch endpoint."""
-    record = {
-        "source": "110105-hukou",
-        "source_version": 1,
-        "id_number": HOPPER,
-        "name": "葛蕾丝",
-        "sex": "女",
-        "birth_date": "1906-12-09",
-        "reference_face": jpeg_b64(hopper()),
-    }
-    async with client(exchange, signer, "data-exchange", principal_type="county") as county:
-        answer = await county.post(
-            "/api/v1/data-exchange/population/records", json={"records": [record]}
-        )
-    assert answer.json()["results"][0]["status"] == "created", answer.text
+    record = person(
+        HOPPER,
+        date(1906, 12, 9),
+        "葛蕾丝",
+        source="110105-hukou",
+        sex="女",
+        reference_face=jpeg_b64(hopper()),
+    )
+    assert await push_people(exchange, signer, record) == ["created"]
 
 
 async def _forget_failures(front, subject: str) -> None:

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from gateway.identity.sms import FileOutboxSms
 from gateway.models import audit_entries
 from gateway.settings import default_policies_dir
-from gateway.tests.conftest import gateway_client, id_number, parts
-from yiwang_platform.testing import client, eventually, running
+from gateway.tests.conftest import gateway_client, id_number, parts, person, push_people
+from yiwang_platform.testing import eventually, running
 
 REAL_NAME = "/api/v1/auth/real-name"
 NAME = "王小明"
@@ -40,7 +40,7 @@ class Platform:
         self.front = front
         self.sms = sms
         self.now = T0
-        parts(front).real_name_attempts.clock = lambda: self.now
+        parts(front).real_name_attempts.lockout.clock = lambda: self.now
         self._phones = iter(range(13900000000, 13999999999))
 
     async def citizen(self) -> dict[str, str]:
@@ -95,23 +95,8 @@ async def _platform(
         **settings,
     )
     async with running(exchange), running(front), gateway_client(front) as api:
-        async with client(exchange, signer, "data-exchange", principal_type="county") as county:
-            pushed = await county.post(
-                "/api/v1/data-exchange/population/records",
-                json={
-                    "records": [
-                        {
-                            "source": "110101-hukou",
-                            "source_version": 1,
-                            "id_number": WANG,
-                            "name": NAME,
-                            "sex": "男",
-                            "birth_date": "1992-05-17",
-                        }
-                    ]
-                },
-            )
-            assert pushed.json()["results"][0]["status"] == "created", pushed.text
+        wang = person(WANG, date(1992, 5, 17), NAME)
+        assert await push_people(exchange, signer, wang) == ["created"]
         yield Platform(api, front, FileOutboxSms(tmp_path / "sms.jsonl"))
 
 

@@ -14,13 +14,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-import pytest
 
 from gateway.identity.principal import Principal
 from gateway.settings import default_policies_dir
-from gateway.tests.conftest import act_as, gateway_client, id_number, parts
-from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
-from yiwang_platform.testing import REDIS_URL, client, eventually, need_stack, running
+from gateway.tests.conftest import act_as, gateway_client, id_number, parts, person
+from yiwang_platform.keyvalue import KeyValueStore
+from yiwang_platform.testing import client, eventually, running
 
 SELF = "/api/v1/data-exchange/population/people/self"
 BOUND = "/api/v1/data-exchange/population/people/bound"
@@ -45,19 +44,16 @@ CALLERS = {
 
 
 def _person(number: str, birth: date, **changes: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "source": "110101-hukou",
-        "source_version": 1,
-        "id_number": number,
-        "name": "张三",
-        "sex": "男",
-        "ethnicity": "汉族",
-        "birth_date": birth.isoformat(),
-        "household_address": "北京市东城区景山前街4号",
-        "marital_status": "未婚",
-    }
-    base.update(changes)
-    return base
+    return person(
+        number,
+        birth,
+        **{
+            "ethnicity": "汉族",
+            "household_address": "北京市东城区景山前街4号",
+            "marital_status": "未婚",
+            **changes,
+        },
+    )
 
 
 async def _platform(
@@ -367,25 +363,17 @@ async def test_the_applicant_confirms_a_window_case_in_their_app(service_app, ga
         assert (bound.status_code, bound.json()) == (200, {"name": "张三", "sex": "男"})
 
 
-@pytest.mark.parametrize("kv", ["memory", "redis"])
-async def test_rate_limit_answers_429_with_retry_after(service_app, gateway_app, tmp_path, kv):
+async def test_rate_limit_answers_429_with_retry_after(
+    service_app, gateway_app, tmp_path, kv_store
+):
     policies = tmp_path / "policies"
     shutil.copytree(default_policies_dir(), policies)
     path = policies / "citizen-self-lookup.yaml"
     path.write_text(path.read_text().replace("per_principal: 30/min", "per_principal: 3/min"))
-    store: KeyValueStore
-    if kv == "redis":
-        need_stack("redis")
-        # The gateway's store on real Redis, in a namespace of this test's own.
-        store = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
-    else:
-        store = MemoryStore()
     exchange, cases, front = await _platform(
-        service_app, gateway_app, policies, kv=store, rate_limit_per_minute=4
+        service_app, gateway_app, policies, kv=kv_store, rate_limit_per_minute=4
     )
-    async with contextlib.AsyncExitStack() as closing:
-        closing.push_async_callback(store.close)
-        api = await closing.enter_async_context(_up(exchange, cases, front))
+    async with _up(exchange, cases, front) as api:
         await _push_people(api)
         # 20 s into a one-minute window, so the test never straddles two windows.
         parts(front).limiter.clock = lambda: 60 * 29_000_000 + 20.0

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,8 +23,6 @@ from gateway.routing.scenarios import (
 )
 from gateway.settings import Settings, default_policies_dir
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
-from yiwang_platform.testing import REDIS_URL, need_stack
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 SELF = "/api/v1/data-exchange/population/people/self"
@@ -187,7 +184,7 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
     store.start()
     try:
         before = store.current
-        assert store.decide(
+        assert store.current.decide(
             CITIZEN_L2, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
         ).allowed
         path = directory / "citizen-self-lookup.yaml"
@@ -199,7 +196,7 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
             return True
 
         await asyncio.wait_for(swapped(), 5)
-        refused = store.decide(
+        refused = store.current.decide(
             CITIZEN_L2, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
         )
         assert refused.reason_code == "assurance_too_low"
@@ -209,7 +206,7 @@ async def test_hot_reload_swaps_in_edits_and_keeps_the_old_policy_on_a_broken_on
         path.write_text(path.read_text().replace("subject: self", "subject: [broken"))
         for _ in range(20):
             await asyncio.sleep(0.05)
-            assert store.decide(
+            assert store.current.decide(
                 CITIZEN_L3, "GET", path=SELF, requested="citizen-self-lookup", now=NOW
             ).allowed
         assert store.current is good
@@ -239,22 +236,9 @@ def test_a_bad_policy_stops_the_start(tmp_path):
         ScenarioStore(tmp_path)
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request):
-    if request.param == "redis":
-        need_stack("redis")
-        kv: KeyValueStore = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
-    else:
-        kv = MemoryStore()
-    try:
-        yield kv
-    finally:
-        await kv.close()
-
-
-async def test_rate_limits_count_per_principal_and_scenario(store):
+async def test_rate_limits_count_per_principal_and_scenario(kv_store):
     # A fixed clock 15 s into a window, so the test never straddles two windows.
-    limiter = RateLimiter(store, default_per_minute=5, clock=lambda: 60 * 29_000_000 + 15.0)
+    limiter = RateLimiter(kv_store, default_per_minute=5, clock=lambda: 60 * 29_000_000 + 15.0)
     scenario = Decision(allowed=True, scenario_name="citizen-self-lookup", rate=3)
     other = Principal("110101199001011237", "citizen", acr="L2")
     for _ in range(3):
@@ -271,6 +255,6 @@ async def test_rate_limits_count_per_principal_and_scenario(store):
     with pytest.raises(ProblemError):
         await limiter.check(CITIZEN_L2, Decision(allowed=True))
     # Zero disables the default limit.
-    unlimited = RateLimiter(store, default_per_minute=0, clock=limiter.clock)
+    unlimited = RateLimiter(kv_store, default_per_minute=0, clock=limiter.clock)
     for _ in range(10):
         await unlimited.check(other, Decision(allowed=True))

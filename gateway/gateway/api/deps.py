@@ -14,10 +14,11 @@ from gateway.collaborators import (
     part_of,
 )
 from gateway.identity.accounts import OneTimeCodes
-from gateway.identity.face import FaceChecks
+from gateway.identity.face import FaceChecks, FaceVerifier
 from gateway.identity.principal import Principal
-from gateway.identity.real_name import RealNameAttempts
+from gateway.identity.real_name import RealNameBinding
 from gateway.identity.sessions import SessionStore
+from gateway.identity.sign_in import SignIn
 from gateway.identity.tokens import Keyring
 from gateway.routing.authorisation import Authoriser
 from gateway.routing.calls import Services
@@ -32,8 +33,10 @@ KeyValueDep = Annotated[KeyValueStore, Depends(part_of(lambda c: c.kv))]
 KeyringDep = Annotated[Keyring, Depends(part_of(lambda c: c.keyring))]
 SignInsDep = Annotated[SessionStore, Depends(part_of(lambda c: c.sign_ins))]
 CodesDep = Annotated[OneTimeCodes, Depends(part_of(lambda c: c.codes))]
-RealNameAttemptsDep = Annotated[RealNameAttempts, Depends(part_of(lambda c: c.real_name_attempts))]
+SignInDep = Annotated[SignIn, Depends(part_of(lambda c: c.sign_in))]
+RealNameBindingDep = Annotated[RealNameBinding, Depends(part_of(lambda c: c.real_name_binding))]
 FaceChecksDep = Annotated[FaceChecks, Depends(part_of(lambda c: c.face_checks))]
+FaceVerifierDep = Annotated[FaceVerifier, Depends(part_of(lambda c: c.face_verifier))]
 ServicesDep = Annotated[Services, Depends(part_of(lambda c: c.services))]
 AuthoriserDep = Annotated[Authoriser, Depends(part_of(lambda c: c.authoriser))]
 ForwarderDep = Annotated[Forwarder, Depends(part_of(lambda c: c.forwarder))]

@@ -22,12 +22,13 @@ from typing import Any
 from stdnum.cn import ric
 
 from gateway.audit.access_log import AccessRecorder
+from gateway.identity.lockout import LockedOut, Lockout
 from gateway.identity.principal import Principal
 from gateway.identity.sessions import SessionStore
 from gateway.routing.calls import Services, call_service
 from gateway.routing.upstreams import UpstreamUnavailable
+from gateway.schemas import VerificationBody
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.keyvalue import KeyValueStore
 
 SCENARIO = "face-check"
 MATCH_PATH = "/api/v1/data-exchange/faces/match"
@@ -89,50 +90,35 @@ def _challenge_refused(code: str, zh: str, *, detail: str, title_en: str) -> Pro
     return ProblemError(400, code, zh, detail, title_en=title_en)
 
 
+FACE_LOCKED = LockedOut(
+    423,
+    "face_locked",
+    ("人脸核验失败次数过多，请稍后再试", "Face checks locked"),
+    "failed face checks",
+)
+
+
 class FaceChecks:
-    def __init__(
-        self,
-        kv: KeyValueStore,
-        *,
-        challenge_seconds: float,
-        max_failures: int,
-        failure_window_seconds: float,
-        lockout_seconds: float,
-    ) -> None:
-        self.kv = kv
+    def __init__(self, lockout: Lockout, *, challenge_seconds: float) -> None:
+        self.kv = lockout.kv
+        self.lockout = lockout
         self.challenge_seconds = challenge_seconds
-        self.max_failures = max_failures
-        self.failure_window_seconds = failure_window_seconds
-        self.lockout_seconds = lockout_seconds
 
     # ---- lockout ------------------------------------------------------------------------
 
     async def check_not_locked(self, principal: Principal) -> None:
-        until = await self.kv.get(f"face:locked:{_digest(principal.subject)}")
+        until = await self.lockout.locked_until(_digest(principal.subject))
         if until is None:
             return
-        retry_after = max(1, int(float(until) - time.time()))
-        raise ProblemError(
-            423,
-            "face_locked",
-            "人脸核验失败次数过多，请稍后再试",
-            f"too many failed face checks; try again in {retry_after} s",
-            title_en="Face checks locked",
-            headers={"Retry-After": str(retry_after)},
-        )
+        retry_after = max(1, int(until - time.time()))
+        raise FACE_LOCKED.error(retry_after)
 
     async def record_failure(self, principal: Principal) -> int:
         """Count a failed comparison; the ``max_failures``-th within the window locks."""
-        subject = _digest(principal.subject)
-        failures = await self.kv.increment(f"face:failures:{subject}", self.failure_window_seconds)
-        if failures >= self.max_failures:
-            until = time.time() + self.lockout_seconds
-            await self.kv.set(f"face:locked:{subject}", str(until), self.lockout_seconds)
-            await self.kv.delete(f"face:failures:{subject}")
-        return failures
+        return await self.lockout.failed(_digest(principal.subject))
 
     async def record_success(self, principal: Principal) -> None:
-        await self.kv.delete(f"face:failures:{_digest(principal.subject)}")
+        await self.lockout.succeeded(_digest(principal.subject))
 
     # ---- challenges ---------------------------------------------------------------------
 
@@ -212,63 +198,63 @@ async def new_challenge(checks: FaceChecks, principal: Principal) -> Challenge:
     return await checks.issue(principal)
 
 
-async def verify(
-    checks: FaceChecks,
-    principal: Principal,
-    *,
-    services: Services,
-    recorder: AccessRecorder,
-    sign_ins: SessionStore,
-    challenge_id: str,
-    nonce: str,
-    image: str,
-    max_image_bytes: int,
-) -> FaceVerification:
-    """Consume the challenge, have data-exchange compare the selfie with the person's
-    reference face; a match raises the session to L3, a non-match counts to the lock."""
-    require_real_name(principal)
-    require_session(principal)
-    if len(image) > (max_image_bytes + 2) // 3 * 4 + 4:
-        raise ProblemError(
-            413,
-            "payload_too_large",
-            "图像过大",
-            f"the image may have at most {max_image_bytes} bytes",
-            title_en="Image too large",
-        )
-    await checks.check_not_locked(principal)
-    await checks.consume(principal, challenge_id=challenge_id, nonce=nonce)
+@dataclass(frozen=True)
+class FaceVerifier:
+    checks: FaceChecks
+    services: Services
+    recorder: AccessRecorder
+    sign_ins: SessionStore
+    max_image_bytes: int
 
-    status, answer = await _match(
-        services, principal, recorder=recorder, challenge_id=challenge_id, image=image
-    )
-    if status == 200 and isinstance(answer.get("match"), bool):
-        score = float(answer.get("score", 0.0))
-        if not answer["match"]:
-            failures = await checks.record_failure(principal)
-            return FaceVerification(
-                match=False,
-                score=score,
-                acr=principal.acr,
-                attempts_left=max(0, checks.max_failures - failures),
+    async def verify(
+        self, principal: Principal, verification: VerificationBody
+    ) -> FaceVerification:
+        """Consume the challenge, have data-exchange compare the selfie with the person's
+        reference face; a match raises the session to L3, a non-match counts to the lock."""
+        challenge_id, image = verification.challenge_id, verification.image
+        require_real_name(principal)
+        require_session(principal)
+        if len(image) > (self.max_image_bytes + 2) // 3 * 4 + 4:
+            raise ProblemError(
+                413,
+                "payload_too_large",
+                "图像过大",
+                f"the image may have at most {self.max_image_bytes} bytes",
+                title_en="Image too large",
             )
-        await checks.record_success(principal)
-        # The session store keeps the L3 mark that authentication reads.
-        until = await sign_ins.mark_face_verified(principal.session_id)
-        return FaceVerification(match=True, score=score, acr="L3", valid_until=until)
-    code = answer.get("code")
-    if status in (404, 413, 422) and (code in _PASSED_ON or code == "payload_too_large"):
-        raise ProblemError(
-            status, str(code), str(answer.get("title", code)), title_en=answer.get("title_en")
+        await self.checks.check_not_locked(principal)
+        await self.checks.consume(principal, challenge_id=challenge_id, nonce=verification.nonce)
+
+        status, answer = await _match(
+            self.services, principal, recorder=self.recorder, challenge_id=challenge_id, image=image
         )
-    raise ProblemError(
-        503,
-        "face_check_unavailable",
-        "人脸核验服务暂不可用",
-        "the population library could not compare the face",
-        title_en="Face check unavailable",
-        headers={"Retry-After": "5"},
-    )
+        if status == 200 and isinstance(answer.get("match"), bool):
+            score = float(answer.get("score", 0.0))
+            if not answer["match"]:
+                failures = await self.checks.record_failure(principal)
+                return FaceVerification(
+                    match=False,
+                    score=score,
+                    acr=principal.acr,
+                    attempts_left=max(0, self.checks.lockout.max_failures - failures),
+                )
+            await self.checks.record_success(principal)
+            # The session store keeps the L3 mark that authentication reads.
+            until = await self.sign_ins.mark_face_verified(principal.session_id)
+            return FaceVerification(match=True, score=score, acr="L3", valid_until=until)
+        code = answer.get("code")
+        if status in (404, 413, 422) and (code in _PASSED_ON or code == "payload_too_large"):
+            raise ProblemError(
+                status, str(code), str(answer.get("title", code)), title_en=answer.get("title_en")
+            )
+        raise ProblemError(
+            503,
+            "face_check_unavailable",
+            "人脸核验服务暂不可用",
+            "the population library could not compare the face",
+            title_en="Face check unavailable",
+            headers={"Retry-After": "5"},
+        )
 
 
 async def _match(

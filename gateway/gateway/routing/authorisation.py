@@ -72,7 +72,7 @@ class Authoriser:
     def decide(
         self, principal: Principal, *, method: str, path: str, requested: str | None
     ) -> Decision:
-        return self.scenarios.decide(
+        return self.scenarios.current.decide(
             principal, method, path=path, requested=requested, now=datetime.now(UTC)
         )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from gateway.identity.principal import Principal
 from gateway.routing.scenarios import Decision
@@ -34,22 +34,35 @@ class RateLimiter:
         limit = decision.rate or self.default_per_minute
         if limit <= 0:
             return
-        now = self.clock()
-        window = int(now // WINDOW_SECONDS)
         # Subjects may be ID numbers: keys hold a digest, never the identifier.
         who = hashlib.sha256(
             f"{principal.principal_type}:{principal.subject}".encode()
         ).hexdigest()[:32]
-        key = f"rate:{decision.scenario_name or '-'}:{who}:{window}"
-        count = await self.store.increment(key, WINDOW_SECONDS + 1)
-        if count > limit:
+        scope = f"scenario {decision.scenario_name}" if decision.scenario_name else "default"
+        await count_in_minute(
+            self.store,
+            [f"rate:{decision.scenario_name or '-'}:{who}"],
+            limit=limit,
+            now=self.clock(),
+            detail=f"{scope} limit of {limit} requests per minute reached",
+        )
+
+
+async def count_in_minute(
+    store: KeyValueStore, keys: Iterable[str], *, limit: int, now: float, detail: str
+) -> None:
+    """Count one request under each of ``keys`` in this minute's window; ProblemError 429
+    with Retry-After at the first one over ``limit`` (none when ``limit`` is 0)."""
+    window = int(now // WINDOW_SECONDS)
+    for key in keys:
+        count = await store.increment(f"{key}:{window}", WINDOW_SECONDS + 1)
+        if limit > 0 and count > limit:
             retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-            scope = f"scenario {decision.scenario_name}" if decision.scenario_name else "default"
             raise ProblemError(
                 429,
                 "rate_limited",
                 "请求过于频繁，请稍后再试",
-                detail=f"{scope} limit of {limit} requests per minute reached",
+                detail=detail,
                 title_en="Too many requests",
                 headers={"Retry-After": str(retry_after)},
                 limit_per_minute=limit,

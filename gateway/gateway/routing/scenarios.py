@@ -414,17 +414,6 @@ class ScenarioStore:
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def decide(
-        self,
-        principal: Principal,
-        method: str,
-        *,
-        path: str,
-        requested: str | None,
-        now: datetime | None = None,
-    ) -> Decision:
-        return self.current.decide(principal, method, path=path, requested=requested, now=now)
-
     def reload_if_changed(self) -> bool:
         """Recompile when the files changed; True when a new registry is in force."""
         fingerprint = _fingerprint(self.directory)

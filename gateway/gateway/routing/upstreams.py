@@ -36,17 +36,25 @@ def _latin1(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
 
 
+@dataclass(frozen=True)
+class UpstreamRequest:
+    method: str
+    # The path and query as given (already percent-encoded).
+    target: str
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+
+
 class Upstream(ABC):
     # Scheme and host the service's own absolute URLs (e.g. in Location) start with.
     origin: str = ""
 
-    @abstractmethod
-    async def start(self) -> None: ...
+    async def start(self) -> None:
+        return None
 
-    @abstractmethod
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        return None
 
-    @abstractmethod
     async def send(
         self,
         method: str,
@@ -55,7 +63,12 @@ class Upstream(ABC):
         query: str = "",
         headers: Sequence[tuple[str, str]] = (),
         body: bytes = b"",
-    ) -> UpstreamResponse: ...
+    ) -> UpstreamResponse:
+        target = path + (f"?{query}" if query else "")
+        return await self.forward(UpstreamRequest(method, target, headers, body))
+
+    @abstractmethod
+    async def forward(self, request: UpstreamRequest) -> UpstreamResponse: ...
 
 
 class HttpUpstream(Upstream):
@@ -79,23 +92,19 @@ class HttpUpstream(Upstream):
             await self._session.close()
             self._session = None
 
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: str = "",
-        headers: Sequence[tuple[str, str]] = (),
-        body: bytes = b"",
-    ) -> UpstreamResponse:
+    async def forward(self, request: UpstreamRequest) -> UpstreamResponse:
         if self._session is None:
             await self.start()
         assert self._session is not None
         try:
             # Sent as given (already percent-encoded): no re-quoting, no dot-segment folding.
-            url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=True)
+            url = URL(f"{self.base_url}{request.target}", encoded=True)
             async with self._session.request(
-                method, url, headers=list(headers), data=body or None, allow_redirects=False
+                request.method,
+                url,
+                headers=list(request.headers),
+                data=request.body or None,
+                allow_redirects=False,
             ) as response:
                 content = await response.read()
                 return UpstreamResponse(response.status, _latin1(response.raw_headers), content)
@@ -116,26 +125,16 @@ class AsgiUpstream(Upstream):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         self._client = httpx.AsyncClient(transport=transport, base_url=self.origin, timeout=timeout)
 
-    async def start(self) -> None:
-        return None
-
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: str = "",
-        headers: Sequence[tuple[str, str]] = (),
-        body: bytes = b"",
-    ) -> UpstreamResponse:
-        url = path + (f"?{query}" if query else "")
+    async def forward(self, request: UpstreamRequest) -> UpstreamResponse:
         try:
             # Header values as the bytes that came in (ASGI headers are latin-1).
-            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-            response = await self._client.request(method, url, headers=raw, content=body)
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers]
+            response = await self._client.request(
+                request.method, request.target, headers=raw, content=request.body
+            )
         except (httpx.TransportError, TimeoutError) as exc:
             raise UpstreamUnavailable(type(exc).__name__) from exc
         except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError

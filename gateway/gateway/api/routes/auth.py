@@ -8,19 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response
 
 from gateway.api.deps import (
-    AuthoriserDep,
     CallerDep,
     CodesDep,
     KeyringDep,
-    KeyValueDep,
     OperatorDep,
-    RealNameAttemptsDep,
-    RecorderDep,
-    SettingsDep,
+    RealNameBindingDep,
+    SignInDep,
     SignInsDep,
 )
-from gateway.identity import sign_in
-from gateway.identity.real_name import bind
 from gateway.schemas import (
     CitizenSignIn,
     CitizenSignUp,
@@ -29,7 +24,7 @@ from gateway.schemas import (
     StaffSignIn,
     Tokens,
 )
-from yiwang_platform.deps import CipherDep, SessionDep
+from yiwang_platform.deps import SessionDep
 
 router = APIRouter(tags=["authentication"])
 
@@ -51,23 +46,8 @@ async def send_code(body: PhoneBody, codes: CodesDep) -> dict[str, bool]:
 @router.post(
     "/api/v1/auth/citizens", status_code=201, response_model=Tokens, summary="Citizen sign-up"
 )
-async def citizen_sign_up(
-    body: CitizenSignUp,
-    session: SessionDep,
-    sign_ins: SignInsDep,
-    codes: CodesDep,
-    cipher: CipherDep,
-) -> Tokens:
-    pair = await sign_in.citizen_sign_up(
-        session,
-        sign_ins,
-        codes=codes,
-        cipher=cipher,
-        phone=body.phone,
-        code=body.code,
-        password=body.password,
-    )
-    return Tokens.of(pair)
+async def citizen_sign_up(body: CitizenSignUp, session: SessionDep, sign_in: SignInDep) -> Tokens:
+    return Tokens.of(await sign_in.citizen_sign_up(session, body))
 
 
 @router.post(
@@ -75,27 +55,8 @@ async def citizen_sign_up(
     response_model=Tokens,
     summary="Citizen sign-in (code or password)",
 )
-async def citizen_sign_in(
-    body: CitizenSignIn,
-    session: SessionDep,
-    sign_ins: SignInsDep,
-    codes: CodesDep,
-    kv: KeyValueDep,
-    cipher: CipherDep,
-    settings: SettingsDep,
-) -> Tokens:
-    pair = await sign_in.citizen_sign_in(
-        session,
-        sign_ins,
-        codes=codes,
-        kv=kv,
-        cipher=cipher,
-        password_attempts=settings.password_attempts,
-        phone=body.phone,
-        code=body.code,
-        password=body.password,
-    )
-    return Tokens.of(pair)
+async def citizen_sign_in(body: CitizenSignIn, session: SessionDep, sign_in: SignInDep) -> Tokens:
+    return Tokens.of(await sign_in.citizen_sign_in(session, body))
 
 
 @router.post(
@@ -103,23 +64,14 @@ async def citizen_sign_in(
     response_model=Tokens,
     summary="Staff sign-in (password + personal key)",
 )
-async def staff_sign_in(body: StaffSignIn, session: SessionDep, sign_ins: SignInsDep) -> Tokens:
-    pair = await sign_in.staff_sign_in(
-        session,
-        sign_ins,
-        staff_id=body.staff_id,
-        password=body.password,
-        personal_key=body.personal_key,
-    )
-    return Tokens.of(pair)
+async def staff_sign_in(body: StaffSignIn, session: SessionDep, sign_in: SignInDep) -> Tokens:
+    return Tokens.of(await sign_in.staff_sign_in(session, body))
 
 
 @router.post("/api/v1/auth/token", response_model=Tokens, summary="OAuth 2.0 token endpoint")
 async def token(
     session: SessionDep,
-    sign_ins: SignInsDep,
-    kv: KeyValueDep,
-    settings: SettingsDep,
+    sign_in: SignInDep,
     grant_type: Annotated[str, Form()],
     refresh_token: Annotated[str | None, Form()] = None,
     client_assertion_type: Annotated[str | None, Form()] = None,
@@ -127,9 +79,6 @@ async def token(
 ) -> Tokens:
     pair = await sign_in.grant_token(
         session,
-        sign_ins,
-        kv=kv,
-        token_endpoint=settings.token_endpoint_url,
         grant_type=grant_type,
         refresh_token=refresh_token,
         client_assertion_type=client_assertion_type,
@@ -151,27 +100,9 @@ async def token(
     },
 )
 async def real_name(
-    body: RealNameBody,
-    session: SessionDep,
-    caller: CallerDep,
-    cipher: CipherDep,
-    attempts: RealNameAttemptsDep,
-    authoriser: AuthoriserDep,
-    recorder: RecorderDep,
-    sign_ins: SignInsDep,
+    body: RealNameBody, session: SessionDep, caller: CallerDep, binding: RealNameBindingDep
 ) -> Tokens:
-    pair = await bind(
-        session,
-        caller,
-        cipher=cipher,
-        attempts=attempts,
-        authoriser=authoriser,
-        recorder=recorder,
-        sign_ins=sign_ins,
-        id_number=body.id_number,
-        name=body.name,
-    )
-    return Tokens.of(pair)
+    return Tokens.of(await binding.bind(session, caller, claim=body))
 
 
 @router.delete("/api/v1/auth/sessions/current", status_code=204, summary="Sign out")

@@ -13,14 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.api.deps import (
-    CallerDep,
-    FaceChecksDep,
-    RecorderDep,
-    ServicesDep,
-    SettingsDep,
-    SignInsDep,
-)
+from gateway.api.deps import CallerDep, FaceChecksDep, FaceVerifierDep
 from gateway.identity import face
 from gateway.schemas import ChallengeRead, VerificationBody, VerificationRead
 
@@ -53,23 +46,6 @@ async def new_challenge(caller: CallerDep, checks: FaceChecksDep) -> ChallengeRe
     },
 )
 async def verify(
-    body: VerificationBody,
-    caller: CallerDep,
-    checks: FaceChecksDep,
-    services: ServicesDep,
-    recorder: RecorderDep,
-    sign_ins: SignInsDep,
-    settings: SettingsDep,
+    body: VerificationBody, caller: CallerDep, verifier: FaceVerifierDep
 ) -> VerificationRead:
-    result = await face.verify(
-        checks,
-        caller,
-        services=services,
-        recorder=recorder,
-        sign_ins=sign_ins,
-        challenge_id=body.challenge_id,
-        nonce=body.nonce,
-        image=body.image,
-        max_image_bytes=settings.face_max_image_bytes,
-    )
-    return VerificationRead.of(result)
+    return VerificationRead.of(await verifier.verify(caller, body))
