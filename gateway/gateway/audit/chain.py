@@ -7,12 +7,8 @@ import json
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import audit_checkpoints, audit_entries
+from gateway.models import audit_entries
 from gateway.schemas import AuditEntryRead
-from gateway.settings import Settings
-from yiwang_platform.audit_chain import VerifyResult, chain_key
-from yiwang_platform.audit_checkpoints import CheckpointKey, verify_anchored
-from yiwang_platform.db import create_engine, session_factory
 from yiwang_platform.pagination import Page, decode_key, encode_key
 
 # Who may read the audit log, its checkpoints and their verification.
@@ -38,19 +34,3 @@ async def list_entries(
         items = [i for i in items if i.entry.get("subject_index") == subject_index]
     next_cursor = encode_key(rows[-1].seq) if len(rows) == limit else None
     return Page[AuditEntryRead](items=items, next_cursor=next_cursor)
-
-
-async def verify_stored(settings: Settings) -> VerifyResult:
-    """The whole chain against its signed checkpoints, with the gateway's settings."""
-    engine = create_engine(settings.resolved_database_url())
-    try:
-        async with session_factory(engine)() as session:
-            return await verify_anchored(
-                session,
-                audit_entries,
-                checkpoints=audit_checkpoints,
-                key=chain_key(settings),
-                jwks=CheckpointKey.from_settings(settings).jwks(),
-            )
-    finally:
-        await engine.dispose()

@@ -9,29 +9,18 @@ not hold (2 on a usage error).
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
-from gateway.audit.chain import verify_stored
+from gateway.models import audit_checkpoints, audit_entries
 from gateway.settings import Settings
-from yiwang_platform.audit_chain import VerifyResult
+from yiwang_platform.audit_checkpoints import verify_command
 
 USAGE = "usage: python -m gateway.audit verify"
 
 
-def describe(result: VerifyResult) -> str:
-    if result.ok:
-        return f"OK: {result.entries_checked} entries, head {result.head_hash or '-'}"
-    return (
-        f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
-        f"({result.entries_checked} entries before it hold)"
-    )
-
-
 def main(argv: list[str], settings: Settings | None = None) -> int:
-    if argv != ["verify"]:
-        print(USAGE, file=sys.stderr)
-        return 2
-    result = asyncio.run(verify_stored(settings or Settings()))
-    print(describe(result))
-    return 0 if result.ok else 1
+    return verify_command(
+        argv,
+        settings or Settings(),
+        usage=USAGE,
+        chain=audit_entries,
+        checkpoints=audit_checkpoints,
+    )

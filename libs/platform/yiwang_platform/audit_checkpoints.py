@@ -25,6 +25,7 @@ import base64
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -53,8 +54,10 @@ from yiwang_platform.audit_chain import (
     verify,
     write_once,
 )
-from yiwang_platform.db import UtcDateTime
+from yiwang_platform.audit_chain import chain_key as configured_chain_key
+from yiwang_platform.db import UtcDateTime, create_engine, session_factory
 from yiwang_platform.errors import ProblemError
+from yiwang_platform.keyfiles import private_pem
 from yiwang_platform.pagination import Page, decode_key, encode_key
 from yiwang_platform.settings import ServiceSettings
 
@@ -134,11 +137,7 @@ class CheckpointKey:
         return cls.from_pem(pem)
 
     def private_pem(self) -> str:
-        return self._key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
+        return private_pem(self._key)
 
     def sign(self, payload: str) -> str:
         return _b64url(self._key.sign(payload.encode()))
@@ -512,3 +511,46 @@ def checkpoint_router(
         summary="The public keys (JWKS) that verify the checkpoints' signatures",
     )
     return router
+
+
+# ---- the verify command of a service's audit log -----------------------------------------
+
+
+async def verify_stored(
+    settings: ServiceSettings, *, chain: Table, checkpoints: Table
+) -> VerifyResult:
+    """The whole chain in the service's database against its signed checkpoints."""
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        async with session_factory(engine)() as session:
+            return await verify_anchored(
+                session,
+                chain,
+                checkpoints=checkpoints,
+                key=configured_chain_key(settings),
+                jwks=CheckpointKey.from_settings(settings).jwks(),
+            )
+    finally:
+        await engine.dispose()
+
+
+def describe(result: VerifyResult) -> str:
+    if result.ok:
+        return f"OK: {result.entries_checked} entries, head {result.head_hash or '-'}"
+    return (
+        f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
+        f"({result.entries_checked} entries before it hold)"
+    )
+
+
+def verify_command(
+    argv: list[str], settings: ServiceSettings, *, usage: str, chain: Table, checkpoints: Table
+) -> int:
+    """``verify``: prints OK with the number of entries and the head hash, or the first
+    tampered entry; exits 0, 1 when the chain does not hold, 2 on a usage error."""
+    if argv != ["verify"]:
+        print(usage, file=sys.stderr)
+        return 2
+    result = asyncio.run(verify_stored(settings, chain=chain, checkpoints=checkpoints))
+    print(describe(result))
+    return 0 if result.ok else 1

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt import PyJWK
 
+from yiwang_platform.keyfiles import private_pem
+
 ALGORITHM = "EdDSA"
 DEFAULT_TTL_SECONDS = 60
 
@@ -63,11 +65,7 @@ class InternalTokenSigner:
         return cls(key, kid, issuer)
 
     def private_pem(self) -> str:
-        return self._key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
+        return private_pem(self._key)
 
     def public_jwk(self) -> dict[str, Any]:
         jwk: dict[str, Any] = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self._key.public_key()))

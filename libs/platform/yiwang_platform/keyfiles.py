@@ -7,6 +7,9 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 
 def write_once(path: Path, data: bytes) -> None:
     """Write a new key file atomically, readable by the owner only: several processes may
@@ -24,3 +27,12 @@ def write_once(path: Path, data: bytes) -> None:
         pass
     finally:
         tmp.unlink()
+
+
+def private_pem(key: Ed25519PrivateKey) -> str:
+    """The key as unencrypted PKCS#8 PEM, for a key file or a secret."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()

@@ -26,7 +26,6 @@ signed checkpoints (``yiwang_platform.audit_checkpoints``, published at
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,9 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from data_exchange.events import DataAccessRecorded
 from data_exchange.models import PopulationRecord, access_log, access_log_checkpoints
 from data_exchange.settings import Settings
-from yiwang_platform.audit_chain import VerifyResult, append, chain_key
-from yiwang_platform.audit_checkpoints import CheckpointKey, verify_anchored
-from yiwang_platform.db import create_engine, session_factory
+from yiwang_platform.audit_chain import append, chain_key
+from yiwang_platform.audit_checkpoints import CheckpointKey, verify_command
 from yiwang_platform.deps import SessionDep
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.masking import mask
@@ -231,34 +229,14 @@ async def own_entries(
     return found, encode_key(rows[-1].seq) if len(rows) == limit else None
 
 
-async def verify_chain(settings: ServiceSettings) -> VerifyResult:
-    engine = create_engine(settings.resolved_database_url())
-    try:
-        async with session_factory(engine)() as session:
-            return await verify_anchored(
-                session,
-                access_log,
-                checkpoints=access_log_checkpoints,
-                key=chain_key(settings),
-                jwks=CheckpointKey.from_settings(settings).jwks(),
-            )
-    finally:
-        await engine.dispose()
-
-
 def main(argv: list[str], settings: ServiceSettings | None = None) -> int:
-    if argv != ["verify"]:
-        print("usage: python -m data_exchange.access_audit verify", file=sys.stderr)
-        return 2
-    result = asyncio.run(verify_chain(settings or Settings()))
-    if result.ok:
-        print(f"OK: {result.entries_checked} entries, head {result.head_hash or '-'}")
-        return 0
-    print(
-        f"TAMPERED at seq {result.first_bad_seq}: {result.reason} "
-        f"({result.entries_checked} entries before it hold)"
+    return verify_command(
+        argv,
+        settings or Settings(),
+        usage="usage: python -m data_exchange.access_audit verify",
+        chain=access_log,
+        checkpoints=access_log_checkpoints,
     )
-    return 1
 
 
 if __name__ == "__main__":
