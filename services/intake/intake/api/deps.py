@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import window
+from intake.applications import Checks
 from intake.review import reviewer_department
 from intake.schemas import CaseRead, case_read
 from intake.settings import Settings
@@ -77,3 +78,16 @@ ReviewerDep = Annotated[str, Depends(reviewer_department)]
 MattersPeerDep = Annotated[PeerClient, Depends(peer("matters"))]
 DataExchangePeerDep = Annotated[PeerClient, Depends(peer("data-exchange"))]
 LicensePeerDep = Annotated[PeerClient, Depends(peer("license"))]
+
+
+async def application_checks(
+    *,
+    cipher: CipherDep,
+    matters: MattersPeerDep,
+    licenses: LicensePeerDep,
+    token: CallerTokenDep,
+) -> Checks:
+    return Checks(matters=matters, licenses=licenses, token=token, cipher=cipher)
+
+
+ChecksDep = Annotated[Checks, Depends(application_checks)]
