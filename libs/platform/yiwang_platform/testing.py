@@ -78,6 +78,30 @@ def publisher(app: FastAPI) -> Publish:
     return publish
 
 
+def service_fixtures(
+    create_app: Callable[..., FastAPI], settings_type: type[Any]
+) -> tuple[Any, Any]:
+    """The ``app`` and ``publish`` fixtures of a service's tests, for its conftest
+    (``app, publish = service_fixtures(create_app, Settings)``): the app of
+    ``service_app`` on the root ``backend`` and ``verifier`` fixtures, and its
+    ``publisher``."""
+
+    @pytest.fixture
+    async def app(backend: Any, verifier: InternalTokenVerifier) -> AsyncIterator[FastAPI]:
+        async with service_app(
+            create_app, settings_type, backend=backend, verifier=verifier
+        ) as application:
+            yield application
+
+    @pytest.fixture
+    def publish(app: FastAPI) -> Publish:
+        """Put a CloudEvent on the app's bus as another service would (``event`` re-sends
+        one)."""
+        return publisher(app)
+
+    return app, publish
+
+
 def client(
     app: FastAPI, signer: InternalTokenSigner | None, audience: str, **claims: Any
 ) -> httpx.AsyncClient:

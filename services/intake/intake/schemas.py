@@ -25,8 +25,9 @@ MaterialCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 M = TypeVar("M", bound=BaseModel)
 
 
-def exactly_one(model: M, first: str, second: str) -> M:
-    """``model``, when exactly one of its fields ``first`` and ``second`` is given."""
+def exactly_one(model: M, fields: tuple[str, str]) -> M:
+    """``model``, when exactly one of its two ``fields`` is given."""
+    first, second = fields
     if (getattr(model, first) is None) == (getattr(model, second) is None):
         raise ValueError(f"give exactly one of {first} and {second}")
     return model
@@ -45,7 +46,7 @@ class MaterialAttachment(BaseModel):
 
     @model_validator(mode="after")
     def one_source(self) -> MaterialAttachment:
-        return exactly_one(self, "upload_id", "license_id")
+        return exactly_one(self, ("upload_id", "license_id"))
 
 
 class PresenceCreate(BaseModel):
@@ -111,7 +112,7 @@ class ApplicationCreate(BaseModel):
 
     @model_validator(mode="after")
     def matter_or_bundle(self) -> ApplicationCreate:
-        return exactly_one(self, "matter_code", "bundle_code")
+        return exactly_one(self, ("matter_code", "bundle_code"))
 
 
 class Problem(BaseModel):

@@ -4,19 +4,18 @@ its bus and read what reached a topic."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from intake.main import create_app
 from intake.models import MatterVersion
 from intake.settings import Settings
-from yiwang_platform.testing import Publish, client, eventually, publisher, service_app
+from yiwang_platform.testing import client, eventually, service_fixtures
 
 from .factories import APPLICANT, BIRTH_CERTIFICATE
 
@@ -24,16 +23,7 @@ Caller = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 HEALTH = "市卫生健康委员会"
 
 
-@pytest.fixture
-async def app(backend, verifier) -> AsyncIterator[FastAPI]:
-    async with service_app(create_app, Settings, backend=backend, verifier=verifier) as application:
-        yield application
-
-
-@pytest.fixture
-def publish(app) -> Publish:
-    """Put a CloudEvent on the app's bus as another service would (``event`` re-sends one)."""
-    return publisher(app)
+app, publish = service_fixtures(create_app, Settings)
 
 
 @pytest.fixture

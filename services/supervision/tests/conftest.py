@@ -4,7 +4,7 @@ to put events on its bus and read what reached a topic."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from supervision.models import CaseWatch
 from supervision.settings import Settings
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.testing import Publish, eventually, publisher, service_app
+from yiwang_platform.testing import Publish, eventually, service_fixtures
 
 CASE_TOPIC = "intake.case.v1"
 CASE_SUBMITTED = "gov.intake.case.submitted.v1"
@@ -42,16 +42,7 @@ def new_case() -> Callable[..., dict[str, Any]]:
     return case_data
 
 
-@pytest.fixture
-async def app(backend, verifier) -> AsyncIterator[FastAPI]:
-    async with service_app(create_app, Settings, backend=backend, verifier=verifier) as application:
-        yield application
-
-
-@pytest.fixture
-def publish(app) -> Publish:
-    """Put a CloudEvent on the app's bus as another service would (``event`` re-sends one)."""
-    return publisher(app)
+app, publish = service_fixtures(create_app, Settings)
 
 
 @pytest.fixture
