@@ -12,8 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Table, func, select
 
-from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.bus.base import OutgoingMessage
+from yiwang_platform.events import CloudEvent
+from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
+
+Publish = Callable[..., Awaitable[CloudEvent]]
 
 # Addresses of the real servers (``deploy/local/stack.sh``), set by ``make test``.
 POSTGRES_URL = os.environ.get("YIWANG_TEST_POSTGRES_URL", "")
@@ -37,6 +42,64 @@ def need_stack(*names: str) -> None:
 async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
     async with app.router.lifespan_context(app):
         yield app
+
+
+@contextlib.asynccontextmanager
+async def service_app(
+    create_app: Callable[..., FastAPI],
+    settings_type: type[Any],
+    *,
+    backend: Any,
+    verifier: InternalTokenVerifier,
+) -> AsyncIterator[FastAPI]:
+    """A service's app, running on the test's backend (the root ``backend`` fixture:
+    SQLite in process, or the real PostgreSQL and Kafka) and trusting ``verifier``."""
+    settings = await backend.settings(settings_type)
+    application = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
+    async with running(application):
+        yield application
+
+
+def publisher(app: FastAPI) -> Publish:
+    """Put a CloudEvent on the app's bus as another service would (``event`` re-sends one)."""
+
+    async def publish(
+        topic: str,
+        event_type: str,
+        key: str,
+        data: dict[str, Any] | None = None,
+        event: CloudEvent | None = None,
+    ) -> CloudEvent:
+        ce = event or CloudEvent(type=event_type, source="/test", data=data or {}, subject=key)
+        message = OutgoingMessage(topic, key.encode(), ce.value(), ce.headers())
+        await app.state.runtime.bus.publish([message])
+        return ce
+
+    return publish
+
+
+def service_fixtures(
+    create_app: Callable[..., FastAPI], settings_type: type[Any]
+) -> tuple[Any, Any]:
+    """The ``app`` and ``publish`` fixtures of a service's tests, for its conftest
+    (``app, publish = service_fixtures(create_app, Settings)``): the app of
+    ``service_app`` on the root ``backend`` and ``verifier`` fixtures, and its
+    ``publisher``."""
+
+    @pytest.fixture
+    async def app(backend: Any, verifier: InternalTokenVerifier) -> AsyncIterator[FastAPI]:
+        async with service_app(
+            create_app, settings_type, backend=backend, verifier=verifier
+        ) as application:
+            yield application
+
+    @pytest.fixture
+    def publish(app: FastAPI) -> Publish:
+        """Put a CloudEvent on the app's bus as another service would (``event`` re-sends
+        one)."""
+        return publisher(app)
+
+    return app, publish
 
 
 def client(
@@ -66,6 +129,20 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def all_relayed(app: FastAPI, outbox: Table) -> None:
+    """Wait until the app's relay has published every row of its ``outbox`` table."""
+    runtime = app.state.runtime
+
+    async def relayed() -> bool:
+        async with runtime.sessions() as s:
+            pending = await s.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        return bool(pending == 0)
+
+    await eventually(relayed)
 
 
 @contextlib.asynccontextmanager

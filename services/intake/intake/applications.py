@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -17,7 +18,7 @@ from intake import case_access, deadlines, guide, prereview, presence, workflow
 from intake.events import CaseSubmitted
 from intake.guide import Resolved
 from intake.models import Case, CaseAccess
-from intake.schemas import ApplicationCreate, PreReview, Problem
+from intake.schemas import ApplicationCreate, PreReview, Problem, case_facts
 from intake.workflow import CaseWithSubcases, case_not_found
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.idempotency import Idempotency
@@ -27,6 +28,17 @@ from yiwang_platform.outbox import Outbox
 from yiwang_platform.pagination import decode_key, encode_key
 from yiwang_platform.peers import PeerClient
 from yiwang_platform.pii import PiiCipher
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What checking an application asks: the matters and license services (on the
+    caller's token) and the cipher of the applicant's identifiers."""
+
+    matters: PeerClient
+    licenses: PeerClient
+    token: str
+    cipher: PiiCipher
 
 
 class Submitted(NamedTuple):
@@ -41,18 +53,15 @@ async def check(
     *,
     applicant: str,
     data: ApplicationCreate,
-    matters: PeerClient,
-    licenses: PeerClient,
-    token: str,
-    cipher: PiiCipher,
+    checks: Checks,
 ) -> tuple[Resolved, PreReview]:
     """What the application is for, and every problem the pre-review finds at once."""
-    resolved = await guide.resolve(session, matters, token=token, data=data)
+    resolved = await guide.resolve(session, checks.matters, token=checks.token, data=data)
     result = await prereview.review(
         session,
-        licenses,
-        cipher=cipher,
-        token=token,
+        checks.licenses,
+        cipher=checks.cipher,
+        token=checks.token,
         applicant=applicant,
         checklist=resolved.checklist,
         form=data.form,
@@ -72,22 +81,11 @@ async def pre_review(
     *,
     caller: InternalPrincipal,
     data: ApplicationCreate,
-    matters: PeerClient,
-    licenses: PeerClient,
-    token: str,
-    cipher: PiiCipher,
+    checks: Checks,
 ) -> PreReview:
     """智能预审 of an application without submitting it."""
     applicant, _ = applicant_of(caller, data)
-    _, result = await check(
-        session,
-        applicant=applicant,
-        data=data,
-        matters=matters,
-        licenses=licenses,
-        token=token,
-        cipher=cipher,
-    )
+    _, result = await check(session, applicant=applicant, data=data, checks=checks)
     return result
 
 
@@ -98,10 +96,7 @@ async def submit(
     caller: InternalPrincipal,
     data: ApplicationCreate,
     idempotency: Idempotency,
-    matters: PeerClient,
-    licenses: PeerClient,
-    token: str,
-    cipher: PiiCipher,
+    checks: Checks,
     presence_max_age_minutes: int,
     now: datetime,
 ) -> Submitted:
@@ -109,6 +104,7 @@ async def submit(
     answers the first case. Runs its own transactions: the peers are asked between
     them, so no database lock waits on them."""
     applicant, assigned_to = applicant_of(caller, data)
+    cipher = checks.cipher
     # Idempotency keys are scoped by the blind index, so no identifier is stored in clear.
     applicant_index = cipher.blind_index(caller.subject)
     payload = data.model_dump()
@@ -128,15 +124,7 @@ async def submit(
         )
     # The checks only read, in a transaction of their own before the write's.
     async with session.begin():
-        resolved, result = await check(
-            session,
-            applicant=applicant,
-            data=data,
-            matters=matters,
-            licenses=licenses,
-            token=token,
-            cipher=cipher,
-        )
+        resolved, result = await check(session, applicant=applicant, data=data, checks=checks)
     if not result.passed:
         raise ProblemError(
             422,
@@ -229,12 +217,7 @@ async def open_case(
     await outbox.add(
         session,
         CaseSubmitted(
-            case_id=case.id,
-            matter_code=case.matter_code,
-            matter_version=case.matter_version,
-            matter_name=case.matter_name,
-            department=case.department,
-            promised_days=case.promised_days,
+            **case_facts(case),
             channel=data.channel,
             submitted_at=case.submitted_at,
             bundle_code=case.bundle_code,

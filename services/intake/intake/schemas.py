@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -22,6 +22,16 @@ Form = dict[FormKey, FormValue]
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z][0-9A-Z-]{1,39}$")]
 MaterialCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def exactly_one(model: M, fields: tuple[str, str]) -> M:
+    """``model``, when exactly one of its two ``fields`` is given."""
+    first, second = fields
+    if (getattr(model, first) is None) == (getattr(model, second) is None):
+        raise ValueError(f"give exactly one of {first} and {second}")
+    return model
+
 
 class MaterialAttachment(BaseModel):
     """A material supplied as an upload or as an e-license from the wallet (免提交)."""
@@ -36,9 +46,7 @@ class MaterialAttachment(BaseModel):
 
     @model_validator(mode="after")
     def one_source(self) -> MaterialAttachment:
-        if (self.upload_id is None) == (self.license_id is None):
-            raise ValueError("give exactly one of upload_id and license_id")
-        return self
+        return exactly_one(self, ("upload_id", "license_id"))
 
 
 class PresenceCreate(BaseModel):
@@ -104,9 +112,7 @@ class ApplicationCreate(BaseModel):
 
     @model_validator(mode="after")
     def matter_or_bundle(self) -> ApplicationCreate:
-        if (self.matter_code is None) == (self.bundle_code is None):
-            raise ValueError("give exactly one of matter_code and bundle_code")
-        return self
+        return exactly_one(self, ("matter_code", "bundle_code"))
 
 
 class Problem(BaseModel):
@@ -339,14 +345,21 @@ def subcase_read(s: SubCase) -> SubCaseRead:
     )
 
 
+def case_facts(case: Case) -> dict[str, Any]:
+    """What a case's read and its submission event both say first: the case and its matter."""
+    return {
+        "case_id": case.id,
+        "matter_code": case.matter_code,
+        "matter_version": case.matter_version,
+        "matter_name": case.matter_name,
+        "department": case.department,
+        "promised_days": case.promised_days,
+    }
+
+
 def case_read(case: Case, cipher: PiiCipher, *, subcases: Sequence[SubCase] = ()) -> CaseRead:
     return CaseRead(
-        case_id=case.id,
-        matter_code=case.matter_code,
-        matter_version=case.matter_version,
-        matter_name=case.matter_name,
-        department=case.department,
-        promised_days=case.promised_days,
+        **case_facts(case),
         channel=case.channel,
         status=case.status,
         form=json.loads(cipher.decrypt(case.form_encrypted)),

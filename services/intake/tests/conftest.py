@@ -4,54 +4,26 @@ its bus and read what reached a topic."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from intake.main import create_app
 from intake.models import MatterVersion
 from intake.settings import Settings
-from yiwang_platform.bus.base import OutgoingMessage
-from yiwang_platform.events import CloudEvent
-from yiwang_platform.testing import client, eventually, running
+from yiwang_platform.testing import client, eventually, service_fixtures
 
 from .factories import APPLICANT, BIRTH_CERTIFICATE
 
-Publish = Callable[..., Awaitable[CloudEvent]]
 Caller = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 HEALTH = "市卫生健康委员会"
 
 
-@pytest.fixture
-async def app(backend, verifier) -> AsyncIterator[FastAPI]:
-    settings = await backend.settings(Settings)
-    application = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
-    async with running(application):
-        yield application
-
-
-@pytest.fixture
-def publish(app) -> Publish:
-    """Put a CloudEvent on the app's bus as another service would (``event`` re-sends one)."""
-
-    async def _publish(
-        topic: str,
-        event_type: str,
-        key: str,
-        data: dict[str, Any] | None = None,
-        event: CloudEvent | None = None,
-    ) -> CloudEvent:
-        ce = event or CloudEvent(type=event_type, source="/test", data=data or {}, subject=key)
-        message = OutgoingMessage(topic, key.encode(), ce.value(), ce.headers())
-        await app.state.runtime.bus.publish([message])
-        return ce
-
-    return _publish
+app, publish = service_fixtures(create_app, Settings)
 
 
 @pytest.fixture

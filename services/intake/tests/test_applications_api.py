@@ -12,10 +12,19 @@ from intake.deadlines import due_date
 from intake.models import Case, outbox
 from intake.schemas import ApplicationCreate
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.testing import client, eventually
+from yiwang_platform.testing import all_relayed, client
 
 APPLICANT = "110101199003074514"
 FORM = {"child_name": "王小明", "copies": 2, "urgent": False, "note": None}
+# The matter a case of the first test is opened for, as its read and its event name it.
+SUBMITTED_MATTER = {
+    "matter_code": "11000000000001",
+    "matter_version": 1,
+    "matter_name": "出生医学证明签发",
+    "department": "市卫生健康委员会",
+    "promised_days": 5,
+    "channel": "window",
+}
 
 
 async def test_submit_opens_a_case_and_publishes_it(app, signer, publish_matter, read_topic):
@@ -31,12 +40,7 @@ async def test_submit_opens_a_case_and_publishes_it(app, signer, publish_matter,
     submitted_at = datetime.fromisoformat(case["submitted_at"])
     assert case == {
         "case_id": case["case_id"],
-        "matter_code": "11000000000001",
-        "matter_version": 1,
-        "matter_name": "出生医学证明签发",
-        "department": "市卫生健康委员会",
-        "promised_days": 5,
-        "channel": "window",
+        **SUBMITTED_MATTER,
         "status": "submitted",
         "form": FORM,
         "submitted_at": case["submitted_at"],
@@ -77,12 +81,7 @@ async def test_submit_opens_a_case_and_publishes_it(app, signer, publish_matter,
 
     expected_event = {
         "case_id": case["case_id"],
-        "matter_code": "11000000000001",
-        "matter_version": 1,
-        "matter_name": "出生医学证明签发",
-        "department": "市卫生健康委员会",
-        "promised_days": 5,
-        "channel": "window",
+        **SUBMITTED_MATTER,
         "submitted_at": submitted_at.isoformat().replace("+00:00", "Z"),
         "bundle_code": None,
         "applicant_index": cipher.blind_index(APPLICANT),
@@ -91,14 +90,7 @@ async def test_submit_opens_a_case_and_publishes_it(app, signer, publish_matter,
     assert [(r.topic, r.message_key) for r in rows] == [("intake.case.v1", case["case_id"])]
     assert json.loads(rows[0].payload) == expected_event
 
-    async def relayed() -> bool:
-        async with runtime.sessions() as s:
-            pending = await s.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-            )
-        return pending == 0
-
-    await eventually(relayed)
+    await all_relayed(app, outbox)
     assert runtime.relay.published == 1
     messages = await read_topic("intake.case.v1", 1)
     assert len(messages) == 1

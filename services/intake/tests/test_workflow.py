@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -46,6 +47,20 @@ FORM = {"applicant_name": "王建国", "child_name": "王小明", "birth_date": 
 COMPANY_FORM = {"enterprise_name": "杭州示例理发有限公司", "uscc": "91330106748123991G"}
 
 
+async def apply_with_id(api: Any, id_upload: str, **more: Any) -> Any:
+    """Apply for the birth certificate with ``FORM`` and the upload ``id_upload`` as the
+    ID material (and ``more`` of the application); the response."""
+    return await api.post(
+        "/api/v1/intake/applications",
+        json={
+            "matter_code": "11000000000001",
+            "form": FORM,
+            "materials": [{"code": "M-ID", "upload_id": id_upload}],
+            **more,
+        },
+    )
+
+
 async def test_pre_review_lists_every_problem_at_once(app, citizen, publish_matter):
     await publish_matter(**ELEMENTS)
     async with citizen() as api:
@@ -78,14 +93,7 @@ async def test_deficiency_acceptance_then_late_supplement(app, citizen, window, 
     await publish_matter(**ELEMENTS)
     async with citizen() as api:
         id_upload = await upload(api)
-        created = await api.post(
-            "/api/v1/intake/applications",
-            json={
-                "matter_code": "11000000000001",
-                "form": FORM,
-                "materials": [{"code": "M-ID", "upload_id": id_upload}],
-            },
-        )
+        created = await apply_with_id(api, id_upload)
     assert created.status_code == 201, created.text
     case = created.json()
     assert case["missing_materials"] == ["M-MARRIAGE"]
@@ -134,14 +142,7 @@ async def test_another_citizens_upload_does_not_count(app, citizen, publish_matt
     async with citizen(OTHER_CITIZEN) as other:
         foreign = await upload(other)
     async with citizen() as api:
-        refused = await api.post(
-            "/api/v1/intake/applications",
-            json={
-                "matter_code": "11000000000001",
-                "form": FORM,
-                "materials": [{"code": "M-ID", "upload_id": foreign}],
-            },
-        )
+        refused = await apply_with_id(api, foreign)
     assert refused.status_code == 422
     codes = {p["code"] for p in refused.json()["problems"]}
     assert codes == {"upload_not_found", "material_missing"}
@@ -154,15 +155,7 @@ async def test_supplement_pause_blocks_decisions_and_approval_issues_the_license
     await answer_license_types(app, [BIRTH_CERTIFICATE_TYPE])
     await publish_matter(**ELEMENTS)
     async with citizen() as api:
-        created = await api.post(
-            "/api/v1/intake/applications",
-            json={
-                "matter_code": "11000000000001",
-                "form": FORM,
-                "materials": [{"code": "M-ID", "upload_id": await upload(api)}],
-                "commitments": ["M-MARRIAGE"],
-            },
-        )
+        created = await apply_with_id(api, await upload(api), commitments=["M-MARRIAGE"])
     assert created.status_code == 201, created.text
     case_id = created.json()["case_id"]
     async with window() as clerk:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from matters.main import create_app
 from matters.models import Matter, outbox
 from matters.settings import Settings
-from yiwang_platform.testing import client, eventually, running
+from yiwang_platform.testing import all_relayed, client, running
 
 BIRTH_CERTIFICATE = {
     "code": "11000000000001",
@@ -37,14 +37,7 @@ async def test_publish_versions_list_and_event(matters_app, signer):
 
         runtime = app.state.runtime
 
-        async def relayed() -> bool:
-            async with runtime.sessions() as s:
-                pending = await s.scalar(
-                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-                )
-            return pending == 0
-
-        await eventually(relayed)
+        await all_relayed(app, outbox)
         assert runtime.relay.published == 2
 
 

@@ -101,6 +101,34 @@ LICENSE_MATERIALS = [
 ]
 SEAL_MATERIALS = ["BUSINESS-LICENSE", "LEGAL-REP-ID-CARD", "AGENT-AUTHORISATION"]
 
+
+def company_answers(**yes: bool) -> dict[str, bool]:
+    """The company guide's answers: no to every question but those in ``yes``."""
+    questions = [
+        "need_seal",
+        "need_tax_ukey",
+        "has_employees",
+        "need_housing_fund",
+        "need_bank_account",
+    ]
+    return {question: yes.get(question, False) for question in questions}
+
+
+def license_materials(
+    *, legal_rep_for: list[str], agent_for: list[str]
+) -> list[tuple[str, list[str]]]:
+    """The business license's materials, as the guide lists them: the legal representative's
+    ID card and the agent's authorisation also serve the matters named."""
+    return [
+        ("COMPANY-APPLICATION", [BUSINESS_LICENSE]),
+        ("ARTICLES", [BUSINESS_LICENSE]),
+        ("LEGAL-REP-ID-CARD", [BUSINESS_LICENSE, *legal_rep_for]),
+        ("SHAREHOLDER-ID", [BUSINESS_LICENSE]),
+        ("PREMISES-PROOF", [BUSINESS_LICENSE]),
+        ("AGENT-AUTHORISATION", [BUSINESS_LICENSE, *agent_for]),
+    ]
+
+
 GUIDE_CASES = [
     pytest.param(
         "BIRTH",
@@ -190,13 +218,13 @@ GUIDE_CASES = [
     ),
     pytest.param(
         "COMPANY-OPENING",
-        {
-            "need_seal": True,
-            "need_tax_ukey": True,
-            "has_employees": True,
-            "need_housing_fund": True,
-            "need_bank_account": True,
-        },
+        company_answers(
+            need_seal=True,
+            need_tax_ukey=True,
+            has_employees=True,
+            need_housing_fund=True,
+            need_bank_account=True,
+        ),
         [
             (BUSINESS_LICENSE, []),
             (SEAL, [BUSINESS_LICENSE]),
@@ -219,12 +247,9 @@ GUIDE_CASES = [
         },
         # The business license is issued by the first matter: nobody brings it.
         [
-            ("COMPANY-APPLICATION", [BUSINESS_LICENSE]),
-            ("ARTICLES", [BUSINESS_LICENSE]),
-            ("LEGAL-REP-ID-CARD", [BUSINESS_LICENSE, SEAL, TAX_UKEY, BANK_ACCOUNT]),
-            ("SHAREHOLDER-ID", [BUSINESS_LICENSE]),
-            ("PREMISES-PROOF", [BUSINESS_LICENSE]),
-            ("AGENT-AUTHORISATION", [BUSINESS_LICENSE, SEAL, HOUSING_FUND]),
+            *license_materials(
+                legal_rep_for=[SEAL, TAX_UKEY, BANK_ACCOUNT], agent_for=[SEAL, HOUSING_FUND]
+            ),
             ("TAX-INFO-CONFIRMATION", [TAX_UKEY]),
             ("EMPLOYEE-LIST", [EMPLOYEE_INSURANCE]),
             ("LABOUR-CONTRACT", [EMPLOYEE_INSURANCE]),
@@ -236,26 +261,13 @@ GUIDE_CASES = [
     pytest.param(
         "COMPANY-OPENING",
         # need_housing_fund sits below has_employees=true: answered here, but not asked.
-        {
-            "need_seal": True,
-            "need_tax_ukey": False,
-            "has_employees": False,
-            "need_housing_fund": True,
-            "need_bank_account": False,
-        },
+        company_answers(need_seal=True, need_housing_fund=True),
         [(BUSINESS_LICENSE, []), (SEAL, [BUSINESS_LICENSE])],
         {
             BUSINESS_LICENSE: LICENSE_MATERIALS,
             SEAL: SEAL_MATERIALS,
         },
-        [
-            ("COMPANY-APPLICATION", [BUSINESS_LICENSE]),
-            ("ARTICLES", [BUSINESS_LICENSE]),
-            ("LEGAL-REP-ID-CARD", [BUSINESS_LICENSE, SEAL]),
-            ("SHAREHOLDER-ID", [BUSINESS_LICENSE]),
-            ("PREMISES-PROOF", [BUSINESS_LICENSE]),
-            ("AGENT-AUTHORISATION", [BUSINESS_LICENSE, SEAL]),
-        ],
+        license_materials(legal_rep_for=[SEAL], agent_for=[SEAL]),
         id="company-seal-only",
     ),
 ]

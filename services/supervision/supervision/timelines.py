@@ -10,6 +10,7 @@ the dead-letter topic with the reason.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -350,6 +351,26 @@ async def record_revoked(session: AsyncSession, event: LicenseRevokedIn, *, even
         subcase_id=None if sub is None else sub.subcase_id,
     )
     await session.flush()
+
+
+# What each event this module records is recorded by.
+RECORDERS: dict[type[ConsumedEvent], Callable[..., Awaitable[None]]] = {
+    CaseSubmittedIn: record_submitted,
+    CaseAcceptedIn: record_accepted,
+    CaseRefusedIn: record_refused,
+    CaseSuspendedIn: record_suspended,
+    CaseResumedIn: record_resumed,
+    CaseSupplementedIn: record_supplemented,
+    SubCaseRoutedIn: record_routed,
+    SubCaseDecidedIn: record_decided,
+    CaseCompletedIn: record_completed,
+    LicenseRevokedIn: record_revoked,
+}
+
+
+async def record(session: AsyncSession, event: ConsumedEvent, *, event_id: str) -> None:
+    """Record ``event``, one of the ``RECORDERS`` types, on its case's timeline."""
+    await RECORDERS[type(event)](session, event, event_id=event_id)
 
 
 # ---- reading a timeline -----------------------------------------------------------------

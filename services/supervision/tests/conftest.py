@@ -4,7 +4,7 @@ to put events on its bus and read what reached a topic."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,12 +14,9 @@ from fastapi import FastAPI
 from supervision.main import create_app
 from supervision.models import CaseWatch
 from supervision.settings import Settings
-from yiwang_platform.bus.base import OutgoingMessage
 from yiwang_platform.events import CloudEvent
 from yiwang_platform.pii import PiiCipher
-from yiwang_platform.testing import eventually, running
-
-Publish = Callable[..., Awaitable[CloudEvent]]
+from yiwang_platform.testing import Publish, eventually, service_fixtures
 
 CASE_TOPIC = "intake.case.v1"
 CASE_SUBMITTED = "gov.intake.case.submitted.v1"
@@ -45,31 +42,7 @@ def new_case() -> Callable[..., dict[str, Any]]:
     return case_data
 
 
-@pytest.fixture
-async def app(backend, verifier) -> AsyncIterator[FastAPI]:
-    settings = await backend.settings(Settings)
-    application = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
-    async with running(application):
-        yield application
-
-
-@pytest.fixture
-def publish(app) -> Publish:
-    """Put a CloudEvent on the app's bus as another service would (``event`` re-sends one)."""
-
-    async def _publish(
-        topic: str,
-        event_type: str,
-        key: str,
-        data: dict[str, Any] | None = None,
-        event: CloudEvent | None = None,
-    ) -> CloudEvent:
-        ce = event or CloudEvent(type=event_type, source="/test", data=data or {}, subject=key)
-        message = OutgoingMessage(topic, key.encode(), ce.value(), ce.headers())
-        await app.state.runtime.bus.publish([message])
-        return ce
-
-    return _publish
+app, publish = service_fixtures(create_app, Settings)
 
 
 @pytest.fixture
@@ -142,52 +115,50 @@ class CaseEvents:
             **changes,
         }
 
+    async def case_event(self, kind: str, case_id: str, **data: Any) -> CloudEvent:
+        """Publish ``gov.intake.<kind>.v1`` about ``case_id`` with the rest of its ``data``."""
+        return await self.send(kind, {"case_id": case_id, **data})
+
     async def accepted(
         self, case_id: str, at: str, due_date: str, subcases: list[dict], **changes: Any
     ) -> CloudEvent:
-        data = {
-            "case_id": case_id,
-            "accepted_at": at,
-            "accepted_by": "staff-window-1",
-            "mode": "full",
-            "due_date": due_date,
-            "supplement_due": None,
-            "missing_materials": [],
-            "subcases": subcases,
-            **changes,
-        }
-        return await self.send("case.accepted", data)
+        return await self.case_event(
+            "case.accepted",
+            case_id,
+            **{
+                "accepted_at": at,
+                "accepted_by": "staff-window-1",
+                "mode": "full",
+                "due_date": due_date,
+                "supplement_due": None,
+                "missing_materials": [],
+                "subcases": subcases,
+                **changes,
+            },
+        )
 
     async def suspended(self, case_id: str, at: str, reason: str, materials: list[str]):
-        data = {
-            "case_id": case_id,
-            "suspended_at": at,
-            "reason": reason,
-            "requested_materials": materials,
-        }
-        return await self.send("case.suspended", data)
+        return await self.case_event(
+            "case.suspended", case_id, suspended_at=at, reason=reason, requested_materials=materials
+        )
 
     async def resumed(self, case_id: str, at: str, paused: int, due_date: str) -> CloudEvent:
-        data = {
-            "case_id": case_id,
-            "resumed_at": at,
-            "suspended_working_days": paused,
-            "due_date": due_date,
-        }
-        return await self.send("case.resumed", data)
+        return await self.case_event(
+            "case.resumed", case_id, resumed_at=at, suspended_working_days=paused, due_date=due_date
+        )
 
     async def routed(
         self, case_id: str, subcase_id: str, department: str, at: str, due_date: str
     ) -> CloudEvent:
-        data = {
-            "case_id": case_id,
-            "subcase_id": subcase_id,
-            "matter_code": "11000000000002",
-            "department": department,
-            "routed_at": at,
-            "due_date": due_date,
-        }
-        return await self.send("subcase.routed", data)
+        return await self.case_event(
+            "subcase.routed",
+            case_id,
+            subcase_id=subcase_id,
+            matter_code="11000000000002",
+            department=department,
+            routed_at=at,
+            due_date=due_date,
+        )
 
     async def decided(
         self,
@@ -198,26 +169,23 @@ class CaseEvents:
         decision: str = "approved",
         reason: str | None = None,
     ) -> CloudEvent:
-        data = {
-            "case_id": case_id,
-            "subcase_id": subcase_id,
-            "matter_code": "11000000000002",
-            "department": department,
-            "decision": decision,
-            "decided_at": at,
-            "decided_by": "staff-dept-1",
-            "reason": reason,
-        }
-        return await self.send("subcase.decided", data)
+        return await self.case_event(
+            "subcase.decided",
+            case_id,
+            subcase_id=subcase_id,
+            matter_code="11000000000002",
+            department=department,
+            decision=decision,
+            decided_at=at,
+            decided_by="staff-dept-1",
+            reason=reason,
+        )
 
     async def completed(self, case_id: str, at: str, outcome: str = "approved") -> CloudEvent:
-        data = {"case_id": case_id, "completed_at": at, "outcome": outcome}
-        return await self.send("case.completed", data)
+        return await self.case_event("case.completed", case_id, completed_at=at, outcome=outcome)
 
     async def refused(self, case_id: str, at: str, reason: str) -> CloudEvent:
-        return await self.send(
-            "case.refused", {"case_id": case_id, "refused_at": at, "reason": reason}
-        )
+        return await self.case_event("case.refused", case_id, refused_at=at, reason=reason)
 
     async def completed_case(self, applicant: str | None, **changes: Any) -> dict[str, Any]:
         """A case submitted by ``applicant``, accepted, decided and completed."""

@@ -72,6 +72,17 @@ def _access(service: str, status: int) -> dict[str, object]:
     }
 
 
+async def _metrics_once_applied(app, signer, applied: int) -> dict:
+    """The metrics a supervisor reads once the consumer applied ``applied`` events."""
+
+    async def counted() -> bool:
+        return app.state.runtime.consumer.applied == applied
+
+    await eventually(counted, timeout=30)
+    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+        return (await api.get("/api/v1/supervision/metrics")).json()
+
+
 async def test_gateway_accesses_are_counted_by_service_and_status_class(app, signer, publish):
     async with client(app, signer, "supervision", principal_type="supervisor") as api:
         assert (await api.get("/api/v1/supervision/metrics")).json() == {"counters": {}}
@@ -82,11 +93,7 @@ async def test_gateway_accesses_are_counted_by_service_and_status_class(app, sig
         await publish(ACCESS_TOPIC, ACCESS_RECORDED, "k", _access("matters", 404))
         await publish(ACCESS_TOPIC, ACCESS_RECORDED, "k", _access("intake", 503))
 
-        async def counted() -> bool:
-            return app.state.runtime.consumer.applied == 4
-
-        await eventually(counted, timeout=30)
-        assert (await api.get("/api/v1/supervision/metrics")).json() == {
+        assert await _metrics_once_applied(app, signer, 4) == {
             "counters": {
                 "gateway_accesses_by_service_status": {
                     "intake:2xx": 2,
@@ -128,17 +135,12 @@ async def test_issued_licenses_and_exchange_records_are_counted(app, signer, pub
         data = record_upserted(library)
         await publish("data-exchange.record.v1", "gov.data-exchange.record.upserted.v1", "k", data)
 
-    async def counted() -> bool:
-        return app.state.runtime.consumer.applied == 7
-
-    await eventually(counted, timeout=30)
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
-        assert (await api.get("/api/v1/supervision/metrics")).json() == {
-            "counters": {
-                "exchange_records_by_library": {"legal_person": 1, "population": 3},
-                "licenses_issued_by_type": {"CN-BIRTH-CERT": 2, "CN-BIZ-LICENSE": 1},
-            }
+    assert await _metrics_once_applied(app, signer, 7) == {
+        "counters": {
+            "exchange_records_by_library": {"legal_person": 1, "population": 3},
+            "licenses_issued_by_type": {"CN-BIRTH-CERT": 2, "CN-BIZ-LICENSE": 1},
         }
+    }
 
 
 async def test_data_library_accesses_are_counted_by_scenario(app, signer, publish):
@@ -161,17 +163,12 @@ async def test_data_library_accesses_are_counted_by_scenario(app, signer, publis
         data = accessed(scenario)
         await publish("data-exchange.access.v1", "gov.data-exchange.access.recorded.v1", "k", data)
 
-    async def counted() -> bool:
-        return app.state.runtime.consumer.applied == 4
-
-    await eventually(counted, timeout=30)
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
-        assert (await api.get("/api/v1/supervision/metrics")).json() == {
-            "counters": {
-                "data_accesses_by_scenario": {
-                    "-": 1,
-                    "birth-registration": 1,
-                    "window-case-lookup": 2,
-                }
+    assert await _metrics_once_applied(app, signer, 4) == {
+        "counters": {
+            "data_accesses_by_scenario": {
+                "-": 1,
+                "birth-registration": 1,
+                "window-case-lookup": 2,
             }
         }
+    }

@@ -37,7 +37,7 @@ async def handle(app, event: CloudEvent) -> None:
     runtime = app.state.runtime
     async with runtime.sessions() as session, session.begin():
         ctx = runtime.handler_context(session, event)
-        await handlers.on_license_revoked(ctx, LicenseRevokedIn.model_validate(event.data))
+        await handlers.on_timeline_event(ctx, LicenseRevokedIn.model_validate(event.data))
 
 
 async def revocation_entries(app, case_id: str) -> list[tuple[str | None, str]]:

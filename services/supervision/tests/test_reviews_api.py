@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from supervision.models import Review, ReviewHandling, idempotency, outbox
-from yiwang_platform.testing import client, eventually
+from yiwang_platform.testing import all_relayed, client
 
 URL = "/api/v1/supervision/reviews"
 CITIZEN = "110101199003074514"
@@ -79,14 +79,7 @@ async def test_review_a_case_once_per_channel_and_publish_it(app, signer, case_e
     # Idempotency keys are scoped by the reviewer's blind index, not the identifier itself.
     assert principals == {case_events.applicant_index(CITIZEN)}
 
-    async def relayed() -> bool:
-        async with runtime.sessions() as s:
-            pending = await s.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-            )
-        return pending == 0
-
-    await eventually(relayed)
+    await all_relayed(app, outbox)
     assert runtime.relay.published == 2
     messages = await read_topic("supervision.review.v1", 2)
     assert len(messages) == 2

@@ -53,6 +53,23 @@ async def _full_case(case_events) -> tuple[dict, list]:
     return case, sent
 
 
+def _approved_subcase(
+    subcase_id: str, department: str, *, depends_on: list[str], due_date: str, entries: list
+) -> dict:
+    """A sub-case's timeline once approved: its deadline no longer counts down."""
+    return {
+        "subcase_id": subcase_id,
+        "matter_code": "11000000000002",
+        "matter_name": f"{department}审批事项",
+        "department": department,
+        "depends_on": depends_on,
+        "status": "decided",
+        "decision": "approved",
+        "deadline": {"due_date": due_date, "remaining_working_days": None, "level": "none"},
+        "entries": entries,
+    }
+
+
 def _entry(kind: str, at: str, summary: str) -> dict[str, str]:
     return {"event_type": f"gov.intake.{kind}.v1", "at": at, "summary": summary}
 
@@ -104,21 +121,13 @@ async def test_timeline_of_a_full_case_and_redelivery_adds_nothing(
                 _entry("case.completed", "2026-10-12T03:00:01Z", "办结：准予许可"),
             ],
             "subcases": [
-                {
-                    "subcase_id": first,
-                    "matter_code": "11000000000002",
-                    "matter_name": f"{HEALTH}审批事项",
-                    "department": HEALTH,
-                    "depends_on": [],
-                    "status": "decided",
-                    "decision": "approved",
+                _approved_subcase(
+                    first,
+                    HEALTH,
+                    depends_on=[],
                     # 10-09 moved by the two working days of 补正: the working Saturday 10-10, 10-12.
-                    "deadline": {
-                        "due_date": "2026-10-12",
-                        "remaining_working_days": None,
-                        "level": "none",
-                    },
-                    "entries": [
+                    due_date="2026-10-12",
+                    entries=[
                         _entry(
                             "case.accepted",
                             "2026-09-29T02:00:00Z",
@@ -126,21 +135,13 @@ async def test_timeline_of_a_full_case_and_redelivery_adds_nothing(
                         ),
                         _entry("subcase.decided", "2026-10-09T06:00:00Z", f"{HEALTH}审批通过"),
                     ],
-                },
-                {
-                    "subcase_id": second,
-                    "matter_code": "11000000000002",
-                    "matter_name": f"{POLICE}审批事项",
-                    "department": POLICE,
-                    "depends_on": [first],
-                    "status": "decided",
-                    "decision": "approved",
-                    "deadline": {
-                        "due_date": "2026-10-13",
-                        "remaining_working_days": None,
-                        "level": "none",
-                    },
-                    "entries": [
+                ),
+                _approved_subcase(
+                    second,
+                    POLICE,
+                    depends_on=[first],
+                    due_date="2026-10-13",
+                    entries=[
                         _entry(
                             "case.accepted",
                             "2026-09-29T02:00:00Z",
@@ -153,7 +154,7 @@ async def test_timeline_of_a_full_case_and_redelivery_adds_nothing(
                         ),
                         _entry("subcase.decided", "2026-10-12T03:00:00Z", f"{POLICE}审批通过"),
                     ],
-                },
+                ),
             ],
         }
 

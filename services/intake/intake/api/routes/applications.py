@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from intake import applications
-from intake.api.deps import CallerTokenDep, LicensePeerDep, MattersPeerDep, SettingsDep
+from intake.api.deps import ChecksDep, SettingsDep
 from intake.schemas import (
     ApplicationCreate,
     CaseAccessRead,
@@ -32,24 +32,10 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
     summary="智能预审: check an application without submitting it; every problem at once",
 )
 async def pre_review_application(
-    body: ApplicationCreate,
-    session: SessionDep,
-    principal: PrincipalDep,
-    cipher: CipherDep,
-    matters: MattersPeerDep,
-    licenses: LicensePeerDep,
-    token: CallerTokenDep,
+    body: ApplicationCreate, session: SessionDep, principal: PrincipalDep, checks: ChecksDep
 ) -> PreReview:
     async with session.begin():
-        return await applications.pre_review(
-            session,
-            caller=principal,
-            data=body,
-            matters=matters,
-            licenses=licenses,
-            token=token,
-            cipher=cipher,
-        )
+        return await applications.pre_review(session, caller=principal, data=body, checks=checks)
 
 
 @router.post(
@@ -65,10 +51,7 @@ async def submit_application(
     outbox: OutboxDep,
     settings: SettingsDep,
     principal: PrincipalDep,
-    cipher: CipherDep,
-    matters: MattersPeerDep,
-    licenses: LicensePeerDep,
-    token: CallerTokenDep,
+    checks: ChecksDep,
     idempotency: IdempotencyDep,
     now: NowDep,
 ) -> JSONResponse:
@@ -79,14 +62,11 @@ async def submit_application(
         caller=principal,
         data=body,
         idempotency=idempotency,
-        matters=matters,
-        licenses=licenses,
-        token=token,
-        cipher=cipher,
+        checks=checks,
         presence_max_age_minutes=settings.presence_max_age_minutes,
         now=now,
     )
-    read = case_read(submitted.case, cipher)
+    read = case_read(submitted.case, checks.cipher)
     return JSONResponse(read.model_dump(mode="json"), status_code=submitted.status)
 
 

@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from intake import window
-from intake.api.deps import CallerTokenDep, LicensePeerDep, SettingsDep, WindowStaffDep
+from intake.api.deps import (
+    CallerTokenDep,
+    LicensePeerDep,
+    SettingsDep,
+    WindowDeskDep,
+    WindowStaffDep,
+)
 from intake.schemas import (
     Acceptance,
     CaseBinding,
@@ -72,68 +78,35 @@ async def get_case(
     },
 )
 async def record_presence(
-    case_id: str,
-    body: PresenceCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    clerk: WindowStaffDep,
-    cipher: CipherDep,
-    now: NowDep,
+    case_id: str, body: PresenceCreate, desk: WindowDeskDep, settings: SettingsDep
 ) -> CaseRead:
-    async with session.begin():
-        found = await window.record_presence(
-            session,
-            case_id=case_id,
-            clerk=clerk.subject,
-            evidence=body,
-            cipher=cipher,
-            max_age_minutes=settings.presence_max_age_minutes,
-            now=now,
-        )
-        return case_read(found.case, cipher, subcases=found.subcases)
+    return await desk.take(
+        window.record_presence,
+        case_id=case_id,
+        evidence=body,
+        cipher=desk.cipher,
+        max_age_minutes=settings.presence_max_age_minutes,
+    )
 
 
 @router.post("/{case_id}/acceptance", response_model=CaseRead, summary="受理: accept the case")
 async def accept_case(
-    case_id: str,
-    body: Acceptance,
-    session: SessionDep,
-    outbox: OutboxDep,
-    settings: SettingsDep,
-    clerk: WindowStaffDep,
-    cipher: CipherDep,
-    now: NowDep,
+    case_id: str, body: Acceptance, desk: WindowDeskDep, settings: SettingsDep
 ) -> CaseRead:
-    async with session.begin():
-        found = await window.accept(
-            session,
-            outbox,
-            case_id=case_id,
-            clerk=clerk.subject,
-            mode=body.mode,
-            supplement_days=settings.supplement_days,
-            now=now,
-        )
-        return case_read(found.case, cipher, subcases=found.subcases)
+    return await desk.take(
+        window.accept,
+        outbox=desk.outbox,
+        case_id=case_id,
+        mode=body.mode,
+        supplement_days=settings.supplement_days,
+    )
 
 
 @router.post(
     "/{case_id}/refusal", response_model=CaseRead, summary="不予受理: refuse with a reason"
 )
-async def refuse_case(
-    case_id: str,
-    body: Refusal,
-    session: SessionDep,
-    outbox: OutboxDep,
-    clerk: WindowStaffDep,
-    cipher: CipherDep,
-    now: NowDep,
-) -> CaseRead:
-    async with session.begin():
-        found = await window.refuse(
-            session, outbox, case_id=case_id, clerk=clerk.subject, reason=body.reason, now=now
-        )
-        return case_read(found.case, cipher, subcases=found.subcases)
+async def refuse_case(case_id: str, body: Refusal, desk: WindowDeskDep) -> CaseRead:
+    return await desk.take(window.refuse, outbox=desk.outbox, case_id=case_id, reason=body.reason)
 
 
 @router.post(
@@ -142,25 +115,15 @@ async def refuse_case(
     summary="补正: ask for materials; the deadline clock stops",
 )
 async def request_supplement(
-    case_id: str,
-    body: SupplementRequest,
-    session: SessionDep,
-    outbox: OutboxDep,
-    clerk: WindowStaffDep,
-    cipher: CipherDep,
-    now: NowDep,
+    case_id: str, body: SupplementRequest, desk: WindowDeskDep
 ) -> CaseRead:
-    async with session.begin():
-        found = await window.request_supplement(
-            session,
-            outbox,
-            case_id=case_id,
-            clerk=clerk.subject,
-            materials=body.materials,
-            reason=body.reason,
-            now=now,
-        )
-        return case_read(found.case, cipher, subcases=found.subcases)
+    return await desk.take(
+        window.request_supplement,
+        outbox=desk.outbox,
+        case_id=case_id,
+        materials=body.materials,
+        reason=body.reason,
+    )
 
 
 @router.post(

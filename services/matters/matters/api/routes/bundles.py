@@ -7,14 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from matters import catalogue, guide
-from matters.api.deps import (
-    IdempotencyDep,
-    OutboxDep,
-    PrincipalDep,
-    PublisherDep,
-    SearchIndexDep,
-    SessionDep,
-)
+from matters.api.deps import PrincipalDep, PublishingDep, SessionDep
 from matters.schemas import BundleCreate, BundleRead, GuideRequest, GuideResult
 from yiwang_platform.pagination import Page
 
@@ -34,20 +27,8 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
     "Emits `gov.matters.bundle.published.v1` in the same transaction.",
     responses={422: {"description": "Invalid bundle", **PROBLEM}},
 )
-async def publish_bundle(
-    body: BundleCreate,
-    session: SessionDep,
-    outbox: OutboxDep,
-    idempotency: IdempotencyDep,
-    publisher: PublisherDep,
-    index: SearchIndexDep,
-) -> BundleRead:
-    async with session.begin():
-        bundle = await catalogue.publish_bundle_once(
-            session, outbox, idempotency=idempotency, publisher=publisher, data=body
-        )
-    index.mark_stale()
-    return bundle
+async def publish_bundle(body: BundleCreate, publishing: PublishingDep) -> BundleRead:
+    return await publishing.publish(catalogue.publish_bundle_once, body)
 
 
 @router.get("", response_model=Page[BundleRead], summary="List the current version of every bundle")

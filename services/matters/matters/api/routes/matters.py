@@ -7,14 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from matters import catalogue
-from matters.api.deps import (
-    IdempotencyDep,
-    OutboxDep,
-    PrincipalDep,
-    PublisherDep,
-    SearchIndexDep,
-    SessionDep,
-)
+from matters.api.deps import PrincipalDep, PublishingDep, SessionDep
 from matters.schemas import MATTER_CODE, MatterCreate, MatterRead
 from yiwang_platform.pagination import Page
 
@@ -29,20 +22,8 @@ router = APIRouter(prefix="/api/v1/matters/matters", tags=["matters"])
     description="Catalogue staff only. Emits `gov.matters.matter.published.v1` in the same "
     "transaction. `Idempotency-Key` replays the first answer.",
 )
-async def publish_matter(
-    body: MatterCreate,
-    session: SessionDep,
-    outbox: OutboxDep,
-    idempotency: IdempotencyDep,
-    publisher: PublisherDep,
-    index: SearchIndexDep,
-) -> MatterRead:
-    async with session.begin():
-        matter = await catalogue.publish_once(
-            session, outbox, idempotency=idempotency, publisher=publisher, data=body
-        )
-    index.mark_stale()
-    return MatterRead.model_validate(matter)
+async def publish_matter(body: MatterCreate, publishing: PublishingDep) -> MatterRead:
+    return MatterRead.model_validate(await publishing.publish(catalogue.publish_once, body))
 
 
 @router.get("", response_model=Page[MatterRead], summary="List the current version of every matter")
