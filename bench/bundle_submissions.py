@@ -215,7 +215,7 @@ async def main() -> None:
                     + signer.mint(
                         ["intake", "matters", "data-exchange", "license"],
                         person["id_number"],
-                        "citizen",
+                        principal_type="citizen",
                         ttl=1800,
                         acr="L2",
                     )

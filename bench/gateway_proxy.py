@@ -233,7 +233,7 @@ async def main() -> None:
             # The internal token the gateway would mint for the operator key (600 s: it
             # outlives the run, so direct and nginx can reuse one token as a client would).
             token = platform.keys.signer().mint(
-                "matters", "dev-operator", "operator", ttl=600, roles=["operator"]
+                "matters", "dev-operator", principal_type="operator", ttl=600, roles=["operator"]
             )
             nginx_dir = Path(tmp) / "nginx"
             nginx_dir.mkdir()

@@ -389,7 +389,7 @@ class LocalPlatform:
     ) -> str:
         """A staff member who keeps the catalogue, as the gateway would vouch for them."""
         return self.keys.signer().mint(
-            audience, subject, principal_type, ttl=600, roles=["catalogue"]
+            audience, subject, principal_type=principal_type, ttl=600, roles=["catalogue"]
         )
 
     async def sql(self, service: str, query: str, *args: Any) -> Any:

@@ -46,7 +46,7 @@ def load_signer(settings: Settings) -> InternalTokenSigner:
         raise RuntimeError("YIWANG_INTERNAL_TOKEN_PRIVATE_KEY is not set")
     pem = value if value.startswith("-----BEGIN") else Path(value).read_text()
     return InternalTokenSigner.from_pem(
-        pem, settings.internal_token_kid, settings.internal_token_issuer
+        pem, settings.internal_token_kid, issuer=settings.internal_token_issuer
     )
 
 

@@ -250,7 +250,7 @@ async def test_signed_checkpoints_name_an_entry_rebuilt_by_a_key_holder(service_
                 entry = row.entry
                 if row.seq == 2:
                     entry = entry.replace("refused", "allowed")
-                digest = chain_hash(prev, entry, key)
+                digest = chain_hash(prev, entry, key=key)
                 await s.execute(
                     audit_entries.update()
                     .where(audit_entries.c.seq == row.seq)

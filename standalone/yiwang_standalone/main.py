@@ -51,17 +51,19 @@ def build(var_dir: Path) -> tuple[Starlette, dict[str, str]]:
 
     services: dict[str, FastAPI] = {
         "matters": matters.main.create_app(
-            matters.settings.Settings(**common), bus, verifier, False
+            matters.settings.Settings(**common), bus, verifier=verifier, configure_logs=False
         ),
-        "intake": intake.main.create_app(intake.settings.Settings(**common), bus, verifier, False),
+        "intake": intake.main.create_app(
+            intake.settings.Settings(**common), bus, verifier=verifier, configure_logs=False
+        ),
         "license": license.main.create_app(
-            license.settings.Settings(**common), bus, verifier, False
+            license.settings.Settings(**common), bus, verifier=verifier, configure_logs=False
         ),
         "data-exchange": data_exchange.main.create_app(
-            data_exchange.settings.Settings(**common), bus, verifier, False
+            data_exchange.settings.Settings(**common), bus, verifier=verifier, configure_logs=False
         ),
         "supervision": supervision.main.create_app(
-            supervision.settings.Settings(**common), bus, verifier, False
+            supervision.settings.Settings(**common), bus, verifier=verifier, configure_logs=False
         ),
     }
     # Intake calls matters, data-exchange and license inside requests: in-process here.

@@ -195,7 +195,7 @@ class AccessRecorder:
             return
         entries = [entry_of(a, self.cipher) for a in batch]
         async with self.sessions() as session, session.begin():
-            appended = await append(session, audit_entries, entries, key=self.chain_key)
+            appended = await append(session, audit_entries, entries=entries, key=self.chain_key)
             for a, done in zip(batch, appended, strict=True):
                 await self.outbox.add(
                     session,

@@ -72,7 +72,7 @@ class OneTimeCodes:
 
     async def send(self, phone: str) -> None:
         index = self.cipher.blind_index(check_phone(phone))
-        if not await self.kv.set(f"otp-sent:{index}", "1", 60, only_if_absent=True):
+        if not await self.kv.set(f"otp-sent:{index}", "1", ttl_seconds=60, only_if_absent=True):
             raise ProblemError(
                 429,
                 "too_many_requests",
@@ -81,7 +81,7 @@ class OneTimeCodes:
                 headers={"Retry-After": "60"},
             )
         code = f"{secrets.randbelow(1_000_000):06d}"
-        await self.kv.set(f"otp:{index}", code, CODE_TTL_SECONDS)
+        await self.kv.set(f"otp:{index}", code, ttl_seconds=CODE_TTL_SECONDS)
         await self.kv.delete(f"otp-tries:{index}")
         await self.sms.send(phone, f"【一网通办】验证码 5 分钟内有效：{code}")
 
@@ -238,7 +238,9 @@ async def authenticate_client(
         raise _refused("client assertion not valid", "invalid_client") from exc
     if claims["sub"] != client_id or claims["exp"] - time.time() > 300:
         raise _refused("client assertion not valid", "invalid_client")
-    if not await kv.set(f"jti:{client_id}:{claims['jti']}", "1", 600, only_if_absent=True):
+    if not await kv.set(
+        f"jti:{client_id}:{claims['jti']}", "1", ttl_seconds=600, only_if_absent=True
+    ):
         raise _refused("client assertion replayed", "invalid_client")
     return Principal(
         subject=client.client_id,

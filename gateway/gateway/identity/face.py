@@ -135,7 +135,9 @@ class FaceChecks:
             "expires_at": challenge.expires_at.timestamp(),
         }
         await self.kv.set(
-            f"face:challenge:{challenge.challenge_id}", json.dumps(state), self.challenge_seconds
+            f"face:challenge:{challenge.challenge_id}",
+            json.dumps(state),
+            ttl_seconds=self.challenge_seconds,
         )
         return challenge
 
@@ -173,7 +175,7 @@ class FaceChecks:
             )
         remaining = max(1.0, float(state["expires_at"]) - time.time())
         # The first to claim wins, also between gateway instances.
-        if not await self.kv.set(used_key, "1", remaining + 60, only_if_absent=True):
+        if not await self.kv.set(used_key, "1", ttl_seconds=remaining + 60, only_if_absent=True):
             raise _challenge_used()
         await self.kv.delete(key)
 

@@ -40,7 +40,7 @@ class Lockout:
             await self.kv.set(
                 f"{self.prefix}:locked:{who}",
                 str(until),
-                self.lockout_seconds + self.expiry_margin,
+                ttl_seconds=self.lockout_seconds + self.expiry_margin,
             )
             await self.kv.delete(f"{self.prefix}:failures:{who}")
         return failures

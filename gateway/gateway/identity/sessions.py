@@ -153,7 +153,7 @@ class SessionStore:
             )
         # Access tokens are short-lived: remembering the revocation for their lifetime suffices.
         ttl = self.tokens.ttl.total_seconds() + 60
-        await self._kv.set(f"revoked-session:{session_id}", "1", ttl)
+        await self._kv.set(f"revoked-session:{session_id}", "1", ttl_seconds=ttl)
 
     async def is_revoked(self, session_id: str | None) -> bool:
         return (
@@ -169,7 +169,7 @@ class SessionStore:
             )
         until = datetime.now(UTC) + self.face_window
         await self._kv.set(
-            f"face:{session_id}", until.isoformat(), self.face_window.total_seconds()
+            f"face:{session_id}", until.isoformat(), ttl_seconds=self.face_window.total_seconds()
         )
         return until
 

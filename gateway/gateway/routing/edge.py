@@ -55,7 +55,7 @@ class EdgeGuard:
             code, zh, en = refused
             # Without the query: a query that is not UTF-8 cannot even be read back.
             request = Request({**scope, "query_string": b""})
-            answer = problem_response(request, 400, code, zh, title_en=en)
+            answer = problem_response(request, 400, code=code, title=zh, title_en=en)
             await answer(scope, receive, send)
             return
         started = complete = False
@@ -73,6 +73,8 @@ class EdgeGuard:
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], mask(scope["path"]))
             if not started:
-                await problem_response(Request(scope), 500, "internal_error")(scope, receive, send)
+                await problem_response(Request(scope), 500, code="internal_error")(
+                    scope, receive, send
+                )
             elif not complete:
                 raise  # a response cut short: only closing the connection tells the client

@@ -202,14 +202,14 @@ class Forwarder:
             response = problem_response(
                 request,
                 400,
-                "bad_request",
+                code="bad_request",
                 detail="the request cannot be forwarded (a control character in the path or a header)",
             )
         except UpstreamUnavailable:
             response = problem_response(
                 request,
                 503,
-                "upstream_unavailable",
+                code="upstream_unavailable",
                 detail=f"{service} did not answer",
                 headers={"Retry-After": "2"},
             )

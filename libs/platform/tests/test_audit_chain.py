@@ -51,7 +51,7 @@ def entry(n: int) -> dict[str, Any]:
 
 async def fill(sessions, table, count: int, key: bytes | None = None) -> None:
     async with sessions() as s, s.begin():
-        await append(s, table, [entry(n) for n in range(1, count + 1)], key=key)
+        await append(s, table, entries=[entry(n) for n in range(1, count + 1)], key=key)
 
 
 async def check(sessions, table, key: bytes | None = None) -> VerifyResult:
@@ -68,9 +68,9 @@ async def sql(sessions, statements: str, **params: Any) -> None:
 async def test_an_appended_chain_verifies_and_links_each_entry_to_the_last(chain):
     sessions, table = chain
     async with sessions() as s, s.begin():
-        first = await append(s, table, [entry(1), entry(2), entry(3)])
+        first = await append(s, table, entries=[entry(1), entry(2), entry(3)])
     async with sessions() as s, s.begin():
-        second = await append(s, table, [entry(4), entry(5)])
+        second = await append(s, table, entries=[entry(4), entry(5)])
     assert [a.seq for a in first + second] == [1, 2, 3, 4, 5]
 
     async with sessions() as s:
@@ -184,10 +184,10 @@ async def test_a_rolled_back_append_leaves_no_gap(chain):
     await fill(sessions, table, 2)
     async with sessions() as s:
         await s.begin()
-        await append(s, table, [entry(99)])
+        await append(s, table, entries=[entry(99)])
         await s.rollback()
     async with sessions() as s, s.begin():
-        assert [a.seq for a in await append(s, table, [entry(3)])] == [3]
+        assert [a.seq for a in await append(s, table, entries=[entry(3)])] == [3]
     result = await check(sessions, table)
     assert (result.ok, result.entries_checked) == (True, 3)
 
@@ -198,7 +198,7 @@ async def test_concurrent_appenders_keep_one_valid_chain(chain):
 
     async def writer(w: int) -> None:
         async with sessions() as s, s.begin():
-            await append(s, table, [{"writer": w, "i": i} for i in range(per_writer)])
+            await append(s, table, entries=[{"writer": w, "i": i} for i in range(per_writer)])
 
     await asyncio.gather(*(writer(w) for w in range(writers)))
     result = await check(sessions, table)

@@ -57,7 +57,7 @@ def entry(n: int) -> dict[str, Any]:
 async def fill(chain: Chain, first: int, last: int, key: bytes | None) -> None:
     sessions, table, _ = chain
     async with sessions() as s, s.begin():
-        await append(s, table, [entry(n) for n in range(first, last + 1)], key=key)
+        await append(s, table, entries=[entry(n) for n in range(first, last + 1)], key=key)
 
 
 async def checkpoint(chain: Chain, now: datetime = T0) -> None:
@@ -83,7 +83,7 @@ async def rebuild_after_edit(chain: Chain, k: int, key: bytes | None) -> None:
             text = row.entry
             if row.seq == k:
                 text = canonical(json.loads(row.entry) | {"who": "王五"})
-            digest = chain_hash(prev, text, key)
+            digest = chain_hash(prev, text, key=key)
             await s.execute(
                 update(table)
                 .where(table.c.seq == row.seq)

@@ -58,7 +58,7 @@ async def first_time(
     """Replay, and remember ``answer`` when the key was new (as a route does)."""
     idempotency = Idempotency(TABLE, key, ttl=DAY)
     async with sessions() as session, session.begin():
-        prior = await idempotency.replay(session, "scope", payload, cipher=cipher, now=now)
+        prior = await idempotency.replay(session, "scope", payload=payload, cipher=cipher, now=now)
         if prior is None:
             await idempotency.remember(session, 201, now=now, **answer)  # type: ignore[arg-type]
     return prior
@@ -135,6 +135,6 @@ async def test_purge_deletes_expired_records_only(sessions, cipher):
 async def test_no_key_stores_nothing(sessions, cipher):
     idempotency = Idempotency(TABLE, None, ttl=DAY)
     async with sessions() as session, session.begin():
-        assert await idempotency.replay(session, "scope", form(), cipher=cipher) is None
+        assert await idempotency.replay(session, "scope", payload=form(), cipher=cipher) is None
         await idempotency.remember(session, 201, resource_id="case-1")
     assert await stored_rows(sessions) == []

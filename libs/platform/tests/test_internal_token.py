@@ -27,7 +27,7 @@ def test_round_trip_carries_subject_and_claims(
     token = signer.mint(
         "matters",
         "user-7",
-        "staff",
+        principal_type="staff",
         scn="approve",
         grant={"matters": ["read", "write"]},
         acr="L3",
@@ -51,7 +51,9 @@ def test_round_trip_carries_subject_and_claims(
 def test_optional_claims_default_to_empty(
     signer: InternalTokenSigner, verifier: InternalTokenVerifier
 ) -> None:
-    principal = verifier.verify(signer.mint("intake", "citizen-1", "citizen"), "intake")
+    principal = verifier.verify(
+        signer.mint("intake", "citizen-1", principal_type="citizen"), "intake"
+    )
 
     assert principal.scenario is None
     assert principal.grant == {}
@@ -60,7 +62,7 @@ def test_optional_claims_default_to_empty(
 
 
 def test_token_header_names_the_key_and_algorithm(signer: InternalTokenSigner) -> None:
-    header = jwt.get_unverified_header(signer.mint("intake", "u", "staff"))
+    header = jwt.get_unverified_header(signer.mint("intake", "u", principal_type="staff"))
 
     assert header["kid"] == signer.kid
     assert header["alg"] == "EdDSA"
@@ -69,8 +71,8 @@ def test_token_header_names_the_key_and_algorithm(signer: InternalTokenSigner) -
 def test_each_token_has_its_own_jti(
     signer: InternalTokenSigner, verifier: InternalTokenVerifier
 ) -> None:
-    first = verifier.verify(signer.mint("intake", "u", "staff"), "intake")
-    second = verifier.verify(signer.mint("intake", "u", "staff"), "intake")
+    first = verifier.verify(signer.mint("intake", "u", principal_type="staff"), "intake")
+    second = verifier.verify(signer.mint("intake", "u", principal_type="staff"), "intake")
 
     assert first.claims["jti"] != second.claims["jti"]
 
@@ -78,7 +80,7 @@ def test_each_token_has_its_own_jti(
 def test_expired_token_is_rejected(
     signer: InternalTokenSigner, verifier: InternalTokenVerifier
 ) -> None:
-    token = signer.mint("intake", "u", "staff", ttl=-30)
+    token = signer.mint("intake", "u", principal_type="staff", ttl=-30)
 
     with pytest.raises(InvalidInternalToken, match="expired"):
         verifier.verify(token, "intake")
@@ -87,7 +89,7 @@ def test_expired_token_is_rejected(
 def test_token_just_past_expiry_is_accepted_within_the_leeway(
     signer: InternalTokenSigner, verifier: InternalTokenVerifier
 ) -> None:
-    token = signer.mint("intake", "u", "staff", ttl=-2)
+    token = signer.mint("intake", "u", principal_type="staff", ttl=-2)
 
     assert verifier.verify(token, "intake").subject == "u"
 
@@ -95,7 +97,7 @@ def test_token_just_past_expiry_is_accepted_within_the_leeway(
 def test_token_for_another_audience_is_rejected(
     signer: InternalTokenSigner, verifier: InternalTokenVerifier
 ) -> None:
-    token = signer.mint("license", "u", "staff")
+    token = signer.mint("license", "u", principal_type="staff")
 
     with pytest.raises(InvalidInternalToken, match="Audience"):
         verifier.verify(token, "intake")
@@ -108,16 +110,19 @@ def test_token_from_another_issuer_is_rejected(signer: InternalTokenSigner) -> N
     verifier = InternalTokenVerifier(signer.jwks())
 
     with pytest.raises(InvalidInternalToken, match="issuer"):
-        verifier.verify(other_issuer.mint("intake", "u", "staff"), "intake")
+        verifier.verify(other_issuer.mint("intake", "u", principal_type="staff"), "intake")
 
 
 def test_verifier_with_its_own_issuer_accepts_that_issuer(signer: InternalTokenSigner) -> None:
     other_issuer = InternalTokenSigner.from_pem(signer.private_pem(), signer.kid, issuer="idp")
     verifier = InternalTokenVerifier(signer.jwks(), issuer="idp")
 
-    assert verifier.verify(other_issuer.mint("intake", "u", "staff"), "intake").subject == "u"
+    assert (
+        verifier.verify(other_issuer.mint("intake", "u", principal_type="staff"), "intake").subject
+        == "u"
+    )
     with pytest.raises(InvalidInternalToken, match="issuer"):
-        verifier.verify(signer.mint("intake", "u", "staff"), "intake")
+        verifier.verify(signer.mint("intake", "u", principal_type="staff"), "intake")
 
 
 def test_token_with_an_unknown_kid_is_rejected(
@@ -126,7 +131,7 @@ def test_token_with_an_unknown_kid_is_rejected(
     same_key_other_kid = InternalTokenSigner.from_pem(signer.private_pem(), kid="unknown-kid")
 
     with pytest.raises(InvalidInternalToken, match="unknown signing key"):
-        verifier.verify(same_key_other_kid.mint("intake", "u", "staff"), "intake")
+        verifier.verify(same_key_other_kid.mint("intake", "u", principal_type="staff"), "intake")
 
 
 def test_token_signed_by_another_key_under_a_known_kid_is_rejected(
@@ -135,7 +140,7 @@ def test_token_signed_by_another_key_under_a_known_kid_is_rejected(
     impostor = InternalTokenSigner(Ed25519PrivateKey.generate(), kid=signer.kid)
 
     with pytest.raises(InvalidInternalToken, match="Signature verification failed"):
-        verifier.verify(impostor.mint("intake", "u", "staff"), "intake")
+        verifier.verify(impostor.mint("intake", "u", principal_type="staff"), "intake")
 
 
 def test_token_with_a_symmetric_algorithm_is_rejected(
@@ -181,8 +186,14 @@ def test_verifier_accepts_every_key_of_its_set_during_rotation() -> None:
     new = InternalTokenSigner.generate()
     verifier = InternalTokenVerifier({"keys": [old.public_jwk(), new.public_jwk()]})
 
-    assert verifier.verify(old.mint("intake", "old-user", "staff"), "intake").subject == "old-user"
-    assert verifier.verify(new.mint("intake", "new-user", "staff"), "intake").subject == "new-user"
+    assert (
+        verifier.verify(old.mint("intake", "old-user", principal_type="staff"), "intake").subject
+        == "old-user"
+    )
+    assert (
+        verifier.verify(new.mint("intake", "new-user", principal_type="staff"), "intake").subject
+        == "new-user"
+    )
 
 
 def test_verifier_without_the_old_key_rejects_old_tokens() -> None:
@@ -191,7 +202,7 @@ def test_verifier_without_the_old_key_rejects_old_tokens() -> None:
     verifier = InternalTokenVerifier(new.jwks())
 
     with pytest.raises(InvalidInternalToken, match="unknown signing key"):
-        verifier.verify(old.mint("intake", "u", "staff"), "intake")
+        verifier.verify(old.mint("intake", "u", principal_type="staff"), "intake")
 
 
 def test_public_jwk_has_no_private_part(signer: InternalTokenSigner) -> None:
@@ -233,7 +244,7 @@ def test_load_jwks_from_inline_json(signer: InternalTokenSigner) -> None:
     jwks = load_jwks("  " + json.dumps(signer.jwks()) + "\n")
 
     assert jwks == signer.jwks()
-    token = signer.mint("intake", "u", "staff")
+    token = signer.mint("intake", "u", principal_type="staff")
     assert InternalTokenVerifier(jwks).verify(token, "intake").subject == "u"
 
 
@@ -254,7 +265,9 @@ def test_load_jwks_from_an_empty_string_is_an_empty_set(
 
     assert jwks == {"keys": []}
     with pytest.raises(InvalidInternalToken, match="unknown signing key"):
-        InternalTokenVerifier(jwks).verify(signer.mint("intake", "u", "staff"), "intake")
+        InternalTokenVerifier(jwks).verify(
+            signer.mint("intake", "u", principal_type="staff"), "intake"
+        )
 
 
 def test_load_jwks_from_a_missing_file_raises(tmp_path) -> None:

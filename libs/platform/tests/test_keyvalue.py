@@ -37,8 +37,8 @@ async def test_set_get_expire_and_delete(store):
 
 
 async def test_only_if_absent_lets_the_first_writer_win(store):
-    assert await store.set("challenge", "first", 30, only_if_absent=True) is True
-    assert await store.set("challenge", "second", 30, only_if_absent=True) is False
+    assert await store.set("challenge", "first", ttl_seconds=30, only_if_absent=True) is True
+    assert await store.set("challenge", "second", ttl_seconds=30, only_if_absent=True) is False
     assert await store.get("challenge") == "first"
 
 

@@ -88,7 +88,7 @@ async def clerks_only(clerk: ClerkDep) -> dict[str, str]:
 
 @router.get("/echo")
 async def call_echo(echo: EchoDep) -> dict[str, Any]:
-    status, body = await echo.call("GET", "/hello", "token")
+    status, body = await echo.call("GET", "/hello", token="token")
     return {"status": status, "body": body}
 
 
@@ -201,5 +201,5 @@ async def test_a_peer_not_in_process_is_reached_over_http(tmp_path):
     async with running(app):
         echo = app.state.runtime.peers["echo"]
         with pytest.raises(Exception) as refused:
-            await echo.call("GET", "/hello", "token")
+            await echo.call("GET", "/hello", token="token")
     assert getattr(refused.value, "status", None) == 503

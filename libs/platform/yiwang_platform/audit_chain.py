@@ -64,7 +64,7 @@ VERIFY_BATCH = 1000
 _BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
-def audit_chain_table(metadata: MetaData, name: str, indexed: Sequence[str] = ()) -> Table:
+def audit_chain_table(metadata: MetaData, name: str, *, indexed: Sequence[str] = ()) -> Table:
     """A chain table; ``indexed`` names top-level entry keys copied to indexed columns."""
     extra: list[Any] = [Column(key, String(200), nullable=True) for key in indexed]
     extra += [Index(f"ix_{name}_{key}_seq", key, "seq") for key in indexed]
@@ -87,7 +87,7 @@ def canonical(entry: dict[str, Any]) -> str:
     return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_hash(prev_hash: str, entry_text: str, key: bytes | None = None) -> str:
+def chain_hash(prev_hash: str, entry_text: str, *, key: bytes | None = None) -> str:
     material = (prev_hash + entry_text).encode()
     if key:
         return hmac.new(key, material, hashlib.sha256).hexdigest()
@@ -127,6 +127,7 @@ class Appended:
 async def append(
     session: AsyncSession,
     table: Table,
+    *,
     entries: Iterable[dict[str, Any]],
     key: bytes | None = None,
     at: datetime | None = None,
@@ -150,7 +151,7 @@ async def append(
     for entry in batch:
         seq += 1
         entry_text = canonical(entry)
-        digest = chain_hash(prev, entry_text, key)
+        digest = chain_hash(prev, entry_text, key=key)
         row: dict[str, Any] = {
             "seq": seq,
             "at": when,
@@ -208,6 +209,7 @@ class VerifyResult:
 async def verify(
     session: AsyncSession,
     table: Table,
+    *,
     key: bytes | None = None,
     batch_size: int = VERIFY_BATCH,
     anchors: Sequence[Anchor] = (),
@@ -243,12 +245,14 @@ async def verify(
             break
         for row in rows:
             seq = int(row.seq)
-            problem = _problem(row, expected_seq, prev, key, indexed)
+            problem = _problem(row, expected_seq, prev=prev, key=key, indexed=indexed)
             anchor = at_seq.get(seq)
             if problem is None and anchor is not None and anchor.hash != row.hash:
                 problem = seq, f"hash differs from the one checkpoint {anchor.seq} signed"
             if problem is not None:
-                bad_seq, reason = await _earlier_change(session, table, anchors, *problem)
+                bad_seq, reason = await _earlier_change(
+                    session, table, anchors=anchors, bad_seq=problem[0], reason=problem[1]
+                )
                 return VerifyResult(
                     False, min(checked, bad_seq - 1), bad_seq, reason, checkpoints_checked=anchored
                 )
@@ -271,7 +275,7 @@ async def verify(
 
 
 async def _earlier_change(
-    session: AsyncSession, table: Table, anchors: Sequence[Anchor], bad_seq: int, reason: str
+    session: AsyncSession, table: Table, *, anchors: Sequence[Anchor], bad_seq: int, reason: str
 ) -> tuple[int, str]:
     """An entry before ``bad_seq`` whose hash differs from a checkpoint's fingerprint of
     it (a rebuilt stretch of chain), else ``bad_seq`` and its reason."""
@@ -297,14 +301,14 @@ async def _earlier_change(
 
 
 def _problem(
-    row: Any, expected_seq: int, prev: str, key: bytes | None, indexed: tuple[str, ...]
+    row: Any, expected_seq: int, *, prev: str, key: bytes | None, indexed: tuple[str, ...]
 ) -> tuple[int, str] | None:
     seq = int(row.seq)
     if seq != expected_seq:
         return expected_seq, f"entry {expected_seq} is missing (next is {seq})"
     if row.prev_hash != prev:
         return seq, "prev_hash does not match the previous entry's hash"
-    if chain_hash(prev, row.entry, key) != row.hash:
+    if chain_hash(prev, row.entry, key=key) != row.hash:
         return seq, "hash does not match the entry"
     if indexed:
         try:

@@ -270,7 +270,7 @@ def anchors(found: Sequence[Checkpoint], *, jwks: dict[str, Any], chain: str) ->
             keys[str(jwk.get("kid"))] = public
     good: list[Anchor] = []
     for cp in sorted(found, key=lambda c: c.seq):
-        problem = _checkpoint_problem(cp, keys, chain)
+        problem = _checkpoint_problem(cp, keys, chain=chain)
         if problem is not None:
             return Anchors(good, cp.seq, f"checkpoint {cp.seq}: {problem}")
         good.append(Anchor(cp.seq, cp.from_seq, cp.hash, cp.fingerprints))
@@ -278,7 +278,7 @@ def anchors(found: Sequence[Checkpoint], *, jwks: dict[str, Any], chain: str) ->
 
 
 def _checkpoint_problem(
-    cp: Checkpoint, keys: dict[str, Ed25519PublicKey], chain: str
+    cp: Checkpoint, keys: dict[str, Ed25519PublicKey], *, chain: str
 ) -> str | None:
     public = keys.get(cp.kid)
     if public is None:

@@ -221,7 +221,7 @@ class EventConsumer:
         if refused is None:
             return False
         for message, reason, event_type in unusable + refused:
-            if not await self._dead_letter(message, reason, event_type):
+            if not await self._dead_letter(message, reason, event_type=event_type):
                 return False
         return True
 
@@ -311,7 +311,7 @@ class EventConsumer:
         finally:
             otel_context.detach(token)
 
-    async def _dead_letter(self, message: Message, reason: str, event_type: str) -> bool:
+    async def _dead_letter(self, message: Message, reason: str, *, event_type: str) -> bool:
         reason = mask(reason)[:1000]
         headers = [h for h in message.headers if not h[0].startswith("dlq_")]
         headers += [

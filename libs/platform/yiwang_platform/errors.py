@@ -114,6 +114,7 @@ def _wants_english(request: Request) -> bool:
 def problem_response(
     request: Request,
     status: int,
+    *,
     code: str,
     title: str | None = None,
     detail: str | None = None,
@@ -165,11 +166,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             request,
             exc.status,
-            exc.code,
-            exc.title,
-            exc.detail,
-            exc.title_en,
-            exc.headers,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            title_en=exc.title_en,
+            headers=exc.headers,
             **exc.extra,
         )
 
@@ -179,7 +180,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error"
         )
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem_response(request, exc.status_code, code, detail=detail, headers=exc.headers)
+        return problem_response(
+            request, exc.status_code, code=code, detail=detail, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -191,7 +194,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             }
             for e in exc.errors()
         ]
-        return problem_response(request, 422, "validation_failed", errors=errors)
+        return problem_response(request, 422, code="validation_failed", errors=errors)
 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A value the database cannot hold (an integer past its column's range, a NUL byte
@@ -201,8 +204,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(
                 request,
                 400,
-                "value_out_of_range",
-                "请求中的值超出允许范围",
+                code="value_out_of_range",
+                title="请求中的值超出允许范围",
                 title_en="A value in the request is out of range",
             )
         if is_unavailable(exc):
@@ -217,12 +220,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(
                 request,
                 503,
-                "dependency_unavailable",
+                code="dependency_unavailable",
                 detail="the database or another dependency is unreachable; retry later",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(request, 500, "internal_error")
+        return problem_response(request, 500, code="internal_error")
 
     # Database and connection errors are answered where they are raised (the handlers of
     # specific classes), so that no server re-raises and logs them with a full stack; the

@@ -87,8 +87,8 @@ class Idempotency:
         self,
         session: AsyncSession,
         principal: str,
-        payload: Any,
         *,
+        payload: Any,
         cipher: PiiCipher | None = None,
         now: datetime | None = None,
     ) -> Replay | None:

@@ -55,7 +55,7 @@ class InternalTokenSigner:
 
     @classmethod
     def from_pem(
-        cls, pem: str | bytes, kid: str, issuer: str = "yiwang-gateway"
+        cls, pem: str | bytes, kid: str, *, issuer: str = "yiwang-gateway"
     ) -> InternalTokenSigner:
         key = serialization.load_pem_private_key(
             pem if isinstance(pem, bytes) else pem.encode(), None
@@ -79,6 +79,7 @@ class InternalTokenSigner:
         self,
         audience: str | list[str],
         subject: str,
+        *,
         principal_type: str,
         ttl: int = DEFAULT_TTL_SECONDS,
         **claims: Any,

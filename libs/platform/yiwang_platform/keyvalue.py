@@ -18,7 +18,7 @@ class KeyValueStore(ABC):
 
     @abstractmethod
     async def set(
-        self, key: str, value: str, ttl_seconds: float, only_if_absent: bool = False
+        self, key: str, value: str, *, ttl_seconds: float, only_if_absent: bool = False
     ) -> bool:
         """Store with an expiry; with ``only_if_absent`` the first writer wins (returns False otherwise)."""
 
@@ -46,7 +46,7 @@ class RedisStore(KeyValueStore):
         return None if value is None else str(value)
 
     async def set(
-        self, key: str, value: str, ttl_seconds: float, only_if_absent: bool = False
+        self, key: str, value: str, *, ttl_seconds: float, only_if_absent: bool = False
     ) -> bool:
         done = await self._redis.set(
             self._prefix + key, value, px=max(1, int(ttl_seconds * 1000)), nx=only_if_absent
@@ -93,7 +93,7 @@ class MemoryStore(KeyValueStore):
         return self._live(key)
 
     async def set(
-        self, key: str, value: str, ttl_seconds: float, only_if_absent: bool = False
+        self, key: str, value: str, *, ttl_seconds: float, only_if_absent: bool = False
     ) -> bool:
         if only_if_absent and self._live(key) is not None:
             return False

@@ -110,7 +110,7 @@ class ProbeAccessFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -> None:
+def configure_logging(service: str, level: str = "INFO", *, as_json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(RepeatLimiter())
     handler.setFormatter(

@@ -109,7 +109,7 @@ async def current_is_head(engine: AsyncEngine, script_location: Path) -> bool:
 
 
 async def wait_for_head(
-    engine: AsyncEngine, script_location: Path, timeout: float, interval: float = 2.0
+    engine: AsyncEngine, script_location: Path, *, timeout: float, interval: float = 2.0
 ) -> None:
     """Wait until another process (the migration Job) has brought the database to head."""
     loop = asyncio.get_running_loop()
@@ -138,7 +138,7 @@ async def migrate_cli(settings: ServiceSettings, script_location: Path) -> None:
     engine = create_engine(url)
     try:
         if args.wait is not None:
-            await wait_for_head(engine, script_location, args.wait)
+            await wait_for_head(engine, script_location, timeout=args.wait)
         else:
             await upgrade(engine, script_location)
     finally:

@@ -98,7 +98,7 @@ class DependencyMonitor:
         self.timeout = timeout
         self._checks: dict[str, tuple[str, DependencyCheck]] = {}
 
-    def add(self, name: str, check: DependencyCheck, group: str = "dependencies") -> None:
+    def add(self, name: str, check: DependencyCheck, *, group: str = "dependencies") -> None:
         """``check`` answers ``"ok"`` or a one-word state (``unavailable``, ``unreachable``)."""
         self._checks[name] = (group, check)
 

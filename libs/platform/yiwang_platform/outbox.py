@@ -74,7 +74,7 @@ class Outbox:
         self._wake = asyncio.Event()
 
     async def add(
-        self, session: AsyncSession, data: EventData, key: str, subject: str | None = None
+        self, session: AsyncSession, data: EventData, *, key: str, subject: str | None = None
     ) -> CloudEvent:
         ce = CloudEvent(
             type=data.event_type,

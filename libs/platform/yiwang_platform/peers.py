@@ -41,7 +41,9 @@ class PeerClient:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def call(self, method: str, path: str, token: str, json: Any = None) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, *, token: str, json: Any = None
+    ) -> tuple[int, Any]:
         """Send the request with the caller's ``token``; returns (status, decoded JSON body)."""
         headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
         traceparent = current_traceparent()

@@ -290,11 +290,12 @@ class Runtime:
 def build_app(
     spec: ServiceSpec,
     bus: EventBus | None = None,
+    *,
     verifier: InternalTokenVerifier | None = None,
     configure_logs: bool = True,
 ) -> FastAPI:
     if configure_logs:
-        configure_logging(spec.name, spec.settings.log_level, spec.settings.log_json)
+        configure_logging(spec.name, spec.settings.log_level, as_json=spec.settings.log_json)
         tracing.configure(spec.name)
     runtime = Runtime(spec, bus=bus, verifier=verifier)
 
@@ -353,6 +354,7 @@ def service_entrypoints(
     def create_app(
         settings: ServiceSettings | None = None,
         bus: EventBus | None = None,
+        *,
         verifier: InternalTokenVerifier | None = None,
         configure_logs: bool = True,
     ) -> FastAPI:

@@ -110,7 +110,7 @@ def client(
         subject = claims.pop("subject", "test-user")
         ptype = claims.pop("principal_type", "staff")
         headers["Authorization"] = "Bearer " + signer.mint(
-            audience, subject, ptype, ttl=600, **claims
+            audience, subject, principal_type=ptype, ttl=600, **claims
         )
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers, timeout=30
@@ -118,7 +118,7 @@ def client(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1
+    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, *, interval: float = 0.1
 ) -> None:
     """Wait until ``check`` is true; fail the test after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()

@@ -116,7 +116,7 @@ async def record_accesses(
     if not entries:
         return
     key = session.info.get(KEY_INFO)
-    appended = await append(session, access_log, entries, key=key, at=at)
+    appended = await append(session, access_log, entries=entries, key=key, at=at)
     for entry, done in zip(entries, appended, strict=True):
         await outbox.add(
             session,

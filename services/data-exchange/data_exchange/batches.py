@@ -219,7 +219,7 @@ async def apply_once(
 
     async def attempt() -> Answer:
         async with session.begin():
-            prior = await idempotency.replay(session, caller, payload, cipher=cipher)
+            prior = await idempotency.replay(session, caller, payload=payload, cipher=cipher)
             if prior is not None:  # per-record answers, not one resource: kept encrypted
                 return Answer(prior.status, prior.body)
             body = await write()

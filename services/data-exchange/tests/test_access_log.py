@@ -247,7 +247,7 @@ async def test_the_access_log_is_checkpointed_and_a_rebuilt_entry_is_named(
                     entry = (
                         row.entry.replace('"created"', '"unchanged"') if row.seq == 1 else row.entry
                     )
-                    digest = chain_hash(prev, entry, key)
+                    digest = chain_hash(prev, entry, key=key)
                     await s.execute(
                         access_log.update()
                         .where(access_log.c.seq == row.seq)

@@ -109,7 +109,7 @@ async def submit(
     applicant_index = cipher.blind_index(caller.subject)
     payload = data.model_dump()
     async with session.begin():
-        prior = await idempotency.replay(session, applicant_index, payload, cipher=cipher)
+        prior = await idempotency.replay(session, applicant_index, payload=payload, cipher=cipher)
         if prior is not None:
             return Submitted(await session.get_one(Case, prior.resource_id), prior.status)
     window_presence: dict[str, Any] | None = None
@@ -137,7 +137,9 @@ async def submit(
         )
     try:
         async with session.begin():
-            prior = await idempotency.replay(session, applicant_index, payload, cipher=cipher)
+            prior = await idempotency.replay(
+                session, applicant_index, payload=payload, cipher=cipher
+            )
             if prior is not None:
                 return Submitted(await session.get_one(Case, prior.resource_id), prior.status)
             case = await open_case(

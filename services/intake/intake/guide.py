@@ -48,7 +48,7 @@ def form_fields(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def bundle_definition(matters: PeerClient, code: str, *, token: str) -> dict[str, Any]:
-    status, bundle = await matters.call("GET", f"/api/v1/matters/bundles/{code}", token)
+    status, bundle = await matters.call("GET", f"/api/v1/matters/bundles/{code}", token=token)
     if status == 404:
         raise _unknown("bundle", code)
     if status != 200 or not isinstance(bundle, dict):
@@ -95,7 +95,7 @@ async def _resolve_bundle(
 ) -> Resolved:
     bundle = await bundle_definition(matters, code, token=token)
     status, guide = await matters.call(
-        "POST", f"/api/v1/matters/bundles/{code}/guide", token, json={"answers": answers}
+        "POST", f"/api/v1/matters/bundles/{code}/guide", token=token, json={"answers": answers}
     )
     if status == 422 and isinstance(guide, dict):
         raise ProblemError(

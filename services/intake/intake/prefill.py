@@ -66,7 +66,7 @@ async def fill_form(
             missing[library] = ("unavailable", "unknown_source")
             continue
         try:
-            status, answer = await data_exchange.call("GET", SOURCES[library], token)
+            status, answer = await data_exchange.call("GET", SOURCES[library], token=token)
         except ProblemError as exc:  # the peer did not answer
             missing[library] = ("unavailable", exc.code)
             continue

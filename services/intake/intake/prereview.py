@@ -103,7 +103,7 @@ async def license_problem(
             message="该材料不能以电子证照代替",
         )
     status, body = await license_service.call(
-        "GET", f"/api/v1/license/licenses/{attachment.license_id}", token
+        "GET", f"/api/v1/license/licenses/{attachment.license_id}", token=token
     )
     if status != 200 or not isinstance(body, dict):
         # Not found also when it is someone else's: the license service checks the holder.

@@ -132,7 +132,7 @@ async def material(
 
 async def _license_type(licenses: PeerClient, code: str, *, token: str) -> dict[str, Any] | None:
     """What the license service's type ``code`` declares, or None when it has none."""
-    status, types = await licenses.call("GET", "/api/v1/license/license-types", token)
+    status, types = await licenses.call("GET", "/api/v1/license/license-types", token=token)
     if status != 200 or not isinstance(types, list):
         raise ProblemError(502, "peer_error", "依赖的服务返回错误", f"license answered {status}")
     return next((t for t in types if t.get("code") == code), None)

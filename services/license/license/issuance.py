@@ -160,7 +160,7 @@ async def issue_by_staff(
         )
     # The request hash is keyed (HMAC), so the holder's identifier cannot be guessed from it.
     payload = request.model_dump(mode="json")
-    prior = await idempotency.replay(session, staff, payload, cipher=cipher)
+    prior = await idempotency.replay(session, staff, payload=payload, cipher=cipher)
     if prior is not None:
         return await session.get_one(License, prior.resource_id)
     license = await issue(
@@ -284,7 +284,7 @@ async def revoke(
     """Revoke a license and add its event to the caller's transaction; a retry with the
     same ``Idempotency-Key`` answers the license as it is."""
     payload = {"license_id": license_id, **request.model_dump(mode="json")}
-    prior = await idempotency.replay(session, revoked_by, payload, cipher=cipher)
+    prior = await idempotency.replay(session, revoked_by, payload=payload, cipher=cipher)
     license = await session.get(License, license_id, with_for_update=True)
     if license is None:
         raise license_not_found()

@@ -78,7 +78,7 @@ async def show(
 ) -> PresentationRead:
     """A short-lived presentation of the chosen fields of the holder's own license."""
     payload = {"license_id": license_id, **request.model_dump(mode="json")}
-    prior = await idempotency.replay(session, holder_index, payload, cipher=cipher)
+    prior = await idempotency.replay(session, holder_index, payload=payload, cipher=cipher)
     if prior is not None:  # a presentation is not stored: its answer is, encrypted
         return PresentationRead.model_validate(prior.body)
     license = await visible(session, license_id, holder_index=holder_index)

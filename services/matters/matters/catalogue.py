@@ -117,7 +117,7 @@ async def publish_once(
 ) -> Matter:
     """Publish ``data``, or answer the version the first request with the same
     ``Idempotency-Key`` published."""
-    prior = await idempotency.replay(session, publisher.subject, data.model_dump())
+    prior = await idempotency.replay(session, publisher.subject, payload=data.model_dump())
     if prior is not None:
         return await session.get_one(Matter, int(prior.resource_id or 0))
     matter = await publish(session, outbox, data=data)
@@ -328,7 +328,7 @@ async def publish_bundle_once(
 ) -> BundleRead:
     """Publish ``data``, or answer the version the first request with the same
     ``Idempotency-Key`` published."""
-    prior = await idempotency.replay(session, publisher.subject, data.model_dump())
+    prior = await idempotency.replay(session, publisher.subject, payload=data.model_dump())
     if prior is not None:
         code, _, version = (prior.resource_id or "").rpartition("@")
         return await read_bundle(session, await get_bundle(session, code, version=int(version)))

@@ -135,7 +135,9 @@ async def submit_once(
     # The applicant is recognised by blind index, which also scopes idempotency keys.
     reviewer = cipher.blind_index(applicant.subject)
     try:
-        prior = await idempotency.replay(session, reviewer, data.model_dump(), cipher=cipher)
+        prior = await idempotency.replay(
+            session, reviewer, payload=data.model_dump(), cipher=cipher
+        )
         if prior is not None:
             return await session.get_one(Review, prior.resource_id), prior.status
         review = await submit(

@@ -52,7 +52,14 @@ def contract_mismatches(model: type[ConsumedEvent], contract: dict[str, Any]) ->
     if contract.get("x-topic") != model.topic:
         problems.append(f"topic {model.topic} is not the contract's {contract.get('x-topic')}")
     mine = model.model_json_schema()
-    _compare(mine, contract, mine.get("$defs", {}), contract.get("$defs", {}), "", problems)
+    _compare(
+        mine,
+        contract,
+        my_defs=mine.get("$defs", {}),
+        their_defs=contract.get("$defs", {}),
+        path="",
+        problems=problems,
+    )
     return problems
 
 
@@ -87,6 +94,7 @@ def _object(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any] | None
 def _compare(
     mine: dict[str, Any],
     theirs: dict[str, Any],
+    *,
     my_defs: dict[str, Any],
     their_defs: dict[str, Any],
     path: str,
@@ -115,10 +123,24 @@ def _compare(
             problems.append(f"{where} refuses {sorted(set(their_enum) - set(my_enum))}")
         my_object, their_object = _object(field, my_defs), _object(their_field, their_defs)
         if my_object is not None and their_object is not None:
-            _compare(my_object, their_object, my_defs, their_defs, f"{where}.", problems)
+            _compare(
+                my_object,
+                their_object,
+                my_defs=my_defs,
+                their_defs=their_defs,
+                path=f"{where}.",
+                problems=problems,
+            )
         my_items = _resolve(field, my_defs).get("items")
         their_items = _resolve(their_field, their_defs).get("items")
         if my_items and their_items:
             my_item, their_item = _object(my_items, my_defs), _object(their_items, their_defs)
             if my_item is not None and their_item is not None:
-                _compare(my_item, their_item, my_defs, their_defs, f"{where}[].", problems)
+                _compare(
+                    my_item,
+                    their_item,
+                    my_defs=my_defs,
+                    their_defs=their_defs,
+                    path=f"{where}[].",
+                    problems=problems,
+                )
