@@ -54,13 +54,24 @@ def test_each_service_has_one_dependency_module(package: str) -> None:
     assert sorted(p.name for p in api.glob("*.py") if p.name in others) == []
 
 
-@pytest.mark.parametrize("package", SERVICES)
+# Signatures another library fixes: Alembic's render hook; the ``publish`` a test
+# fixture hands out mirrors an event's topic, type and key; the routes the platform's
+# checkpoint router builds (FastAPI passes their parameters by name).
+FIXED_SIGNATURES = {
+    "yiwang_platform.migrations": {"_render_item"},
+    "yiwang_platform.testing": {"publish"},
+    "yiwang_platform.audit_checkpoints": {"list_checkpoints", "verify_chain"},
+}
+
+
+@pytest.mark.parametrize("package", list(PACKAGES))
 def test_arguments_past_the_second_are_keyword_only(package: str) -> None:
     # Route functions are exempt: FastAPI passes their parameters by name.
     offenders = []
     for name, path, tree in modules(package):
         if ".api.routes" in name:
             continue
+        fixed = FIXED_SIGNATURES.get(name, set())
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 positional = [
@@ -68,7 +79,11 @@ def test_arguments_past_the_second_are_keyword_only(package: str) -> None:
                     for a in node.args.posonlyargs + node.args.args
                     if a.arg not in ("self", "cls")
                 ]
-                if len(positional) > 2 and not node.name.startswith("__"):
+                if (
+                    len(positional) > 2
+                    and not node.name.startswith("__")
+                    and node.name not in fixed
+                ):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert offenders == []
 

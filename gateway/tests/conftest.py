@@ -51,7 +51,9 @@ async def push_people(
     exchange: FastAPI, signer: InternalTokenSigner, *records: Mapping[str, object]
 ) -> list[str]:
     """``records`` pushed straight to data-exchange by a county: the status of each."""
-    async with client(exchange, signer, "data-exchange", principal_type="county") as county:
+    async with client(
+        exchange, signer, audience="data-exchange", principal_type="county"
+    ) as county:
         pushed = await county.post(
             "/api/v1/data-exchange/population/records", json={"records": list(records)}
         )

@@ -113,7 +113,9 @@ def _card_read(applicant: str) -> dict[str, str]:
 async def _window_case(cases, signer, staff: str, applicant: str, present: bool = True) -> str:
     """A case taken at a window by ``staff`` for ``applicant`` (once its matter is known),
     with the applicant's ID card read at the window unless not ``present``."""
-    async with client(cases, signer, "intake", subject=staff, principal_type="staff") as api:
+    async with client(
+        cases, signer, audience="intake", subject=staff, principal_type="staff"
+    ) as api:
 
         async def submitted() -> bool:
             body = {
@@ -156,7 +158,9 @@ async def _publish_matter(cases) -> None:
 
 
 async def _cases_of(cases, signer, applicant: str) -> list[str]:
-    async with client(cases, signer, "intake", subject=applicant, principal_type="citizen") as me:
+    async with client(
+        cases, signer, audience="intake", subject=applicant, principal_type="citizen"
+    ) as me:
         return [c["case_id"] for c in (await me.get("/api/v1/intake/applications")).json()["items"]]
 
 

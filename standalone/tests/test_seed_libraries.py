@@ -113,7 +113,7 @@ def unchanged(data: seed.Seed) -> dict[str, dict[str, int]]:
 def county(app, signer):
     """The county system of the development keys, as the gateway vouches for it."""
     return client(
-        app, signer, "data-exchange", principal_type="county", subject="dev-county-330100"
+        app, signer, audience="data-exchange", principal_type="county", subject="dev-county-330100"
     )
 
 
@@ -144,7 +144,12 @@ async def test_pushing_twice_changes_nothing(backend, signer, verifier):
             "bind": "self",
         }
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=seed.FATHER_ID, **claims
+            app,
+            signer,
+            audience="data-exchange",
+            principal_type="citizen",
+            subject=seed.FATHER_ID,
+            **claims,
         ) as father:
             household = (await father.get("/api/v1/data-exchange/population/household/self")).json()
         assert household["applicant"]["name"] == "陈志远"
@@ -164,7 +169,7 @@ async def test_pushing_twice_changes_nothing(backend, signer, verifier):
         async with client(
             app,
             signer,
-            "data-exchange",
+            audience="data-exchange",
             principal_type="enterprise",
             subject=seed.ENTERPRISE_USCC,
             **claims,
@@ -188,6 +193,6 @@ async def test_a_refused_push_stops_the_seeding(backend, signer, verifier):
     settings = await backend.settings(Settings)
     app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
     async with running(app):
-        async with client(app, signer, "data-exchange", principal_type="citizen") as api:
+        async with client(app, signer, audience="data-exchange", principal_type="citizen") as api:
             with pytest.raises(RuntimeError, match="403"):
                 await seed.push(api, headers={})

@@ -139,7 +139,7 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
 
 
 async def test_routes_get_settings_collaborators_one_outbox_and_the_clock(app):
-    async with client(app, SIGNER, "things") as api:
+    async with client(app, SIGNER, audience="things") as api:
         answer = (await api.get("/collaborators")).json()
     assert answer == {
         "greeting": "你好",
@@ -151,14 +151,14 @@ async def test_routes_get_settings_collaborators_one_outbox_and_the_clock(app):
 
 
 async def test_the_cipher_is_the_runtime_one(app):
-    async with client(app, SIGNER, "things") as api:
+    async with client(app, SIGNER, audience="things") as api:
         index = (await api.get("/blind-index")).json()["index"]
     assert index == app.state.runtime.cipher.blind_index("x")
 
 
 async def test_peers_named_in_the_spec_are_reached_in_process(app):
     assert set(app.state.runtime.peers) == {"echo"}
-    async with client(app, SIGNER, "things") as api:
+    async with client(app, SIGNER, audience="things") as api:
         answer = (await api.get("/echo")).json()
     assert answer == {"status": 200, "body": {"hello": "in-process"}}
 
@@ -172,7 +172,7 @@ async def test_peers_named_in_the_spec_are_reached_in_process(app):
     ],
 )
 async def test_role_aliases_refuse_everyone_else(app, claims, status):
-    async with client(app, SIGNER, "things", subject="clerk-1", **claims) as api:
+    async with client(app, SIGNER, audience="things", subject="clerk-1", **claims) as api:
         response = await api.get("/clerks-only")
     assert response.status_code == status
     if status == 403:

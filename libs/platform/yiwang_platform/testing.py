@@ -103,7 +103,7 @@ def service_fixtures(
 
 
 def client(
-    app: FastAPI, signer: InternalTokenSigner | None, audience: str, **claims: Any
+    app: FastAPI, signer: InternalTokenSigner | None, *, audience: str, **claims: Any
 ) -> httpx.AsyncClient:
     headers = {}
     if signer is not None:

@@ -89,7 +89,9 @@ def license_issued(license_id: str, holder_index: str, **changes: object) -> Clo
 
 def window_staff(app: Any, signer: Any, **claims: Any) -> Any:
     """A client of staff member staff-7 at the window, with the token's other ``claims``."""
-    return client(app, signer, "data-exchange", principal_type="staff", subject="staff-7", **claims)
+    return client(
+        app, signer, audience="data-exchange", principal_type="staff", subject="staff-7", **claims
+    )
 
 
 async def make_app(backend: Any, verifier: Any, **overrides: Any) -> FastAPI:
@@ -100,4 +102,4 @@ async def make_app(backend: Any, verifier: Any, **overrides: Any) -> FastAPI:
 
 def county_client(app: Any, signer: Any, subject: str) -> Any:
     """A client of the county system ``subject``."""
-    return client(app, signer, "data-exchange", principal_type="county", subject=subject)
+    return client(app, signer, audience="data-exchange", principal_type="county", subject=subject)

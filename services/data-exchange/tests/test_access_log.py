@@ -73,7 +73,7 @@ async def test_reads_and_writes_are_logged_chained_and_published(
             assert (await staff.get(RECORDS)).status_code == 200
             assert (await staff.get(LICENSES, params={"holder_index": li})).status_code == 200
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=ZHANG
+            app, signer, audience="data-exchange", principal_type="citizen", subject=ZHANG
         ) as me:
             assert (await me.get(LICENSES, params={"holder_index": zhang})).status_code == 200
             peek = await me.get(LICENSES, params={"holder_index": li})
@@ -148,7 +148,7 @@ async def test_concurrent_readers_keep_one_valid_chain(backend, signer, verifier
     app = await make_app(backend, verifier)
     async with running(app):
         await push_people(app, signer)
-        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
+        async with client(app, signer, audience="data-exchange", principal_type="staff") as staff:
             answers = await asyncio.gather(*(staff.get(RECORDS) for _ in range(15)))
         assert {a.status_code for a in answers} == {200}
         async with app.state.runtime.sessions() as s:
@@ -177,18 +177,20 @@ async def test_a_citizen_sees_only_the_accesses_to_their_own_data(backend, signe
                 ),
             )
         async with client(
-            app, signer, "data-exchange", principal_type="staff", subject="s-9"
+            app, signer, audience="data-exchange", principal_type="staff", subject="s-9"
         ) as staff:
             await staff.get(LICENSES, params={"holder_index": cipher.blind_index(LI)})
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=ZHANG
+            app, signer, audience="data-exchange", principal_type="citizen", subject=ZHANG
         ) as z:
             # Zhang tries Li's licenses: refused, and logged against Li.
             assert (
                 await z.get(LICENSES, params={"holder_index": cipher.blind_index(LI)})
             ).status_code == 403
             zhang_log = (await z.get(MINE)).json()
-        async with client(app, signer, "data-exchange", principal_type="citizen", subject=LI) as li:
+        async with client(
+            app, signer, audience="data-exchange", principal_type="citizen", subject=LI
+        ) as li:
             li_log = (await li.get(MINE)).json()
             first = (await li.get(MINE, params={"limit": 2})).json()
             rest = (await li.get(MINE, params={"limit": 2, "cursor": first["next_cursor"]})).json()
@@ -207,7 +209,7 @@ async def test_a_citizen_sees_only_the_accesses_to_their_own_data(backend, signe
         assert rest["next_cursor"] is None
         assert bad_cursor.status_code == 400
         async with client(
-            app, signer, "data-exchange", principal_type="staff", subject=LI
+            app, signer, audience="data-exchange", principal_type="staff", subject=LI
         ) as other:
             refused = await other.get(MINE)
             assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
@@ -226,9 +228,11 @@ async def test_the_access_log_is_checkpointed_and_a_rebuilt_entry_is_named(
                 return await s.scalar(select(func.max(access_log_checkpoints.c.seq))) == 2
 
         await eventually(signed_on_schedule)
-        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
+        async with client(app, signer, audience="data-exchange", principal_type="staff") as staff:
             assert (await staff.get(RECORDS)).status_code == 200
-        async with client(app, signer, "data-exchange", principal_type="supervisor") as auditor:
+        async with client(
+            app, signer, audience="data-exchange", principal_type="supervisor"
+        ) as auditor:
             made = await auditor.post(AUDIT + "/checkpoints")
             assert made.status_code == 200, made.text
             head = made.json()["seq"]
@@ -257,6 +261,6 @@ async def test_the_access_log_is_checkpointed_and_a_rebuilt_entry_is_named(
             found = (await auditor.get(AUDIT + "/verify")).json()
             assert (found["ok"], found["first_bad_seq"]) == (False, 1)
             assert found["reason"] == "entry differs from the one checkpoint 2 signed"
-        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
+        async with client(app, signer, audience="data-exchange", principal_type="staff") as staff:
             assert (await staff.get(AUDIT + "/checkpoints")).status_code == 403
         assert await asyncio.to_thread(access_audit.main, ["verify"], settings) == 1

@@ -42,7 +42,7 @@ async def test_a_replayed_batch_answers_the_same_from_an_encrypted_record(
     batch = {"records": [record(ZHANG), record(BAD)]}
     async with (
         running(app),
-        client(app, signer, "data-exchange", principal_type="county") as county,
+        client(app, signer, audience="data-exchange", principal_type="county") as county,
     ):
         headers = {"Idempotency-Key": "batch-0001"}
         first = await county.post(RECORDS, json=batch, headers=headers)

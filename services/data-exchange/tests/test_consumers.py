@@ -229,7 +229,7 @@ async def test_issued_licenses_are_indexed_once_and_listed_by_holder(
             b"schema: issued_at: violates format"
         ]
 
-        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
+        async with client(app, signer, audience="data-exchange", principal_type="staff") as staff:
             listed = await staff.get(
                 "/api/v1/data-exchange/licenses", params={"holder_index": holder_index}
             )
@@ -258,7 +258,7 @@ async def test_issued_licenses_are_indexed_once_and_listed_by_holder(
             assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
 
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=holder
+            app, signer, audience="data-exchange", principal_type="citizen", subject=holder
         ) as citizen:
             own = await citizen.get(
                 "/api/v1/data-exchange/licenses", params={"holder_index": holder_index}

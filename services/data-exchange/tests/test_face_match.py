@@ -67,7 +67,9 @@ def citizen(app, signer, number: str, **claims: object):
     """The token the gateway mints for a face check."""
     values: dict[str, object] = {"scn": "face-check", "face_challenge": "c-1", "acr": "L2"}
     values.update(claims)
-    return client(app, signer, "data-exchange", principal_type="citizen", subject=number, **values)
+    return client(
+        app, signer, audience="data-exchange", principal_type="citizen", subject=number, **values
+    )
 
 
 async def stored(app, number: str) -> PopulationRecord | None:
@@ -137,7 +139,7 @@ async def test_batch_enrolment_stores_an_encoding_and_rejects_photos_without_one
 
         # A newer record without a photo keeps the reference; one with a photo replaces it.
         before = row.face_encoding
-        async with client(app, signer, "data-exchange", principal_type="county") as api:
+        async with client(app, signer, audience="data-exchange", principal_type="county") as api:
             again = await api.post(
                 RECORDS, json={"records": [record(HOPPER, date(1906, 12, 9), source_version=2)]}
             )
@@ -249,7 +251,7 @@ async def test_only_the_gateway_face_check_of_a_real_named_citizen_may_match(
         async with client(
             app,
             signer,
-            "data-exchange",
+            audience="data-exchange",
             principal_type="staff",
             scn="face-check",
             face_challenge="c",
@@ -258,5 +260,5 @@ async def test_only_the_gateway_face_check_of_a_real_named_citizen_may_match(
         async with citizen(app, signer, "acct:42") as unbound:
             refused = await unbound.post(MATCH, json=image)
             assert (refused.status_code, refused.json()["code"]) == (403, "real_name_required")
-        async with client(app, None, "data-exchange") as anonymous:
+        async with client(app, None, audience="data-exchange") as anonymous:
             assert (await anonymous.post(MATCH, json=image)).status_code == 401

@@ -40,7 +40,9 @@ async def _load(app, signer) -> None:
 
 def _citizen(app, signer, subject: str, grant, scenario="citizen-self-lookup", bind="self"):
     claims = {"scn": scenario, "grant": grant, "bind": bind, "acr": "L2"}
-    return client(app, signer, "data-exchange", principal_type="citizen", subject=subject, **claims)
+    return client(
+        app, signer, audience="data-exchange", principal_type="citizen", subject=subject, **claims
+    )
 
 
 async def test_own_record_has_exactly_the_granted_fields(backend, signer, verifier):
@@ -67,7 +69,7 @@ async def test_own_record_has_exactly_the_granted_fields(backend, signer, verifi
             refused = await odd.get(SELF)
             assert (refused.status_code, refused.json()["code"]) == (403, "no_grant")
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=ZHANG
+            app, signer, audience="data-exchange", principal_type="citizen", subject=ZHANG
         ) as bare:
             refused = await bare.get(SELF)
             assert (refused.status_code, refused.json()["code"]) == (403, "no_grant")

@@ -72,7 +72,9 @@ async def _load(app, signer, records) -> dict:
 
 def _citizen(app, signer, subject, grant=BIRTH_GRANT, bind="self", ptype="citizen"):
     claims = {"scn": "birth-registration", "grant": grant, "bind": bind, "acr": "L3"}
-    return client(app, signer, "data-exchange", principal_type=ptype, subject=subject, **claims)
+    return client(
+        app, signer, audience="data-exchange", principal_type=ptype, subject=subject, **claims
+    )
 
 
 def _view(name, address=HOME, marital="已婚"):

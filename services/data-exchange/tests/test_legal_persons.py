@@ -236,7 +236,7 @@ async def test_batch_answers_each_record_and_never_half_writes(backend, signer, 
         assert await counts(app) == (3, 4)
 
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=ZHAO
+            app, signer, audience="data-exchange", principal_type="citizen", subject=ZHAO
         ) as c:
             refused = await c.post(RECORDS, json={"records": [enterprise(ACME, version=9)]})
             assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
@@ -270,7 +270,7 @@ def _enterprise_client(app, signer, code: str, fields, bind="org", principal_typ
         "acr": "L2",
     }
     return client(
-        app, signer, "data-exchange", principal_type=principal_type, subject=code, **claims
+        app, signer, audience="data-exchange", principal_type=principal_type, subject=code, **claims
     )
 
 
@@ -328,7 +328,7 @@ async def test_own_enterprise_read_answers_only_granted_fields(backend, signer, 
 
         # The read of the representative's name is in their own access log.
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=QIAN
+            app, signer, audience="data-exchange", principal_type="citizen", subject=QIAN
         ) as qian:
             mine = (await qian.get("/api/v1/data-exchange/access-log/mine")).json()["items"]
         reads = [i for i in mine if i["outcome"] == "read"]
@@ -399,7 +399,7 @@ async def test_legal_person_verify_answers_true_or_false_per_field(backend, sign
             ).json() == {"name": False}
         # The verification of the representative's ID number is in their access log.
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=ZHAO
+            app, signer, audience="data-exchange", principal_type="citizen", subject=ZHAO
         ) as zhao:
             mine = (await zhao.get("/api/v1/data-exchange/access-log/mine")).json()["items"]
         # Newest first: the junk claim, the claim of another number, the first call.

@@ -56,7 +56,7 @@ async def entry(app, license_id: str) -> LicenseIndexEntry | None:
 
 
 async def listed(app, signer, holder_index: str, **params: str) -> list[tuple[str, str]]:
-    async with client(app, signer, "data-exchange", principal_type="staff") as staff:
+    async with client(app, signer, audience="data-exchange", principal_type="staff") as staff:
         answer = await staff.get(
             "/api/v1/data-exchange/licenses", params={"holder_index": holder_index, **params}
         )

@@ -33,7 +33,11 @@ async def test_crafted_cursors_are_400_on_every_list(backend, signer, verifier):
         for (ptype, url), texts in crafted.items():
             params = {"holder_index": HOLDER} if "licenses" in url else {}
             async with client(
-                app, signer, "data-exchange", principal_type=ptype, subject="110101199003074514"
+                app,
+                signer,
+                audience="data-exchange",
+                principal_type=ptype,
+                subject="110101199003074514",
             ) as api:
                 for text in texts:
                     response = await api.get(url, params={**params, "cursor": cursor(text)})

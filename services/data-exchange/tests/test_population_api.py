@@ -125,7 +125,7 @@ async def test_upserts_are_published_without_personal_data(backend, signer, veri
     app = await make_app(backend, verifier)
     async with (
         running(app),
-        client(app, signer, "data-exchange", principal_type="county") as county,
+        client(app, signer, audience="data-exchange", principal_type="county") as county,
     ):
         response = await county.post(
             RECORDS, json={"records": [record(ZHANG, date(1990, 1, 1), version=7)]}
@@ -149,7 +149,7 @@ async def test_upserts_are_published_without_personal_data(backend, signer, veri
 async def test_listing_masks_id_numbers_and_names(backend, signer, verifier):
     app = await make_app(backend, verifier)
     async with running(app):
-        async with client(app, signer, "data-exchange", principal_type="county") as county:
+        async with client(app, signer, audience="data-exchange", principal_type="county") as county:
             await county.post(
                 RECORDS,
                 json={
@@ -171,14 +171,14 @@ async def test_listing_masks_id_numbers_and_names(backend, signer, verifier):
         )
         assert all("household_address" not in i for i in items)
 
-        async with client(app, signer, "data-exchange", principal_type="staff") as staff:
+        async with client(app, signer, audience="data-exchange", principal_type="staff") as staff:
             listed = await staff.get(RECORDS)
             assert listed.status_code == 200
             assert ZHANG not in listed.text and "张三" not in listed.text
             assert len(listed.json()["items"]) == 2
 
         async with client(
-            app, signer, "data-exchange", principal_type="citizen", subject=ZHANG
+            app, signer, audience="data-exchange", principal_type="citizen", subject=ZHANG
         ) as citizen:
             refused = await citizen.get(RECORDS)
             assert refused.status_code == 403
@@ -191,7 +191,7 @@ async def test_listing_masks_id_numbers_and_names(backend, signer, verifier):
 async def test_bad_batches_are_problems(backend, signer, verifier):
     app = await make_app(backend, verifier)
     async with running(app):
-        async with client(app, signer, "data-exchange", principal_type="county") as county:
+        async with client(app, signer, audience="data-exchange", principal_type="county") as county:
             too_big = await county.post(
                 RECORDS, json={"records": [record(ZHANG, date(1990, 1, 1))] * 501}
             )
@@ -201,11 +201,13 @@ async def test_bad_batches_are_problems(backend, signer, verifier):
             assert (empty.status_code, empty.json()["code"]) == (422, "validation_failed")
             not_a_list = await county.post(RECORDS, json={"records": "all of them"})
             assert (not_a_list.status_code, not_a_list.json()["code"]) == (422, "validation_failed")
-        async with client(app, None, "data-exchange") as anonymous:
+        async with client(app, None, audience="data-exchange") as anonymous:
             assert (await anonymous.get(RECORDS)).status_code == 401
-        async with client(app, signer, "license", principal_type="county") as wrong_audience:
+        async with client(
+            app, signer, audience="license", principal_type="county"
+        ) as wrong_audience:
             assert (await wrong_audience.get(RECORDS)).status_code == 401
-        async with client(app, signer, "data-exchange") as api:
+        async with client(app, signer, audience="data-exchange") as api:
             ready = await api.get("/readyz")
             assert (ready.status_code, ready.json()["checks"]) == (
                 200,
@@ -218,7 +220,7 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(backend, sig
     app = await make_app(backend, verifier)
     async with (
         running(app),
-        client(app, signer, "data-exchange", principal_type="county") as county,
+        client(app, signer, audience="data-exchange", principal_type="county") as county,
     ):
         headers = {"Idempotency-Key": "batch-0001"}
         batch = {"records": [record(ZHANG, date(1990, 1, 1))]}

@@ -57,7 +57,7 @@ def citizen(app, signer) -> Caller:
     """A client for a citizen (the applicant by default)."""
 
     def _citizen(subject: str = APPLICANT) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-        return client(app, signer, "intake", subject=subject, principal_type="citizen")
+        return client(app, signer, audience="intake", subject=subject, principal_type="citizen")
 
     return _citizen
 
@@ -68,7 +68,12 @@ def window(app, signer) -> Caller:
 
     def _window(subject: str = "window-7") -> AbstractAsyncContextManager[httpx.AsyncClient]:
         return client(
-            app, signer, "intake", subject=subject, principal_type="staff", roles=["window"]
+            app,
+            signer,
+            audience="intake",
+            subject=subject,
+            principal_type="staff",
+            roles=["window"],
         )
 
     return _window
@@ -85,7 +90,7 @@ def reviewer(app, signer) -> Caller:
         return client(
             app,
             signer,
-            ["intake", "license"],
+            audience=["intake", "license"],
             subject=subject,
             principal_type="staff",
             roles=["reviewer"],

@@ -29,7 +29,9 @@ SUBMITTED_MATTER = {
 
 async def test_submit_opens_a_case_and_publishes_it(app, signer, publish_matter, read_topic):
     await publish_matter(promised_days=5)
-    async with client(app, signer, "intake", subject=APPLICANT, principal_type="citizen") as api:
+    async with client(
+        app, signer, audience="intake", subject=APPLICANT, principal_type="citizen"
+    ) as api:
         headers = {"Idempotency-Key": "apply-1"}
         body = {"matter_code": "11000000000001", "channel": "window", "form": FORM}
         created = await api.post("/api/v1/intake/applications", json=body, headers=headers)
@@ -106,8 +108,8 @@ async def test_applicants_see_only_their_own_cases(app, signer, publish_matter):
     await publish_matter()
     body = {"matter_code": "11000000000001"}
     async with (
-        client(app, signer, "intake", subject=APPLICANT) as alice,
-        client(app, signer, "intake", subject="91350100M000100Y43") as bob,
+        client(app, signer, audience="intake", subject=APPLICANT) as alice,
+        client(app, signer, audience="intake", subject="91350100M000100Y43") as bob,
     ):
         mine = [(await alice.post("/api/v1/intake/applications", json=body)).json() for _ in "abc"]
         theirs = (await bob.post("/api/v1/intake/applications", json=body)).json()
@@ -138,7 +140,7 @@ async def test_applicants_see_only_their_own_cases(app, signer, publish_matter):
 async def test_bad_input_is_a_problem_not_a_500(app, signer, publish_matter):
     await publish_matter()
     url = "/api/v1/intake/applications"
-    async with client(app, signer, "intake", subject=APPLICANT) as api:
+    async with client(app, signer, audience="intake", subject=APPLICANT) as api:
         unknown = await api.post(url, json={"matter_code": "99000000000009"})
         assert unknown.status_code == 422
         assert unknown.headers["content-type"] == "application/problem+json"
@@ -181,11 +183,11 @@ async def test_bad_input_is_a_problem_not_a_500(app, signer, publish_matter):
 
 
 async def test_requests_without_a_valid_internal_token_are_refused(app, signer):
-    async with client(app, None, "intake") as anonymous:
+    async with client(app, None, audience="intake") as anonymous:
         response = await anonymous.get("/api/v1/intake/applications")
         assert (response.status_code, response.json()["code"]) == (401, "unauthenticated")
         assert (await anonymous.get("/healthz")).status_code == 200
-    async with client(app, signer, "matters") as wrong_audience:
+    async with client(app, signer, audience="matters") as wrong_audience:
         response = await wrong_audience.post(
             "/api/v1/intake/applications", json={"matter_code": "11000000000001"}
         )

@@ -20,7 +20,9 @@ APPLICATIONS = "/api/v1/intake/applications"
 async def test_a_window_case_is_assigned_to_its_staff_member(app, signer, publish_matter):
     await publish_matter()
     body = {"matter_code": "11000000000001", "channel": "window", "form": {}}
-    async with client(app, signer, "intake", subject="staff-7", principal_type="staff") as staff:
+    async with client(
+        app, signer, audience="intake", subject="staff-7", principal_type="staff"
+    ) as staff:
         missing = await staff.post(APPLICATIONS, json=body)
         assert (missing.status_code, missing.json()["code"]) == (422, "applicant_required")
         created = await staff.post(
@@ -33,7 +35,9 @@ async def test_a_window_case_is_assigned_to_its_staff_member(app, signer, publis
             APPLICATIONS, json={**body, "channel": "online", "applicant_id_number": APPLICANT}
         )
         assert (online.status_code, online.json()["code"]) == (422, "applicant_not_allowed")
-    async with client(app, signer, "intake", subject=APPLICANT, principal_type="citizen") as me:
+    async with client(
+        app, signer, audience="intake", subject=APPLICANT, principal_type="citizen"
+    ) as me:
         # The applicant sees the case among their own; citizens cannot name someone else.
         mine = (await me.get(APPLICATIONS)).json()["items"]
         assert [c["case_id"] for c in mine] == [case["case_id"]]
@@ -46,7 +50,9 @@ async def test_a_window_case_is_assigned_to_its_staff_member(app, signer, publis
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
     cipher = PiiCipher.from_settings(app.state.runtime.settings)
-    async with client(app, signer, "intake", subject="gateway", principal_type="gateway") as gw:
+    async with client(
+        app, signer, audience="intake", subject="gateway", principal_type="gateway"
+    ) as gw:
         binding = await gw.get(binding_path)
         assert binding.json() == {
             "applicant_index": cipher.blind_index(APPLICANT),
@@ -56,7 +62,9 @@ async def test_a_window_case_is_assigned_to_its_staff_member(app, signer, publis
         }
         unknown = await gw.get("/api/v1/intake/cases/no-such-case/binding")
         assert (unknown.status_code, unknown.json()["code"]) == (404, "case_not_found")
-    async with client(app, signer, "intake", subject="staff-7", principal_type="staff") as staff:
+    async with client(
+        app, signer, audience="intake", subject="staff-7", principal_type="staff"
+    ) as staff:
         assert (await staff.get(binding_path)).status_code == 403
 
 
@@ -65,7 +73,9 @@ async def test_a_card_read_at_submission_is_the_applicants_presence(app, signer,
     now = datetime.now(UTC)
     card = {"method": "id_card", "id_number": APPLICANT, "reference": "CR-1", "read_at": now}
     body = {"matter_code": "11000000000001", "channel": "window", "applicant_id_number": APPLICANT}
-    async with client(app, signer, "intake", subject="staff-7", principal_type="staff") as staff:
+    async with client(
+        app, signer, audience="intake", subject="staff-7", principal_type="staff"
+    ) as staff:
         other = await staff.post(
             APPLICATIONS, json={**body, "presence": {**jsonable(card), "id_number": OTHER}}
         )
@@ -74,11 +84,15 @@ async def test_a_card_read_at_submission_is_the_applicants_presence(app, signer,
         assert created.status_code == 201, created.text
         assert created.json()["presence"]["method"] == "id_card"
         assert created.json()["presence"]["reference"] == "CR-1"
-    async with client(app, signer, "intake", subject=APPLICANT, principal_type="citizen") as me:
+    async with client(
+        app, signer, audience="intake", subject=APPLICANT, principal_type="citizen"
+    ) as me:
         online = {"matter_code": "11000000000001", "presence": jsonable(card)}
         refused = await me.post(APPLICATIONS, json=online)
         assert (refused.status_code, refused.json()["code"]) == (422, "presence_not_allowed")
-    async with client(app, signer, "intake", subject="gateway", principal_type="gateway") as gw:
+    async with client(
+        app, signer, audience="intake", subject="gateway", principal_type="gateway"
+    ) as gw:
         binding = await gw.get(f"/api/v1/intake/cases/{created.json()['case_id']}/binding")
         assert binding.json()["presence"] == "id_card"
     # The ID number the reader read is checked, never stored.
@@ -91,7 +105,7 @@ async def test_a_case_id_the_database_cannot_hold_is_a_client_error(app, signer)
     # PostgreSQL refuses a NUL byte in text; the case actions answer a problem, not a 500.
     case = "/api/v1/intake/cases/abc%00def"
     async with client(
-        app, signer, "intake", subject="staff-7", principal_type="staff", roles=["window"]
+        app, signer, audience="intake", subject="staff-7", principal_type="staff", roles=["window"]
     ) as staff:
         answers = [
             await staff.get(case),

@@ -38,7 +38,7 @@ async def test_an_older_version_arriving_late_does_not_become_current(app, signe
     await publish_matter(version=1, promised_days=10)
     assert await _versions(app, "11000000000001") == [(1, 10), (2, 3)]
 
-    async with client(app, signer, "intake", subject="citizen-1") as api:
+    async with client(app, signer, audience="intake", subject="citizen-1") as api:
         created = await api.post(
             "/api/v1/intake/applications", json={"matter_code": "11000000000001"}
         )
@@ -96,7 +96,7 @@ async def test_an_event_failing_its_schema_is_dead_lettered_and_the_next_applied
 
 
 async def _submit_case(app, signer) -> str:
-    async with client(app, signer, "intake", subject="citizen-1") as api:
+    async with client(app, signer, audience="intake", subject="citizen-1") as api:
         created = await api.post(
             "/api/v1/intake/applications", json={"matter_code": "11000000000001"}
         )
@@ -126,7 +126,7 @@ async def test_a_review_is_recorded_on_its_case(app, signer, publish, publish_ma
         return case is not None and case.rating is not None
 
     await eventually(rated, timeout=30)
-    async with client(app, signer, "intake", subject="citizen-1") as api:
+    async with client(app, signer, audience="intake", subject="citizen-1") as api:
         shown = (await api.get(f"/api/v1/intake/applications/{case_id}")).json()
     assert (shown["rating"], shown["grade"], shown["rated_at"]) == (
         2,

@@ -36,7 +36,9 @@ async def _cases(app) -> int:
 async def test_a_window_refuses_an_applicant_id_that_fails_the_check(app, signer, publish_matter):
     await publish_matter()
     body = {"matter_code": "11000000000001", "channel": "window", "form": {}}
-    async with client(app, signer, "intake", subject="staff-7", principal_type="staff") as staff:
+    async with client(
+        app, signer, audience="intake", subject="staff-7", principal_type="staff"
+    ) as staff:
         for number, reason in (
             (WRONG_CHECK, "invalid checksum"),
             (NOT_BORN_YET, "birth date in the future"),
@@ -56,7 +58,9 @@ async def test_a_window_refuses_an_applicant_id_that_fails_the_check(app, signer
 
 async def test_online_forms_are_checked_by_the_same_rule(app, signer, publish_matter):
     await publish_matter()
-    async with client(app, signer, "intake", subject=VALID, principal_type="citizen") as me:
+    async with client(
+        app, signer, audience="intake", subject=VALID, principal_type="citizen"
+    ) as me:
         for number in (WRONG_CHECK, NOT_BORN_YET):
             body = {"matter_code": "11000000000001", "form": {"mother_id_number": number}}
             review = await me.post(PRE_REVIEWS, json=body)

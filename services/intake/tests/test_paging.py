@@ -32,7 +32,7 @@ CALLERS = {
 
 async def test_crafted_cursors_are_400_on_every_list(app, signer):
     for url, texts in CRAFTED.items():
-        async with client(app, signer, "intake", **CALLERS[url]) as api:
+        async with client(app, signer, audience="intake", **CALLERS[url]) as api:
             for text in [*texts, "%%%"]:
                 cursor = text if text == "%%%" else encode_cursor(text)
                 response = await api.get(url, params={"cursor": cursor})

@@ -25,7 +25,9 @@ async def stored_text(app) -> str:
 
 
 async def still_works(app, signer, holder: str, license_id: str, fields: dict[str, str]) -> None:
-    async with client(app, signer, "license", principal_type="citizen", subject=holder) as me:
+    async with client(
+        app, signer, audience="license", principal_type="citizen", subject=holder
+    ) as me:
         wallet = (await me.get("/api/v1/license/wallet")).json()["items"]
         assert [(i["license_id"], i["holder_name"], i["fields"]) for i in wallet] == [
             (license_id, HOLDER_NAME, fields)
@@ -39,7 +41,7 @@ async def still_works(app, signer, holder: str, license_id: str, fields: dict[st
             json={"fields": ["newborn_name", "sex"]},
         )
         assert shown.status_code == 201, shown.text
-    async with client(app, signer, "license", subject="staff-0002") as clerk:
+    async with client(app, signer, audience="license", subject="staff-0002") as clerk:
         checked = await clerk.post(
             "/api/v1/license/presentations/verify",
             json={"presentation": shown.json()["presentation"]},
@@ -49,7 +51,7 @@ async def still_works(app, signer, holder: str, license_id: str, fields: dict[st
 
 
 async def test_names_and_fields_are_not_stored_in_clear(app, signer, samples, issue_license):
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         issued = await issue_license(staff, samples.citizen, samples.birth_fields)
     license_id = issued["license_id"]
     stored = await stored_text(app)
@@ -65,7 +67,7 @@ async def test_licenses_stored_in_clear_are_encrypted_when_the_service_starts(
     settings = await backend.settings(Settings, seal_issuer="杭州市电子证照中心")
     first = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
     async with running(first):
-        async with client(first, signer, "license", subject="staff-0571") as staff:
+        async with client(first, signer, audience="license", subject="staff-0571") as staff:
             issued = await issue_license(staff, samples.citizen, samples.birth_fields)
         license_id = issued["license_id"]
         # As the row of a license issued before encryption at rest reads after 0003.

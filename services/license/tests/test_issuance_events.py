@@ -44,7 +44,7 @@ async def test_an_approved_subcase_puts_one_license_in_the_holders_wallet(
 
     license_id = license_id_for_subcase(data["subcase_id"])
     async with client(
-        app, signer, "license", principal_type="citizen", subject=samples.citizen
+        app, signer, audience="license", principal_type="citizen", subject=samples.citizen
     ) as holder:
         wallet = (await holder.get("/api/v1/license/wallet")).json()
         assert [i["license_id"] for i in wallet["items"]] == [license_id]
@@ -61,7 +61,7 @@ async def test_an_approved_subcase_puts_one_license_in_the_holders_wallet(
         verified = await holder.post(f"/api/v1/license/licenses/{license_id}/verify")
         assert verified.json() == {"valid": True}
     async with client(
-        app, signer, "license", principal_type="citizen", subject=samples.other_citizen
+        app, signer, audience="license", principal_type="citizen", subject=samples.other_citizen
     ) as other:
         assert (await other.get("/api/v1/license/wallet")).json()["items"] == []
 
@@ -162,7 +162,7 @@ async def test_an_enterprise_gets_its_business_license(app, signer, publish, dec
     await publish(data)
     await handled(app, 1)
     async with client(
-        app, signer, "license", principal_type="enterprise", subject=samples.enterprise
+        app, signer, audience="license", principal_type="enterprise", subject=samples.enterprise
     ) as enterprise:
         items = (await enterprise.get("/api/v1/license/wallet")).json()["items"]
         assert [(i["license_type"], i["holder_kind"]) for i in items] == [

@@ -36,7 +36,7 @@ async def test_issue_read_verify_and_publish(
     make_app, signer, read_topic, samples, birth_certificate
 ):
     app = await make_app(seal_issuer=SEAL_ISSUER)
-    async with running(app), client(app, signer, "license", subject="staff-0571") as staff:
+    async with running(app), client(app, signer, audience="license", subject="staff-0571") as staff:
         issued = await staff.post(
             "/api/v1/license/licenses",
             json={**birth_certificate, "valid_until": "2046-02-27T00:00:00+08:00"},
@@ -93,7 +93,7 @@ async def test_the_seal_verifies_offline_with_the_published_key(
     make_app, signer, birth_certificate
 ):
     app = await make_app(seal_issuer=SEAL_ISSUER)
-    async with running(app), client(app, signer, "license") as staff:
+    async with running(app), client(app, signer, audience="license") as staff:
         body = (await staff.post("/api/v1/license/licenses", json=birth_certificate)).json()
         keys = (await staff.get("/api/v1/license/seal-keys")).json()
         assert keys["issuer"] == SEAL_ISSUER
@@ -121,7 +121,7 @@ async def test_the_seal_verifies_offline_with_the_published_key(
 
 async def test_a_tampered_license_fails_verification(make_app, signer, birth_certificate):
     app = await make_app(seal_issuer=SEAL_ISSUER)
-    async with running(app), client(app, signer, "license") as staff:
+    async with running(app), client(app, signer, audience="license") as staff:
         license_id = (await staff.post("/api/v1/license/licenses", json=birth_certificate)).json()[
             "license_id"
         ]
@@ -156,7 +156,7 @@ async def test_a_tampered_license_fails_verification(make_app, signer, birth_cer
 async def test_citizens_see_only_their_own_licenses(make_app, signer, samples, birth_certificate):
     app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app):
-        async with client(app, signer, "license") as staff:
+        async with client(app, signer, audience="license") as staff:
             mine = [
                 (await staff.post("/api/v1/license/licenses", json=birth_certificate)).json()[
                     "license_id"
@@ -178,7 +178,11 @@ async def test_citizens_see_only_their_own_licenses(make_app, signer, samples, b
 
         # The token subject of a citizen is their ID number, lower-case x or not.
         async with client(
-            app, signer, "license", principal_type="citizen", subject=samples.citizen.lower()
+            app,
+            signer,
+            audience="license",
+            principal_type="citizen",
+            subject=samples.citizen.lower(),
         ) as citizen:
             first = (await citizen.get("/api/v1/license/licenses", params={"limit": 2})).json()
             assert len(first["items"]) == 2 and first["next_cursor"]
@@ -205,7 +209,7 @@ async def test_citizens_see_only_their_own_licenses(make_app, signer, samples, b
             refused = await citizen.post("/api/v1/license/licenses", json=birth_certificate)
             assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
-        async with client(app, signer, "license", principal_type="county") as county:
+        async with client(app, signer, audience="license", principal_type="county") as county:
             listing = await county.get("/api/v1/license/licenses")
             assert (listing.status_code, listing.json()["code"]) == (403, "forbidden")
 
@@ -213,7 +217,7 @@ async def test_citizens_see_only_their_own_licenses(make_app, signer, samples, b
 async def test_enterprise_license_with_a_credit_code(make_app, signer, samples):
     app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app):
-        async with client(app, signer, "license") as staff:
+        async with client(app, signer, audience="license") as staff:
             issued = await staff.post(
                 "/api/v1/license/licenses",
                 json={
@@ -227,7 +231,7 @@ async def test_enterprise_license_with_a_credit_code(make_app, signer, samples):
             assert issued.status_code == 201
             assert issued.json()["holder_id"] == masked(samples.enterprise)
         async with client(
-            app, signer, "license", principal_type="enterprise", subject=samples.enterprise
+            app, signer, audience="license", principal_type="enterprise", subject=samples.enterprise
         ) as enterprise:
             listed = (await enterprise.get("/api/v1/license/licenses")).json()
             assert [i["license_id"] for i in listed["items"]] == [issued.json()["license_id"]]
@@ -238,7 +242,7 @@ async def test_bad_input_is_a_problem_and_never_echoes_the_identifier(
 ):
     app = await make_app(seal_issuer=SEAL_ISSUER)
     bad_checksum = samples.citizen[:-1] + ("1" if samples.citizen[-1] != "1" else "2")
-    async with running(app), client(app, signer, "license") as staff:
+    async with running(app), client(app, signer, audience="license") as staff:
         invalid = await staff.post(
             "/api/v1/license/licenses", json={**birth_certificate, "holder_id": bad_checksum}
         )
@@ -290,7 +294,7 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(
     make_app, signer, birth_certificate
 ):
     app = await make_app(seal_issuer=SEAL_ISSUER)
-    async with running(app), client(app, signer, "license") as staff:
+    async with running(app), client(app, signer, audience="license") as staff:
         headers = {"Idempotency-Key": "issue-1"}
         first = await staff.post(
             "/api/v1/license/licenses", json=birth_certificate, headers=headers
@@ -314,12 +318,12 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(
 async def test_requests_without_a_valid_internal_token_are_refused(make_app, signer):
     app = await make_app(seal_issuer=SEAL_ISSUER)
     async with running(app):
-        async with client(app, None, "license") as anonymous:
+        async with client(app, None, audience="license") as anonymous:
             assert (await anonymous.get("/api/v1/license/licenses")).status_code == 401
             assert (await anonymous.get("/api/v1/license/seal-keys")).status_code == 401
-        async with client(app, signer, "data-exchange") as wrong_audience:
+        async with client(app, signer, audience="data-exchange") as wrong_audience:
             assert (await wrong_audience.get("/api/v1/license/licenses")).status_code == 401
-        async with client(app, signer, "license") as api:
+        async with client(app, signer, audience="license") as api:
             ready = await api.get("/readyz")
             assert ready.status_code == 200
             assert ready.json()["checks"] == {"database": "ok"}
@@ -328,7 +332,7 @@ async def test_requests_without_a_valid_internal_token_are_refused(make_app, sig
 async def test_a_license_id_the_database_cannot_hold_is_a_client_error(app, signer):
     # PostgreSQL refuses a NUL byte in text; reads and verification answer a problem, not a 500.
     license_path = "/api/v1/license/licenses/abc%00def"
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         answers = [
             await staff.get(license_path),
             await staff.post(f"{license_path}/verify"),

@@ -62,7 +62,7 @@ async def test_upgrade_keeps_old_licenses_and_matches_the_models(
     # The app starts on the upgraded database, encrypts the old license's name and fields
     # and lists it as valid.
     app = create_app(settings, bus=backend.bus(), verifier=verifier, configure_logs=False)
-    async with running(app), client(app, signer, "license") as staff:
+    async with running(app), client(app, signer, audience="license") as staff:
         listed = (await staff.get("/api/v1/license/licenses")).json()["items"]
         assert [(i["license_id"][-1], i["status"], i["holder_name"]) for i in listed] == [
             ("1", "valid", "王小明")

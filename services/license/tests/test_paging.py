@@ -15,8 +15,10 @@ async def test_crafted_wallet_and_list_cursors_are_400(app, signer, samples):
         "99999-01-01T00:00:00Z|x",
     ]
     async with (
-        client(app, signer, "license", principal_type="citizen", subject=samples.citizen) as me,
-        client(app, signer, "license", principal_type="staff") as staff,
+        client(
+            app, signer, audience="license", principal_type="citizen", subject=samples.citizen
+        ) as me,
+        client(app, signer, audience="license", principal_type="staff") as staff,
     ):
         for api, url in ((me, "/api/v1/license/wallet"), (staff, "/api/v1/license/licenses")):
             for text in crafted:

@@ -20,7 +20,7 @@ from yiwang_platform.testing import client
 
 
 def as_holder(app, signer, subject: str, kind: str = "citizen", **claims):
-    return client(app, signer, "license", principal_type=kind, subject=subject, **claims)
+    return client(app, signer, audience="license", principal_type=kind, subject=subject, **claims)
 
 
 def flip(text: str, i: int) -> str:
@@ -30,7 +30,7 @@ def flip(text: str, i: int) -> str:
 async def test_wallet_is_the_callers_own_and_other_licenses_are_not_found(
     app, signer, samples, issue_license
 ):
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         mine = [
             (await issue_license(staff, samples.citizen, samples.birth_fields))["license_id"]
             for _ in range(3)
@@ -76,12 +76,12 @@ async def test_wallet_is_the_callers_own_and_other_licenses_are_not_found(
 
     async with as_holder(app, signer, samples.enterprise, "enterprise") as enterprise:
         assert (await enterprise.get("/api/v1/license/wallet")).json()["items"] == []
-    async with client(app, signer, "license", principal_type="county") as county:
+    async with client(app, signer, audience="license", principal_type="county") as county:
         assert (await county.get("/api/v1/license/wallet")).status_code == 403
 
 
 async def test_holder_reads_are_logged_without_identifiers(app, signer, samples, issue_license):
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         license_id = (await issue_license(staff, samples.citizen, samples.birth_fields))[
             "license_id"
         ]
@@ -105,7 +105,7 @@ async def test_holder_reads_are_logged_without_identifiers(app, signer, samples,
 
 
 async def test_show_chosen_fields_and_verify_online(app, signer, samples, issue_license):
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         license_id = (await issue_license(staff, samples.citizen, samples.birth_fields))[
             "license_id"
         ]
@@ -133,7 +133,7 @@ async def test_show_chosen_fields_and_verify_online(app, signer, samples, issue_
         assert png == expected.getvalue()
 
     # A verifier (here a window clerk) scans it.
-    async with client(app, signer, "license", subject="staff-0002") as verifier:
+    async with client(app, signer, audience="license", subject="staff-0002") as verifier:
         checked = await verifier.post(
             "/api/v1/license/presentations/verify", json={"presentation": text}
         )
@@ -176,7 +176,7 @@ async def test_show_chosen_fields_and_verify_online(app, signer, samples, issue_
         assert expired.json()["valid"] is False and expired.json()["reason"] == "expired"
 
     # Verified offline with the published keys, after the service is gone.
-    async with client(app, signer, "license") as anyone:
+    async with client(app, signer, audience="license") as anyone:
         keys = (await anyone.get("/api/v1/license/seal-keys")).json()
     checked_offline = presentation.verify_offline(text, keys, now=datetime.now(UTC))
     assert checked_offline.valid
@@ -186,7 +186,7 @@ async def test_show_chosen_fields_and_verify_online(app, signer, samples, issue_
 async def test_revocation_stops_presentations_and_is_announced(
     app, signer, samples, read_topic, issue_license
 ):
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         license_id = (await issue_license(staff, samples.citizen, samples.birth_fields))[
             "license_id"
         ]
@@ -202,7 +202,7 @@ async def test_revocation_stops_presentations_and_is_announced(
         )
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         verify = "/api/v1/license/presentations/verify"
         assert (await staff.post(verify, json={"presentation": text})).json()["valid"] is True
         missing_reason = await staff.post(
@@ -266,7 +266,7 @@ async def test_revocation_stops_presentations_and_is_announced(
 
 
 async def test_bad_presentation_requests_are_problems(app, signer, samples, issue_license):
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         license_id = (await issue_license(staff, samples.citizen, samples.birth_fields))[
             "license_id"
         ]
@@ -332,7 +332,7 @@ async def test_bad_presentation_requests_are_problems(app, signer, samples, issu
 async def test_registered_types_are_checked_on_the_staff_route_too(
     app, signer, samples, issue_license
 ):
-    async with client(app, signer, "license", subject="staff-0571") as staff:
+    async with client(app, signer, audience="license", subject="staff-0571") as staff:
         types_ = (await staff.get("/api/v1/license/license-types")).json()
         assert [t["code"] for t in types_] == [
             "birth-medical-certificate",

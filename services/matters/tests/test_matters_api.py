@@ -22,7 +22,7 @@ BIRTH_CERTIFICATE = {
 
 async def test_publish_versions_list_and_event(matters_app, signer):
     app = await matters_app(seed=False)
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
         second = await api.post(
             "/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "promised_days": 3}
@@ -43,7 +43,7 @@ async def test_publish_versions_list_and_event(matters_app, signer):
 
 async def test_idempotency_key_replays_and_rejects_a_different_body(matters_app, signer):
     app = await matters_app(seed=False)
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         headers = {"Idempotency-Key": "publish-1"}
         first = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE, headers=headers)
         again = await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE, headers=headers)
@@ -63,7 +63,7 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(matters_app,
 
 async def test_bad_input_is_a_problem_not_a_500(matters_app, signer):
     app = await matters_app(seed=False)
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         bad = await api.post("/api/v1/matters/matters", json={**BIRTH_CERTIFICATE, "kind": "随便"})
         assert bad.status_code == 422
         assert bad.headers["content-type"] == "application/problem+json"
@@ -79,11 +79,11 @@ async def test_bad_input_is_a_problem_not_a_500(matters_app, signer):
 async def test_requests_without_a_valid_internal_token_are_refused(matters_app, signer):
     app = await matters_app(seed=False)
     async with running(app):
-        async with client(app, None, "matters") as anonymous:
+        async with client(app, None, audience="matters") as anonymous:
             assert (await anonymous.get("/api/v1/matters/matters")).status_code == 401
-        async with client(app, signer, "intake") as wrong_audience:
+        async with client(app, signer, audience="intake") as wrong_audience:
             assert (await wrong_audience.get("/api/v1/matters/matters")).status_code == 401
-        async with client(app, signer, "matters", roles=["catalogue"]) as api:
+        async with client(app, signer, audience="matters", roles=["catalogue"]) as api:
             ready = await api.get("/readyz")
             assert ready.status_code == 200
             assert ready.json()["checks"] == {"database": "ok"}
@@ -101,7 +101,7 @@ async def test_ready_while_kafka_is_unreachable_which_status_and_metrics_show(ba
         verifier=verifier,
         configure_logs=False,
     )
-    async with running(app), client(app, None, "matters") as api:
+    async with running(app), client(app, None, audience="matters") as api:
         ready = await api.get("/readyz")
         assert (ready.status_code, ready.json()) == (
             200,
@@ -116,7 +116,10 @@ async def test_ready_while_kafka_is_unreachable_which_status_and_metrics_show(ba
 
 async def test_citizens_read_but_do_not_publish(matters_app, signer):
     app = await matters_app(seed=False)
-    async with running(app), client(app, signer, "matters", principal_type="citizen") as citizen:
+    async with (
+        running(app),
+        client(app, signer, audience="matters", principal_type="citizen") as citizen,
+    ):
         refused = await citizen.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
         assert (await citizen.get("/api/v1/matters/matters")).json()["items"] == []
@@ -125,7 +128,7 @@ async def test_citizens_read_but_do_not_publish(matters_app, signer):
 async def test_an_integer_past_the_database_range_is_a_400_problem(matters_app, signer):
     app = await matters_app(seed=False)
     huge = 2**70
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         assert (
             await api.post("/api/v1/matters/matters", json=BIRTH_CERTIFICATE)
         ).status_code == 201

@@ -52,7 +52,7 @@ async def test_a_version_from_the_first_schema_reads_with_empty_elements(
     await engine.dispose()
 
     app = await matters_app(seed=False)  # migrates to the newest revision
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         old = (await api.get("/api/v1/matters/matters/11000000000001")).json()
         assert (old["version"], old["promised_days"]) == (1, 5)
         assert (old["materials"], old["situations"], old["keywords"]) == ([], [], [])

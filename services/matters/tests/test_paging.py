@@ -9,7 +9,10 @@ from yiwang_platform.testing import client, running
 
 async def test_crafted_catalogue_cursors_are_400(matters_app, signer):
     app = await matters_app(seed=False)
-    async with running(app), client(app, signer, "matters", principal_type="citizen") as api:
+    async with (
+        running(app),
+        client(app, signer, audience="matters", principal_type="citizen") as api,
+    ):
         for url in ("/api/v1/matters/matters", "/api/v1/matters/bundles"):
             for text in ("a\x00b", "\x01", "x" * 300):
                 response = await api.get(url, params={"cursor": encode_cursor(text)})

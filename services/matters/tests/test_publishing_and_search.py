@@ -109,7 +109,10 @@ SHOP = {
 )
 async def test_search_ranks_the_intended_result_first(matters_app, signer, query, top_code):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters", principal_type="citizen") as api:
+    async with (
+        running(app),
+        client(app, signer, audience="matters", principal_type="citizen") as api,
+    ):
         response = await api.get("/api/v1/matters/search", params={"q": query})
         assert response.status_code == 200
         items = response.json()["items"]
@@ -123,7 +126,7 @@ async def test_search_without_meaningful_words_finds_nothing_and_bad_queries_are
     matters_app, signer
 ):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         nothing = await api.get("/api/v1/matters/search", params={"q": "我要办什么？"})
         assert (nothing.status_code, nothing.json()["items"]) == (200, [])
         for params in ({}, {"q": ""}, {"q": "出生", "limit": 0}, {"q": "长" * 101}):
@@ -135,7 +138,7 @@ async def test_each_publish_is_a_version_and_one_event_with_every_element(
     matters_app, signer, read_topic
 ):
     app = await matters_app(seed=False)
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         assert (await api.get("/api/v1/matters/search", params={"q": "发廊"})).json()["items"] == []
         first = await api.post("/api/v1/matters/matters", json=HAIRDRESSING)
         second = await api.post("/api/v1/matters/matters", json={**HAIRDRESSING, "visits": 1})
@@ -228,7 +231,7 @@ async def test_the_first_minimal_matter_body_still_publishes(matters_app, signer
         "department": "市卫生健康委员会",
         "promised_days": 5,
     }
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         created = await api.post("/api/v1/matters/matters", json=minimal)
         assert created.status_code == 201, created.text
         body = created.json()
@@ -266,7 +269,7 @@ def with_changes(base: dict, **changes) -> dict:
 )
 async def test_bad_matters_are_refused_with_a_problem(matters_app, signer, body):
     app = await matters_app(seed=False)
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         refused = await api.post("/api/v1/matters/matters", json=body)
         assert refused.status_code == 422, refused.text
         assert refused.headers["content-type"] == "application/problem+json"
@@ -294,7 +297,7 @@ async def test_a_bad_bundle_is_refused_with_every_problem(matters_app, signer):
             "options": [{"value": True, "label": "是"}, {"value": "maybe", "label": "也许"}],
         }
     )
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         assert (await api.post("/api/v1/matters/matters", json=HAIRDRESSING)).status_code == 201
         refused = await api.post("/api/v1/matters/bundles", json=broken)
         assert refused.status_code == 422, refused.text
@@ -317,7 +320,10 @@ async def test_a_bad_bundle_is_refused_with_every_problem(matters_app, signer):
 
 async def test_citizens_read_bundles_and_use_the_guide_but_do_not_publish(matters_app, signer):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters", principal_type="citizen") as citizen:
+    async with (
+        running(app),
+        client(app, signer, audience="matters", principal_type="citizen") as citizen,
+    ):
         refused = await citizen.post("/api/v1/matters/bundles", json=SHOP)
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
         assert (await citizen.get("/api/v1/matters/bundles/BIRTH")).status_code == 200
@@ -325,7 +331,7 @@ async def test_citizens_read_bundles_and_use_the_guide_but_do_not_publish(matter
         assert (missing.status_code, missing.json()["code"]) == (404, "bundle_not_found")
         guided = await citizen.post("/api/v1/matters/bundles/BIRTH/guide", json={"answers": {}})
         assert guided.status_code == 200
-    async with running(app), client(app, None, "matters") as anonymous:
+    async with running(app), client(app, None, audience="matters") as anonymous:
         assert (
             await anonymous.get("/api/v1/matters/search", params={"q": "出生"})
         ).status_code == 401
@@ -347,6 +353,6 @@ async def test_only_operators_and_catalogue_staff_publish(matters_app, signer):
             ({"principal_type": "citizen"}, 403),
             ({"principal_type": "operator"}, 201),
         ):
-            async with client(app, signer, "matters", **claims) as api:
+            async with client(app, signer, audience="matters", **claims) as api:
                 response = await api.post("/api/v1/matters/matters", json=body)
             assert response.status_code == status, (claims, response.text)

@@ -287,7 +287,10 @@ async def test_guide_outcomes(
     expected_materials,
 ):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters", principal_type="citizen") as api:
+    async with (
+        running(app),
+        client(app, signer, audience="matters", principal_type="citizen") as api,
+    ):
         response = await api.post(
             f"/api/v1/matters/bundles/{bundle}/guide", json={"answers": answers}
         )
@@ -324,7 +327,7 @@ async def test_guide_outcomes(
 
 async def test_guide_asks_what_is_still_open(matters_app, signer):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         empty = (await api.post("/api/v1/matters/bundles/COMPANY-OPENING/guide", json={})).json()
         assert empty["complete"] is False
         assert [q["id"] for q in empty["next_questions"]] == [
@@ -372,7 +375,7 @@ async def test_guide_asks_what_is_still_open(matters_app, signer):
 
 async def test_guide_refuses_unknown_questions_and_invalid_values_all_at_once(matters_app, signer):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters", roles=["catalogue"]) as api:
+    async with running(app), client(app, signer, audience="matters", roles=["catalogue"]) as api:
         bad = await api.post(
             "/api/v1/matters/bundles/BIRTH/guide",
             json={
@@ -409,7 +412,10 @@ async def test_guide_refuses_unknown_questions_and_invalid_values_all_at_once(ma
 
 async def test_bundle_reads_carry_members_form_flow_and_one_material_set(matters_app, signer):
     app = await matters_app()
-    async with running(app), client(app, signer, "matters", principal_type="citizen") as api:
+    async with (
+        running(app),
+        client(app, signer, audience="matters", principal_type="citizen") as api,
+    ):
         listed = (await api.get("/api/v1/matters/bundles", params={"limit": 1})).json()
         assert [b["code"] for b in listed["items"]] == ["BIRTH"]
         rest = (

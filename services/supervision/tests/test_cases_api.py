@@ -20,7 +20,7 @@ async def test_cases_show_their_deadline_and_card(app, signer, submit_case):
     real_clock = app.state.runtime.clock
     app.state.runtime.clock = lambda: datetime(2026, 10, 9, 2, tzinfo=UTC)
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         listed = (await api.get(URL)).json()
         assert listed["next_cursor"] is None
         assert listed["items"][0] == {
@@ -71,7 +71,7 @@ async def test_cases_show_their_deadline_and_card(app, signer, submit_case):
 
 
 async def test_bad_queries_are_problems_not_500s(app, signer):
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         for cursor in ("%%%", "bm90LWEtZGF0ZQ", "MjAyNi0xMC0wOHw"):  # junk, no date, no id
             response = await api.get(URL, params={"cursor": cursor})
             assert response.status_code == 400
@@ -80,7 +80,7 @@ async def test_bad_queries_are_problems_not_500s(app, signer):
         for params in ({"card": "blue"}, {"limit": 0}, {"limit": 201}):
             response = await api.get(URL, params=params)
             assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
-    async with client(app, None, "supervision") as anonymous:
+    async with client(app, None, audience="supervision") as anonymous:
         assert (await anonymous.get(URL)).status_code == 401
-    async with client(app, signer, "intake") as wrong_audience:
+    async with client(app, signer, audience="intake") as wrong_audience:
         assert (await wrong_audience.get(URL)).status_code == 401

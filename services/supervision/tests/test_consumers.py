@@ -79,12 +79,12 @@ async def _metrics_once_applied(app, signer, applied: int) -> dict:
         return app.state.runtime.consumer.applied == applied
 
     await eventually(counted, timeout=30)
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         return (await api.get("/api/v1/supervision/metrics")).json()
 
 
 async def test_gateway_accesses_are_counted_by_service_and_status_class(app, signer, publish):
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         assert (await api.get("/api/v1/supervision/metrics")).json() == {"counters": {}}
 
         first = await publish(ACCESS_TOPIC, ACCESS_RECORDED, "k", _access("intake", 201))

@@ -19,7 +19,9 @@ NEIGHBOUR = "110101199003075138"
 async def test_review_a_case_once_per_channel_and_publish_it(app, signer, case_events, read_topic):
     case = await case_events.completed_case(applicant=CITIZEN)
     body = {"case_id": case["case_id"], "rating": 2, "comment": "等待时间太长"}
-    async with client(app, signer, "supervision", subject=CITIZEN, principal_type="citizen") as api:
+    async with client(
+        app, signer, audience="supervision", subject=CITIZEN, principal_type="citizen"
+    ) as api:
         headers = {"Idempotency-Key": "review-1"}
         created = await api.post(URL, json=body, headers=headers)
         again = await api.post(URL, json=body, headers=headers)
@@ -28,7 +30,7 @@ async def test_review_a_case_once_per_channel_and_publish_it(app, signer, case_e
         )
         other_channel = await api.post(URL, json={**body, "rating": 5, "channel": "window"})
         citizen_listing = await api.get(URL)
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         listed = (await api.get(URL)).json()
         good = (await api.get(URL, params={"grade": "good"})).json()
         bad = (await api.get(URL, params={"grade": "bad"})).json()
@@ -104,7 +106,7 @@ async def test_only_the_applicant_reviews_and_only_after_completion(app, signer,
         return {"case_id": case["case_id"], "rating": 4}
 
     async with client(
-        app, signer, "supervision", subject=NEIGHBOUR, principal_type="citizen"
+        app, signer, audience="supervision", subject=NEIGHBOUR, principal_type="citizen"
     ) as api:
         # Someone else's case answers as a case that does not exist.
         for body in (review(done), review(anonymous_case), {"case_id": "x", "rating": 4}):
@@ -115,10 +117,12 @@ async def test_only_the_applicant_reviews_and_only_after_completion(app, signer,
                 "case_not_found",
                 "办件不存在",
             )
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         response = await api.post(URL, json=review(done))
         assert (response.status_code, response.json()["code"]) == (404, "case_not_found")
-    async with client(app, signer, "supervision", subject=CITIZEN, principal_type="citizen") as api:
+    async with client(
+        app, signer, audience="supervision", subject=CITIZEN, principal_type="citizen"
+    ) as api:
         for case in (running, accepted, refused):
             response = await api.post(URL, json=review(case))
             assert (response.status_code, response.json()["code"]) == (409, "case_not_completed")
@@ -130,13 +134,15 @@ async def test_only_the_applicant_reviews_and_only_after_completion(app, signer,
 
 async def test_reviews_page_newest_first(app, signer, case_events):
     cases = [await case_events.completed_case(applicant=CITIZEN) for _ in range(3)]
-    async with client(app, signer, "supervision", subject=CITIZEN, principal_type="citizen") as api:
+    async with client(
+        app, signer, audience="supervision", subject=CITIZEN, principal_type="citizen"
+    ) as api:
         ids = []
         for rating, case in zip((3, 1, 5), cases, strict=True):
             response = await api.post(URL, json={"case_id": case["case_id"], "rating": rating})
             assert (response.status_code, response.json()["channel"]) == (201, "app")
             ids.append(response.json()["id"])
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         first = (await api.get(URL, params={"limit": 2})).json()
         second = (await api.get(URL, params={"limit": 2, "cursor": first["next_cursor"]})).json()
     assert [r["id"] for r in first["items"] + second["items"]] == ids[::-1]
@@ -151,7 +157,9 @@ async def test_reviews_page_newest_first(app, signer, case_events):
 
 async def test_bad_reviews_are_problems_not_500s(app, signer, case_events):
     case = await case_events.completed_case(applicant=CITIZEN)
-    async with client(app, signer, "supervision", subject=CITIZEN, principal_type="citizen") as api:
+    async with client(
+        app, signer, audience="supervision", subject=CITIZEN, principal_type="citizen"
+    ) as api:
         good = {"case_id": case["case_id"], "rating": 4}
         for bad in (
             {**good, "rating": 0},
@@ -179,7 +187,7 @@ async def test_bad_reviews_are_problems_not_500s(app, signer, case_events):
         longest = await api.post(URL, json={**good, "comment": "好" * 500, "channel": "window"})
         assert (longest.status_code, longest.json()["channel"]) == (201, "window")
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         for params, status, code in (
             ({"grade": "meh"}, 422, "validation_failed"),
             ({"cursor": "%%%"}, 400, "invalid_cursor"),
@@ -188,13 +196,13 @@ async def test_bad_reviews_are_problems_not_500s(app, signer, case_events):
             response = await api.get(URL, params=params)
             assert (response.status_code, response.json()["code"]) == (status, code)
 
-    async with client(app, None, "supervision") as anonymous:
+    async with client(app, None, audience="supervision") as anonymous:
         assert (await anonymous.post(URL, json=good)).status_code == 401
 
 
 async def test_a_handling_id_the_database_cannot_hold_is_a_client_error(app, signer):
     # PostgreSQL refuses a NUL byte in text: a problem, not a 500.
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         answers = [
             await api.post(
                 "/api/v1/supervision/review-handlings/abc%00def/resolution", json={"note": "已处理"}

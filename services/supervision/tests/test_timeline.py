@@ -82,7 +82,7 @@ async def test_timeline_of_a_full_case_and_redelivery_adds_nothing(
     case_id = case["case_id"]
     first, second = f"{case_id[:8]}-1", f"{case_id[:8]}-2"
     on_day("2026-10-12")
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         response = await api.get(timeline_url(case_id))
         assert response.status_code == 200
         timeline = response.json()
@@ -204,7 +204,7 @@ async def test_events_for_unknown_cases_are_dead_lettered_with_the_reason(
 async def test_timeline_is_for_overseers_and_unknown_cases_are_404(app, signer, case_events):
     case = await case_events.submitted()
     await case_events.settle()
-    async with client(app, signer, "supervision", principal_type="operator") as api:
+    async with client(app, signer, audience="supervision", principal_type="operator") as api:
         assert (await api.get(timeline_url(case["case_id"]))).status_code == 200
         for unknown in (str(uuid.uuid4()), "x" * 300):
             response = await api.get(timeline_url(unknown))
@@ -212,7 +212,7 @@ async def test_timeline_is_for_overseers_and_unknown_cases_are_404(app, signer, 
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["code"] == "case_not_found"
     for ptype in ("citizen", "staff"):
-        async with client(app, signer, "supervision", principal_type=ptype) as api:
+        async with client(app, signer, audience="supervision", principal_type=ptype) as api:
             response = await api.get(timeline_url(case["case_id"]))
             assert (response.status_code, response.json()["code"]) == (403, "forbidden")
 
@@ -256,7 +256,7 @@ async def test_late_materials_after_deficiency_acceptance_show_on_the_timeline(
         await _supplied(case_events, case_id, "2026-12-01T03:00:00Z", materials, missing)
     await case_events.settle()
     on_day("2026-12-01")
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         timeline = (await api.get(timeline_url(case_id))).json()
         # Everything supplied: no card for the materials, even after their date.
         on_day("2026-12-07")
@@ -279,7 +279,7 @@ async def test_materials_owed_after_deficiency_acceptance_get_their_own_cards(
 
     async def supplement_cards(day: str) -> list[tuple[str, str]]:
         on_day(day)
-        async with client(app, signer, "supervision", principal_type="supervisor") as api:
+        async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
             items = (await api.get("/api/v1/supervision/warnings")).json()["items"]
         return [(w["level"], w["due_date"]) for w in items if w["kind"] == "supplement"]
 
@@ -303,7 +303,7 @@ async def test_a_submitted_case_keeps_the_due_date_intake_counted(app, signer, c
     older = await case_events.submitted(submitted_at="2026-11-21T02:00:00Z", promised_days=1)
     await case_events.settle()
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
 
         async def due(case: dict) -> str:
             timeline = (await api.get(timeline_url(case["case_id"]))).json()

@@ -35,7 +35,7 @@ async def test_yellow_at_the_threshold_and_red_when_overdue_over_national_day(
     d = await _accepted_case(case_events, "2026-10-12", POLICE)
     await case_events.settle()
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
 
         async def cards(day: str, **params: str) -> list[tuple[str, str, int, str]]:
             on_day(day)
@@ -120,7 +120,7 @@ async def test_suspension_stops_warnings_and_resumption_moves_the_deadline(
     )
     await case_events.settle()
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
 
         async def cards(day: str) -> list[tuple[str, str, int, str]]:
             on_day(day)
@@ -174,7 +174,9 @@ async def test_a_bad_review_opens_a_handling_item_that_turns_red_when_late(
     case = await case_events.completed_case(applicant=CITIZEN)
     case_id = case["case_id"]
     on_day("2026-09-30")
-    async with client(app, signer, "supervision", subject=CITIZEN, principal_type="citizen") as api:
+    async with client(
+        app, signer, audience="supervision", subject=CITIZEN, principal_type="citizen"
+    ) as api:
         bad = await api.post("/api/v1/supervision/reviews", json={"case_id": case_id, "rating": 1})
         good = await api.post(
             "/api/v1/supervision/reviews",
@@ -183,7 +185,7 @@ async def test_a_bad_review_opens_a_handling_item_that_turns_red_when_late(
         assert (bad.status_code, good.status_code) == (201, 201)
         assert (await api.get(HANDLINGS)).status_code == 403
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         on_day("2026-10-12")
         listed = (await api.get(HANDLINGS, params={"status": "open"})).json()
         assert listed["next_cursor"] is None
@@ -222,18 +224,28 @@ async def test_a_bad_review_opens_a_handling_item_that_turns_red_when_late(
     resolution = f"{HANDLINGS}/{handling['id']}/resolution"
     note = {"note": "已电话回访申请人并优化叫号流程"}
     async with client(
-        app, signer, "supervision", subject="staff-police", principal_type="staff", dept=POLICE
+        app,
+        signer,
+        audience="supervision",
+        subject="staff-police",
+        principal_type="staff",
+        dept=POLICE,
     ) as api:
         assert (await api.get(HANDLINGS)).json()["items"] == []
         response = await api.get(HANDLINGS, params={"department": HEALTH})
         assert (response.status_code, response.json()["code"]) == (403, "forbidden")
         response = await api.post(resolution, json=note)
         assert (response.status_code, response.json()["code"]) == (403, "forbidden")
-    async with client(app, signer, "supervision", principal_type="staff") as api:
+    async with client(app, signer, audience="supervision", principal_type="staff") as api:
         assert (await api.get(HANDLINGS)).status_code == 403  # staff without a department
         assert (await api.post(resolution, json=note)).status_code == 403
     async with client(
-        app, signer, "supervision", subject="staff-health", principal_type="staff", dept=HEALTH
+        app,
+        signer,
+        audience="supervision",
+        subject="staff-health",
+        principal_type="staff",
+        dept=HEALTH,
     ) as api:
         assert [h["id"] for h in (await api.get(HANDLINGS)).json()["items"]] == [handling["id"]]
         for body in ({}, {"note": ""}, {"note": "x" * 1001}, {**note, "extra": 1}):
@@ -254,7 +266,7 @@ async def test_a_bad_review_opens_a_handling_item_that_turns_red_when_late(
         again = await api.post(resolution, json=note)
         assert (again.status_code, again.json()["code"]) == (409, "handling_closed")
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         assert (await api.get(URL)).json()["items"] == []
         closed_items = (await api.get(HANDLINGS, params={"status": "closed"})).json()["items"]
         assert [h["id"] for h in closed_items] == [handling["id"]]
@@ -263,16 +275,18 @@ async def test_a_bad_review_opens_a_handling_item_that_turns_red_when_late(
 async def test_supervisors_resolve_any_handling_item(app, signer, case_events, on_day):
     case = await case_events.completed_case(applicant=CITIZEN)
     on_day("2026-10-08")
-    async with client(app, signer, "supervision", subject=CITIZEN, principal_type="citizen") as api:
+    async with client(
+        app, signer, audience="supervision", subject=CITIZEN, principal_type="citizen"
+    ) as api:
         body = {"case_id": case["case_id"], "rating": 2}
         assert (await api.post("/api/v1/supervision/reviews", json=body)).status_code == 201
-    async with client(app, signer, "supervision", principal_type="operator") as api:
+    async with client(app, signer, audience="supervision", principal_type="operator") as api:
         [handling] = (await api.get(HANDLINGS)).json()["items"]
         assert handling["due_date"] == "2026-10-14"  # 10-09, 10-10 (Saturday), 10-12..14
         resolution = f"{HANDLINGS}/{handling['id']}/resolution"
         response = await api.post(resolution, json={"note": "已整改"})
         assert (response.status_code, response.json()["code"]) == (403, "forbidden")
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         response = await api.post(resolution, json={"note": "已督办整改"})
         assert (response.status_code, response.json()["status"]) == (200, "closed")
 
@@ -281,7 +295,7 @@ async def test_bad_warning_queries_are_problems_not_500s(app, signer):
     def cursor(text: str) -> str:
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         for params, status, code in (
             ({"level": "blue"}, 422, "validation_failed"),
             ({"limit": 0}, 422, "validation_failed"),
@@ -301,11 +315,11 @@ async def test_bad_warning_queries_are_problems_not_500s(app, signer):
         ):
             response = await api.get(HANDLINGS, params=params)
             assert (response.status_code, response.json()["code"]) == (status, code)
-    async with client(app, signer, "supervision", principal_type="citizen") as api:
+    async with client(app, signer, audience="supervision", principal_type="citizen") as api:
         for url in (URL, SUMMARY):
             response = await api.get(url)
             assert (response.status_code, response.json()["code"]) == (403, "forbidden")
-    async with client(app, None, "supervision") as anonymous:
+    async with client(app, None, audience="supervision") as anonymous:
         for url in (URL, SUMMARY, HANDLINGS):
             assert (await anonymous.get(url)).status_code == 401
 
@@ -328,7 +342,7 @@ async def test_a_page_ending_on_a_supplement_card_leads_to_the_next_page(
     await case_events.settle()
     on_day("2026-12-07")
 
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         first = await api.get(URL, params={"limit": "1"})
         assert [w["kind"] for w in first.json()["items"]] == ["supplement"]
         second = await api.get(URL, params={"limit": "1", "cursor": first.json()["next_cursor"]})
@@ -346,7 +360,7 @@ async def test_crafted_cursors_are_400_on_every_supervision_list(app, signer):
         "/api/v1/supervision/cases": ["|x", "2026-13-01|x", "2026-10-09"],
         "/api/v1/supervision/reviews": ["2026-10-09T08:00:00|r", "2026-10-09T08:00:00Z", "zz|r"],
     }
-    async with client(app, signer, "supervision", principal_type="supervisor") as api:
+    async with client(app, signer, audience="supervision", principal_type="supervisor") as api:
         for url, texts in crafted.items():
             for text in [*texts, "not base64!"]:
                 value = text if text == "not base64!" else cursor(text)
