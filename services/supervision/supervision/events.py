@@ -169,14 +169,14 @@ class LicenseRevokedIn(ConsumedEvent):
     subcase_id: str | None = None
 
 
-class ExchangeRecordUpsertedIn(ConsumedEvent):
+class DataExchangeRecordUpsertedIn(ConsumedEvent):
     event_type = "gov.data-exchange.record.upserted.v1"
     topic = "data-exchange.record.v1"
 
     library: str
 
 
-class ExchangeAccessRecordedIn(ConsumedEvent):
+class DataExchangeAccessRecordedIn(ConsumedEvent):
     event_type = "gov.data-exchange.access.recorded.v1"
     topic = "data-exchange.access.v1"
 

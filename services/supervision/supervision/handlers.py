@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from supervision import metrics, timelines
 from supervision.events import (
-    ExchangeAccessRecordedIn,
-    ExchangeRecordUpsertedIn,
+    DataExchangeAccessRecordedIn,
+    DataExchangeRecordUpsertedIn,
     GatewayAccessRecordedIn,
     LicenseIssuedIn,
 )
@@ -23,7 +23,9 @@ async def on_license_issued(ctx: HandlerContext, event: LicenseIssuedIn) -> None
     await metrics.increment(ctx.session, metrics.LICENSES_ISSUED, key=event.license_type)
 
 
-async def on_exchange_record_upserted(ctx: HandlerContext, event: ExchangeRecordUpsertedIn) -> None:
+async def on_data_exchange_record_upserted(
+    ctx: HandlerContext, event: DataExchangeRecordUpsertedIn
+) -> None:
     await metrics.increment(ctx.session, metrics.EXCHANGE_RECORDS, key=event.library)
 
 
@@ -32,7 +34,9 @@ async def on_gateway_access_recorded(ctx: HandlerContext, event: GatewayAccessRe
     await metrics.increment(ctx.session, metrics.GATEWAY_ACCESSES, key=key)
 
 
-async def on_exchange_access_recorded(ctx: HandlerContext, event: ExchangeAccessRecordedIn) -> None:
+async def on_data_exchange_access_recorded(
+    ctx: HandlerContext, event: DataExchangeAccessRecordedIn
+) -> None:
     """A read or write of someone's data in a library, counted by scenario (none: "-")."""
     await metrics.increment(ctx.session, metrics.DATA_ACCESSES, key=event.scenario or "-")
 
@@ -40,7 +44,7 @@ async def on_exchange_access_recorded(ctx: HandlerContext, event: ExchangeAccess
 HANDLERS: dict[type[ConsumedEvent], EventHandler] = {
     **dict.fromkeys(timelines.RECORDERS, on_timeline_event),
     LicenseIssuedIn: on_license_issued,
-    ExchangeRecordUpsertedIn: on_exchange_record_upserted,
+    DataExchangeRecordUpsertedIn: on_data_exchange_record_upserted,
     GatewayAccessRecordedIn: on_gateway_access_recorded,
-    ExchangeAccessRecordedIn: on_exchange_access_recorded,
+    DataExchangeAccessRecordedIn: on_data_exchange_access_recorded,
 }

@@ -1,4 +1,4 @@
-"""/api/v1/supervision/metrics: counters of licenses, exchange records and accesses."""
+"""/api/v1/supervision/metrics: counters of licenses, data-exchange records and accesses."""
 
 from __future__ import annotations
 
