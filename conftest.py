@@ -29,6 +29,7 @@ from yiwang_platform.bus import EventBus, Message
 from yiwang_platform.bus.inprocess import InProcessBus
 from yiwang_platform.bus.kafka import drop_topics
 from yiwang_platform.internal_token import InternalTokenSigner, InternalTokenVerifier
+from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
 from yiwang_platform.settings import ServiceSettings
 from yiwang_platform.testing import KAFKA, POSTGRES_URL, REDIS_URL, need_stack
 
@@ -110,6 +111,21 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield b
     finally:
         await b.drop()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def kv_store(request) -> AsyncIterator[KeyValueStore]:
+    """A key-value store in memory, or on real Redis in a namespace of this test's own."""
+    kv: KeyValueStore
+    if request.param == "redis":
+        need_stack("redis")
+        kv = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    else:
+        kv = MemoryStore()
+    try:
+        yield kv
+    finally:
+        await kv.close()
 
 
 @pytest.fixture

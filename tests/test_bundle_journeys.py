@@ -6,7 +6,6 @@ journeys run on the distributed stack in ``test_distributed_journeys.py``."""
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,8 +13,6 @@ import httpx
 import pytest
 
 import gateway.settings
-from gateway.admin import add_staff
-from gateway.identity.sms import FileOutboxSms
 from tools import journeys
 from yiwang_standalone.main import build
 
@@ -26,26 +23,15 @@ pytestmark = pytest.mark.face_model
 async def standalone(tmp_path: Path) -> AsyncIterator[journeys.Platform]:
     app, keys = build(tmp_path)
     settings = gateway.settings.Settings(var_dir=tmp_path, database_url="")
-    sms = FileOutboxSms(tmp_path / "sms-outbox.jsonl")
-
-    async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
-        password = secrets.token_urlsafe(16)
-        return password, await add_staff(
-            settings, staff_id, department=department, roles=roles, password=password
-        )
-
-    def code(phone: str) -> str:
-        found = sms.last_code_for(phone)
-        assert found, f"no SMS code for {phone}"
-        return found
-
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
         ) as api,
     ):
-        yield journeys.Platform(api, keys, code, provision)
+        yield journeys.Platform.local(
+            api, keys, gateway_settings=settings, sms_outbox=tmp_path / "sms-outbox.jsonl"
+        )
 
 
 async def test_birth_bundle_done_once_ends_with_licenses_in_the_wallet(tmp_path: Path):

@@ -3,14 +3,10 @@ Redis, the gateway and intake reaching their peers over HTTP, events through Kaf
 
 from __future__ import annotations
 
-import secrets
-
 import httpx
 import pytest
 
 import gateway.settings
-from gateway.admin import add_staff
-from gateway.identity.sms import FileOutboxSms
 from tests.conftest import LocalPlatform
 from tools import journeys
 
@@ -23,19 +19,13 @@ async def test_both_bundles_on_the_distributed_stack(local_platform: LocalPlatfo
 
     settings = gateway.settings.Settings(database_url=front.env["YIWANG_DATABASE_URL"])
 
-    async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
-        password = secrets.token_urlsafe(16)
-        return password, await add_staff(
-            settings, staff_id, department=department, roles=roles, password=password
-        )
-
-    def code(phone: str) -> str:
-        found = FileOutboxSms(sms_outbox).last_code_for(phone)
-        assert found, f"no SMS code for {phone}"
-        return found
-
     async with httpx.AsyncClient(base_url=front.url(), timeout=60) as api:
-        platform = journeys.Platform(api, local_platform.keys.api_keys(), code, provision)
+        platform = journeys.Platform.local(
+            api,
+            local_platform.keys.api_keys(),
+            gateway_settings=settings,
+            sms_outbox=sms_outbox,
+        )
         birth = await journeys.birth(platform)
         company = await journeys.company(platform)
 

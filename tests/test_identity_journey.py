@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from stdnum.cn import ric
 
-from gateway.identity.sms import FileOutboxSms
+from gateway.admin import sms_code_sent
 from yiwang_platform.testing import eventually
 from yiwang_standalone.main import build
 
@@ -43,7 +43,7 @@ MATTER = {
 
 async def test_citizens_bind_real_names_and_reach_only_their_own_things(tmp_path: Path):
     app, keys = build(tmp_path)
-    sms = FileOutboxSms(tmp_path / "sms-outbox.jsonl")
+    sms = tmp_path / "sms-outbox.jsonl"
 
     def client(**headers: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -54,7 +54,7 @@ async def test_citizens_bind_real_names_and_reach_only_their_own_things(tmp_path
         assert (await api.post("/api/v1/auth/sms-codes", json={"phone": phone})).status_code == 202
         tokens = (
             await api.post(
-                "/api/v1/auth/citizens", json={"phone": phone, "code": sms.last_code_for(phone)}
+                "/api/v1/auth/citizens", json={"phone": phone, "code": sms_code_sent(sms, phone)}
             )
         ).json()
         auth = {"Authorization": f"Bearer {tokens['access_token']}"}

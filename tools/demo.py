@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import secrets
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -21,31 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import gateway.settings  # noqa: E402
-from gateway.admin import add_staff, sms_code_sent  # noqa: E402
 from tools import journeys  # noqa: E402
 from tools.distributed import LOCAL, database_url, stack_env  # noqa: E402
 
 
 def say(zh: str, en: str) -> None:
     print(f"  {zh}\n    {en}", flush=True)
-
-
-def _platform(
-    api: httpx.AsyncClient, keys: dict[str, str], sms: Path, settings: gateway.settings.Settings
-) -> journeys.Platform:
-    async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
-        password = secrets.token_urlsafe(16)
-        return password, await add_staff(
-            settings, staff_id, department=department, roles=roles, password=password
-        )
-
-    def code(phone: str) -> str:
-        found = sms_code_sent(sms, phone)
-        if not found:
-            raise journeys.StepFailed(f"no SMS code for {phone} in {sms}")
-        return found
-
-    return journeys.Platform(api, keys, code, provision, say)
 
 
 @contextlib.asynccontextmanager
@@ -62,7 +42,9 @@ async def standalone() -> AsyncIterator[journeys.Platform]:
                 transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
             ) as api,
         ):
-            yield _platform(api, keys, var / "sms-outbox.jsonl", settings)
+            yield journeys.Platform.local(
+                api, keys, gateway_settings=settings, sms_outbox=var / "sms-outbox.jsonl", say=say
+            )
 
 
 @contextlib.asynccontextmanager
@@ -79,7 +61,13 @@ async def distributed(url: str) -> AsyncIterator[journeys.Platform]:
             raise SystemExit(
                 f"the distributed run is not ready at {url} ({status}): run `make up` first"
             )
-        yield _platform(api, keys, LOCAL / "var" / "sms-outbox.jsonl", settings)
+        yield journeys.Platform.local(
+            api,
+            keys,
+            gateway_settings=settings,
+            sms_outbox=LOCAL / "var" / "sms-outbox.jsonl",
+            say=say,
+        )
 
 
 async def main(mode: str, url: str) -> None:

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -200,7 +199,6 @@ async def sign_in(base: str, var_dir: Path) -> dict[str, dict[str, str]]:
     """Headers per identity: a real-name citizen and a window clerk signed in as the app
     and the hall do it, a reviewer, and the development keys for the rest."""
     import gateway.settings
-    from gateway.admin import add_staff, sms_code_sent
     from tools import journeys
     from yiwang_standalone import seed_libraries as seed
 
@@ -208,20 +206,9 @@ async def sign_in(base: str, var_dir: Path) -> dict[str, dict[str, str]]:
     settings = gateway.settings.Settings(var_dir=var_dir, database_url="")
     sms = var_dir / "sms-outbox.jsonl"
 
-    async def provision(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
-        password = secrets.token_urlsafe(16)
-        return password, await add_staff(
-            settings, staff_id, department=department, roles=roles, password=password
-        )
-
-    def code(phone: str) -> str:
-        found = sms_code_sent(sms, phone)
-        assert found, f"no SMS code for {phone}"
-        return found
-
     person = seed.generate().population[0]
     async with httpx.AsyncClient(base_url=base, timeout=60) as api:
-        platform = journeys.Platform(api, keys, code, provision)
+        platform = journeys.Platform.local(api, keys, gateway_settings=settings, sms_outbox=sms)
         citizen = await platform.citizen("13900001111", person["id_number"], person["name"])
         clerk = await platform.staff("fuzz-clerk", "市市场监督管理局", ["window", "reviewer"])
         reviewer = await platform.reviewer("市市场监督管理局")

@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 from PIL import Image, ImageEnhance
 
+import gateway.admin as admin
+from gateway.settings import Settings
 from yiwang_standalone import seed_libraries as seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +100,33 @@ class Platform:
     say: Say = field(default=lambda zh, en: None)
     staff_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
     citizens: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def local(
+        cls,
+        api: httpx.AsyncClient,
+        api_keys: dict[str, str],
+        *,
+        gateway_settings: Settings,
+        sms_outbox: Path,
+        say: Say | None = None,
+    ) -> Platform:
+        """A platform on this machine: staff provisioned with the gateway's operator
+        command, SMS codes read from the development SMS provider's outbox."""
+
+        async def add_staff(staff_id: str, department: str, roles: list[str]) -> tuple[str, str]:
+            password = secrets.token_urlsafe(16)
+            return password, await admin.add_staff(
+                gateway_settings, staff_id, department=department, roles=roles, password=password
+            )
+
+        def sms_code(phone: str) -> str:
+            found = admin.sms_code_sent(sms_outbox, phone)
+            if not found:
+                raise StepFailed(f"no SMS code for {phone} in {sms_outbox}")
+            return found
+
+        return cls(api, api_keys, sms_code, add_staff, say or (lambda zh, en: None))
 
     async def citizen(self, phone: str, id_number: str, name: str) -> dict[str, str]:
         """Sign up by SMS and bind the real name (L2); once per person."""

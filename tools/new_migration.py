@@ -11,21 +11,17 @@ from pathlib import Path
 
 from alembic import command
 
-from yiwang_platform.db import create_engine
-from yiwang_platform.migrations import alembic_config, upgrade
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: ``tools.contracts`` must import
+    sys.path.insert(0, str(ROOT))
 
-PACKAGES = {
-    "gateway": "gateway",
-    "matters": "matters",
-    "intake": "intake",
-    "license": "license",
-    "data-exchange": "data_exchange",
-    "supervision": "supervision",
-}
+from tools.contracts import SERVICES  # noqa: E402
+from yiwang_platform.db import create_engine  # noqa: E402
+from yiwang_platform.migrations import alembic_config, upgrade  # noqa: E402
 
 
 def main(service: str, message: str) -> None:
-    main_module = importlib.import_module(f"{PACKAGES[service]}.main")
+    main_module = importlib.import_module(f"{SERVICES[service]}.main")
     location: Path = main_module.migrations_dir()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/scratch.db"

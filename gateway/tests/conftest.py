@@ -21,8 +21,8 @@ from gateway.main import create_app, hash_api_key
 from gateway.routing.upstreams import AsgiUpstream, HttpUpstream, Upstream
 from gateway.settings import SERVICES, Settings
 from yiwang_platform.internal_token import InternalTokenSigner
-from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
-from yiwang_platform.testing import REDIS_URL, client, need_stack
+from yiwang_platform.keyvalue import KeyValueStore, RedisStore
+from yiwang_platform.testing import client
 
 # Nothing listens there: the services not under test are down.
 CLOSED = "http://127.0.0.1:9"
@@ -96,21 +96,6 @@ def act_as(front: FastAPI, callers: Mapping[str, Principal]) -> None:
         return callers[request.headers["x-as"]]
 
     front.dependency_overrides[authenticated] = as_caller
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def kv_store(request) -> AsyncIterator[KeyValueStore]:
-    """A key-value store in memory, or on real Redis in a namespace of this test's own."""
-    kv: KeyValueStore
-    if request.param == "redis":
-        need_stack("redis")
-        kv = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
-    else:
-        kv = MemoryStore()
-    try:
-        yield kv
-    finally:
-        await kv.close()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from tests.fault.test_faults import (
     intake_mid_backlog,
     matter,
     matters_and_intake,
+    restarted_applies_each_once,
 )
 from tools.distributed import ServiceProcess
 
@@ -95,10 +96,5 @@ async def test_sigterm_mid_stream_stops_the_consumer_after_its_commit(
     # What it applied is exactly what it committed: nothing to redeliver, nothing skipped.
     assert await committed_offsets(local_platform, "intake") == applied
 
-    intake.start()
-    intake.wait_ready()
-    await counts_reach(local_platform, "intake", INTAKE_APPLIED, total)
-    await asyncio.sleep(2)
-    assert await local_platform.sql("intake", INTAKE_APPLIED) == total
-    assert await local_platform.sql("intake", CATALOGUE_ROWS) == total
+    await restarted_applies_each_once(local_platform, intake, total=total)
     assert await committed_offsets(local_platform, "intake") == total

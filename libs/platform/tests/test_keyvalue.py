@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
-from yiwang_platform.keyvalue import KeyValueStore, MemoryStore, RedisStore
-from yiwang_platform.testing import REDIS_URL, need_stack
+from yiwang_platform.keyvalue import KeyValueStore
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request):
-    if request.param == "redis":
-        need_stack("redis")
-        kv: KeyValueStore = RedisStore(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
-    else:
-        kv = MemoryStore()
-    try:
-        yield kv
-    finally:
-        await kv.close()
+@pytest.fixture
+def store(kv_store: KeyValueStore) -> KeyValueStore:
+    """The root conftest's store: in memory, and on real Redis in a namespace of its own."""
+    return kv_store
 
 
 async def test_set_get_expire_and_delete(store):
