@@ -5,37 +5,17 @@ journeys run on the distributed stack in ``test_distributed_journeys.py``."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-import gateway.settings
 from tools import journeys
-from yiwang_standalone.main import build
 
 pytestmark = pytest.mark.face_model
 
 
-@contextlib.asynccontextmanager
-async def standalone(tmp_path: Path) -> AsyncIterator[journeys.Platform]:
-    app, keys = build(tmp_path)
-    settings = gateway.settings.Settings(var_dir=tmp_path, database_url="")
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
-        ) as api,
-    ):
-        yield journeys.Platform.local(
-            api, keys, gateway_settings=settings, sms_outbox=tmp_path / "sms-outbox.jsonl"
-        )
-
-
 async def test_birth_bundle_done_once_ends_with_licenses_in_the_wallet(tmp_path: Path):
-    async with standalone(tmp_path) as platform:
+    async with journeys.standalone(tmp_path) as platform:
         outcome = await journeys.birth(platform)
         # 免提交: the new household register stands in for the paper one in the next
         # application, for its holder only.
@@ -91,7 +71,7 @@ async def test_birth_bundle_done_once_ends_with_licenses_in_the_wallet(tmp_path:
 
 
 async def test_company_opening_routes_the_rest_after_the_business_license(tmp_path: Path):
-    async with standalone(tmp_path) as platform:
+    async with journeys.standalone(tmp_path) as platform:
         outcome = await journeys.company(platform)
         refused = await journeys.company(platform, refuse_license=True)
     case = outcome.case
@@ -110,7 +90,7 @@ async def test_company_opening_routes_the_rest_after_the_business_license(tmp_pa
 
 
 async def test_a_missing_key_material_is_refused_at_pre_review(tmp_path: Path):
-    async with standalone(tmp_path) as platform:
+    async with journeys.standalone(tmp_path) as platform:
         founder = journeys.seed_person(journeys.seed.FOUNDER_ID)
         auth = await platform.citizen("13800000009", founder["id_number"], founder["name"])
         resolved = await journeys.guide(platform, auth, "COMPANY-OPENING", journeys.COMPANY_ANSWERS)
@@ -136,7 +116,7 @@ async def test_a_missing_key_material_is_refused_at_pre_review(tmp_path: Path):
 async def test_a_supplement_request_stops_the_clock_until_the_applicant_supplies(
     tmp_path: Path,
 ):
-    async with standalone(tmp_path) as platform:
+    async with journeys.standalone(tmp_path) as platform:
         founder = journeys.seed_person(journeys.seed.FOUNDER_ID)
         auth = await platform.citizen("13800000010", founder["id_number"], founder["name"])
         resolved = await journeys.guide(platform, auth, "COMPANY-OPENING", journeys.COMPANY_ANSWERS)

@@ -30,21 +30,9 @@ def say(zh: str, en: str) -> None:
 
 @contextlib.asynccontextmanager
 async def standalone() -> AsyncIterator[journeys.Platform]:
-    from yiwang_standalone.main import build
-
     with tempfile.TemporaryDirectory(prefix="yiwang-demo-") as tmp:
-        var = Path(tmp)
-        app, keys = build(var)
-        settings = gateway.settings.Settings(var_dir=var, database_url="")
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
-            ) as api,
-        ):
-            yield journeys.Platform.local(
-                api, keys, gateway_settings=settings, sms_outbox=var / "sms-outbox.jsonl", say=say
-            )
+        async with journeys.standalone(Path(tmp), say=say) as platform:
+            yield platform
 
 
 @contextlib.asynccontextmanager

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import io
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -713,3 +714,22 @@ async def company(p: Platform, refuse_license: bool = False) -> Outcome:
     return Outcome(
         case["case_id"], auth, done, licenses, {"timeline": timeline, "credit_code": credit_code}
     )
+
+
+@contextlib.asynccontextmanager
+async def standalone(var_dir: Path, *, say: Say | None = None) -> AsyncIterator[Platform]:
+    """The whole platform in this process (``make run``'s app) with its state in
+    ``var_dir``, reached in-process."""
+    from yiwang_standalone.main import build
+
+    app, keys = build(var_dir)
+    settings = Settings(var_dir=var_dir, database_url="")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://yiwang", timeout=60
+        ) as api,
+    ):
+        yield Platform.local(
+            api, keys, gateway_settings=settings, sms_outbox=var_dir / "sms-outbox.jsonl", say=say
+        )
