@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from gateway.settings import default_policies_dir
-from tests.test_bundle_journeys import standalone
 from tools import journeys
 from yiwang_standalone import seed_libraries as seed
 
@@ -27,7 +26,7 @@ def _enterprise() -> dict[str, object]:
 
 
 async def test_company_opening_prefill_fills_the_legal_person_fields(tmp_path: Path):
-    async with standalone(tmp_path) as platform:
+    async with journeys.standalone(tmp_path) as platform:
         founder = journeys.seed_person(seed.FOUNDER_ID)
         auth = await platform.citizen("13800000021", founder["id_number"], founder["name"])
         filled = await journeys.prefill(platform, auth, "COMPANY-OPENING", "company-opening")
@@ -53,7 +52,7 @@ async def test_a_source_the_scenario_does_not_grant_is_listed_as_unavailable(
     kept = [line for line in path.read_text().splitlines() if "legal_person:" not in line]
     path.write_text("\n".join(kept) + "\n")
     monkeypatch.setenv("YIWANG_POLICIES_DIR", str(policies))
-    async with standalone(tmp_path / "var") as platform:
+    async with journeys.standalone(tmp_path / "var") as platform:
         founder = journeys.seed_person(seed.FOUNDER_ID)
         auth = await platform.citizen("13800000022", founder["id_number"], founder["name"])
         answer = await platform.api.post(

@@ -38,7 +38,7 @@ from gateway.routing.upstreams import Upstream
 from gateway.settings import Settings
 from yiwang_platform.audit_chain import chain_key
 from yiwang_platform.audit_checkpoints import CheckpointKey, run_checkpoints
-from yiwang_platform.deps import collaborators_of
+from yiwang_platform.deps import collaborators_of, part_of
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalTokenSigner
 from yiwang_platform.keyvalue import KeyValueStore
@@ -214,15 +214,6 @@ get_collaborators = collaborators_of(Collaborators)
 T = TypeVar("T")
 
 
-def part_of(pick: Callable[[Collaborators], T]) -> Callable[[Request], Awaitable[T]]:
-    """A dependency answering one part of the gateway's collaborators."""
-
-    async def part(request: Request) -> T:
-        return pick(await get_collaborators(request))
-
-    return part
-
-
 async def authenticated(request: Request) -> Principal:
     """The caller: a Bearer access token, or an operator's API key; 401 otherwise."""
     found = await get_collaborators(request)
@@ -253,8 +244,8 @@ audit_reader = caller_of_type(*READERS, detail="the audit log is for supervisors
 operator = caller_of_type("operator", detail="key rotation is for operators")
 
 # The audit-checkpoint routes' own dependencies (yiwang_platform's checkpoint_router).
-checkpoint_key = part_of(lambda c: c.checkpoint_key)
-audit_chain_key = part_of(lambda c: c.recorder.chain_key)
+checkpoint_key = part_of(Collaborators, lambda c: c.checkpoint_key)
+audit_chain_key = part_of(Collaborators, lambda c: c.recorder.chain_key)
 
 
 async def audit_written(request: Request) -> None:

@@ -78,6 +78,19 @@ def collaborators_of(cls: type[T]) -> Callable[[Request], Awaitable[T]]:
     return _typed("collaborators", cls)
 
 
+P = TypeVar("P")
+
+
+def part_of(cls: type[T], pick: Callable[[T], P]) -> Callable[[Request], Awaitable[P]]:
+    """A dependency answering one part of the service's collaborators (``pick`` of them)."""
+    whole = collaborators_of(cls)
+
+    async def part(request: Request) -> P:
+        return pick(await whole(request))
+
+    return part
+
+
 def _typed(attribute: str, cls: type[T]) -> Callable[[Request], Awaitable[T]]:
     async def get(request: Request) -> T:
         found = getattr(runtime_of(request), attribute)

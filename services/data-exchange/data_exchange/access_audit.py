@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,7 +40,7 @@ from data_exchange.events import DataAccessRecorded
 from data_exchange.models import PopulationRecord, access_log, access_log_checkpoints
 from data_exchange.settings import Settings
 from yiwang_platform.audit_chain import append, chain_key
-from yiwang_platform.audit_checkpoints import CheckpointKey, verify_command
+from yiwang_platform.audit_checkpoints import verify_command
 from yiwang_platform.deps import SessionDep
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.masking import mask
@@ -68,12 +67,6 @@ def configure(sessions: async_sessionmaker[AsyncSession], settings: ServiceSetti
 
 
 # The dependencies of the checkpoint routes (api/routes/audit.py).
-
-
-async def checkpoint_signer(request: Request) -> CheckpointKey:
-    """The key that signs checkpoints of the log's head (set at start, see ``main``)."""
-    signer: CheckpointKey = request.app.state.audit_checkpoint_key
-    return signer
 
 
 async def session_chain_key(session: SessionDep) -> bytes | None:

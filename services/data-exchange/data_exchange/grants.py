@@ -13,7 +13,6 @@ sets to the enterprise's unified social credit code).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -22,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from data_exchange.identifiers import InvalidRecord, checked_resident_id, checked_uscc
 from data_exchange.models import LegalPersonRecord, PopulationRecord
-from yiwang_platform.deps import PrincipalDep
 from yiwang_platform.errors import ProblemError
 from yiwang_platform.internal_token import InternalPrincipal
 from yiwang_platform.pii import PiiCipher
@@ -55,22 +53,6 @@ _LIBRARIES = {
     "population": POPULATION_FIELDS,
     "legal_person": LEGAL_PERSON_FIELDS + VERIFY_ONLY["legal_person"],
 }
-
-
-def require_type(principal: InternalPrincipal, *allowed: str) -> None:
-    if principal.principal_type not in allowed:
-        raise ProblemError(403, "forbidden", "无权访问")
-
-
-def caller_of_type(*allowed: str) -> Callable[[InternalPrincipal], Awaitable[InternalPrincipal]]:
-    """A dependency answering the caller when it is one of the ``allowed`` principal
-    types (county, staff, citizen, ...); 403 for anyone else."""
-
-    async def check(principal: PrincipalDep) -> InternalPrincipal:
-        require_type(principal, *allowed)
-        return principal
-
-    return check
 
 
 def granted(principal: InternalPrincipal, library: str) -> list[str]:

@@ -4,13 +4,13 @@ issued and revoked licenses."""
 from __future__ import annotations
 
 from data_exchange import legal_persons, license_index, population
+from data_exchange.collaborators import Collaborators
 from data_exchange.events import (
     CountyLegalPersonRecordIn,
     CountyPopulationRecordIn,
     LicenseIssuedIn,
     LicenseRevokedIn,
 )
-from data_exchange.faces import FaceMatcher
 from data_exchange.identifiers import InvalidRecord
 from yiwang_platform.consumer import EventHandler, HandlerContext, RejectEvent
 from yiwang_platform.events import ConsumedEvent
@@ -27,7 +27,7 @@ async def on_population_record(ctx: HandlerContext, event: CountyPopulationRecor
             session=ctx.session,
             outbox=ctx.outbox,
             cipher=ctx.require_cipher(),
-            matcher=ctx.collaborators_as(FaceMatcher),
+            matcher=ctx.collaborators_as(Collaborators).matcher,
             data=event.model_dump(exclude_unset=True),
         )
     except InvalidRecord as exc:

@@ -6,18 +6,18 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
-from data_exchange import access_audit
+from data_exchange import access_audit, collaborators
 from data_exchange.api.routes import ROUTERS
+from data_exchange.collaborators import Collaborators
 from data_exchange.events import PUBLISHES
-from data_exchange.faces import DlibFaceMatcher, FaceMatcher, HttpFaceMatcher
+from data_exchange.faces import DlibFaceMatcher
 from data_exchange.handlers import HANDLERS
 from data_exchange.models import access_log, access_log_checkpoints, metadata
 from data_exchange.settings import Settings
-from yiwang_platform.audit_checkpoints import CheckpointKey, run_checkpoints
+from yiwang_platform.audit_checkpoints import run_checkpoints
 from yiwang_platform.service import Runtime, ServiceSpec, packaged_migrations, service_entrypoints
 
 # The audience of its internal tokens, its consumer group and its route prefix.
@@ -28,16 +28,6 @@ def migrations_dir() -> Path:
     return packaged_migrations(__file__)
 
 
-def face_matcher(settings: Any) -> FaceMatcher:
-    """The service's own collaborator: the face matcher (人脸核验), one per process so
-    its model is loaded once."""
-    if not isinstance(settings, Settings):
-        raise TypeError("data-exchange's settings are not data_exchange.settings.Settings")
-    if settings.face_matcher == "http":
-        return HttpFaceMatcher(settings.face_matcher_url, settings.face_matcher_timeout)
-    return DlibFaceMatcher(settings.face_match_threshold)
-
-
 @contextlib.asynccontextmanager
 async def audit_and_faces(app: FastAPI) -> AsyncIterator[None]:
     """The access log's HMAC key and the signer of checkpoints of its head; the face
@@ -46,8 +36,9 @@ async def audit_and_faces(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
     settings = runtime.settings
     access_audit.configure(runtime.sessions, settings)
-    app.state.audit_checkpoint_key = checkpoint_key = CheckpointKey.from_settings(settings)
-    matcher = runtime.collaborators
+    own = runtime.collaborators
+    assert isinstance(own, Collaborators)
+    matcher = own.matcher
     warm_up = (
         asyncio.create_task(asyncio.to_thread(matcher.warm_up))
         if isinstance(matcher, DlibFaceMatcher)
@@ -58,7 +49,7 @@ async def audit_and_faces(app: FastAPI) -> AsyncIterator[None]:
             runtime.sessions,
             access_log,
             checkpoints=access_log_checkpoints,
-            key=checkpoint_key,
+            key=own.checkpoint_key,
             interval=settings.audit_checkpoint_interval_seconds,
         ),
         name="exchange-audit-checkpoints",
@@ -71,8 +62,7 @@ async def audit_and_faces(app: FastAPI) -> AsyncIterator[None]:
             await checkpointer
         if warm_up is not None:
             await asyncio.gather(warm_up, return_exceptions=True)
-        if isinstance(matcher, FaceMatcher):
-            await matcher.close()
+        await matcher.close()
 
 
 def spec(settings: Settings | None = None) -> ServiceSpec:
@@ -86,7 +76,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         publishes=PUBLISHES,
         handlers=HANDLERS,
         uses_pii=True,
-        collaborators=face_matcher,
+        collaborators=collaborators.build,
         lifespan=audit_and_faces,
     )
 

@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from data_exchange.collaborators import Collaborators
 from data_exchange.faces import FaceMatcher
-from data_exchange.grants import caller_of_type
 from data_exchange.settings import Settings
-from yiwang_platform.deps import collaborators_of, settings_of
+from yiwang_platform.deps import part_of, require_principal, settings_of
 from yiwang_platform.internal_token import InternalPrincipal
 
 SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
-FaceMatcherDep = Annotated[FaceMatcher, Depends(collaborators_of(FaceMatcher))]
+FaceMatcherDep = Annotated[FaceMatcher, Depends(part_of(Collaborators, lambda c: c.matcher))]
 
 # Who may call a route, by the kind of caller the gateway vouched for.
-CountyOrStaffDep = Annotated[InternalPrincipal, Depends(caller_of_type("county", "staff"))]
-CitizenDep = Annotated[InternalPrincipal, Depends(caller_of_type("citizen"))]
+CountyOrStaffDep = Annotated[InternalPrincipal, Depends(require_principal("county", "staff"))]
+CitizenDep = Annotated[InternalPrincipal, Depends(require_principal("citizen"))]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from data_exchange.access_audit import checkpoint_signer, session_chain_key
-from data_exchange.grants import caller_of_type
+from data_exchange.access_audit import session_chain_key
+from data_exchange.collaborators import Collaborators
 from data_exchange.models import access_log, access_log_checkpoints
 from yiwang_platform.audit_checkpoints import checkpoint_router
-from yiwang_platform.deps import get_session
+from yiwang_platform.deps import get_session, part_of, require_principal
 
 router = APIRouter(prefix="/api/v1/data-exchange/audit", tags=["audit"])
 
@@ -20,8 +20,8 @@ router.include_router(
         chain=access_log,
         checkpoints=access_log_checkpoints,
         session=get_session,
-        reader=caller_of_type("supervisor", "operator"),
-        signer=checkpoint_signer,
+        reader=require_principal("supervisor", "operator"),
+        signer=part_of(Collaborators, lambda c: c.checkpoint_key),
         chain_key=session_chain_key,
         log="the access log",
         verified="the access log",
