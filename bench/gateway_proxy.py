@@ -11,7 +11,10 @@ matters service process (uvicorn, PostgreSQL, Kafka, as in the distributed run):
   gateway-jwt  the same, as a citizen signed in by SMS with a 15-minute EdDSA access token:
            signature, expiry and the session's revocation state (Redis) checked per request;
   nginx    through nginx as a plain reverse proxy (keep-alive upstream pool) that adds
-           the internal token header, i.e. the cheapest proxy one could put there.
+           the internal token header, i.e. the cheapest proxy one could put there;
+  bare     a minimal FastAPI app with one asyncpg pool running the same SQL on the same
+           database and answering the same JSON (``bench/bare_matter.py``): what a
+           service read could cost, the baseline of ``direct``.
 
 All traffic stays on 127.0.0.1; every process started here is stopped at the end.
 
@@ -46,6 +49,10 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 
 CODE = "11000000000001"
+# Extra settings of the matters process (e.g. BENCH_MATTERS_ENV="database_max_overflow=0").
+MATTERS_ENV = dict(
+    pair.split("=", 1) for pair in os.environ.get("BENCH_MATTERS_ENV", "").split(",") if pair
+)
 PATH = f"/api/v1/matters/matters/{CODE}"
 
 NGINX_CONF = """\
@@ -160,6 +167,38 @@ def start_nginx(tmp: Path, upstream_port: int, token: str) -> tuple[subprocess.P
     raise TimeoutError("nginx did not answer within 10 s")
 
 
+def start_bare(tmp: Path, database_dsn: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The baseline app as a uvicorn process of its own (one worker, like matters)."""
+    port = free_port()
+    log = (tmp / "bare.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_matter:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "BARE_DATABASE_URL": database_dsn},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{PATH}", timeout=2):
+                return process, port
+        except OSError:
+            time.sleep(0.2)
+    terminate(process, timeout=5)
+    raise TimeoutError(f"the bare app did not answer within 20 s; see {tmp}/bare.log")
+
+
 def milliseconds(value: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -205,9 +244,9 @@ async def main() -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         platform = LocalPlatform(Path(tmp), stack)
-        nginx = None
+        nginx = bare = None
         try:
-            matters = await platform.service("matters", log_level="WARNING")
+            matters = await platform.service("matters", log_level="WARNING", **MATTERS_ENV)
             matters.start()
             matters.wait_ready()
             # Only matters is called. The gateway's /readyz asks every upstream for its own
@@ -238,6 +277,14 @@ async def main() -> None:
             nginx_dir = Path(tmp) / "nginx"
             nginx_dir.mkdir()
             nginx, nginx_port = start_nginx(nginx_dir, matters.port, token)
+            dsn = platform.postgres.replace("postgresql+asyncpg://", "postgresql://")
+            bare, bare_port = start_bare(
+                Path(tmp), f"{dsn.rsplit('/', 1)[0]}/{platform.database('matters')}"
+            )
+            bare_url = f"http://127.0.0.1:{bare_port}{PATH}"
+            direct_answer = get(matters.url(PATH), {"Authorization": f"Bearer {token}"})
+            if get(bare_url, {}) != direct_answer:
+                raise RuntimeError("the bare app does not answer what matters answers")
 
             paths = {
                 "direct": (matters.url(PATH), {"Authorization": f"Bearer {token}"}),
@@ -253,16 +300,18 @@ async def main() -> None:
                     },
                 ),
                 "nginx": (f"http://127.0.0.1:{nginx_port}{PATH}", {}),
+                "bare": (bare_url, {}),
             }
             for name, (url, headers) in paths.items():
                 results[name] = measure(name, url, headers)
         finally:
-            if nginx is not None:
-                terminate(nginx, timeout=10)
+            for process in (nginx, bare):
+                if process is not None:
+                    terminate(process, timeout=10)
             await platform.close()
 
     direct, gateway_result, proxy = results["direct"], results["gateway"], results["nginx"]
-    jwt_result = results["gateway-jwt"]
+    jwt_result, baseline = results["gateway-jwt"], results["bare"]
     lines = [
         f"gateway benchmark: GET {PATH}, wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s "
         f"(after {WARMUP_SECONDS}s warm-up), {os.cpu_count()} cores",
@@ -278,7 +327,8 @@ async def main() -> None:
         f"gateway/direct {gateway_result.requests_per_second / direct.requests_per_second:.3f}, "
         f"gateway/nginx {gateway_result.requests_per_second / proxy.requests_per_second:.3f}, "
         f"gateway-jwt/nginx {jwt_result.requests_per_second / proxy.requests_per_second:.3f}, "
-        f"nginx/direct {proxy.requests_per_second / direct.requests_per_second:.3f}"
+        f"nginx/direct {proxy.requests_per_second / direct.requests_per_second:.3f}, "
+        f"direct/bare {direct.requests_per_second / baseline.requests_per_second:.3f}"
     )
     print("\n".join(lines))
 

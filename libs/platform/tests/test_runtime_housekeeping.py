@@ -165,6 +165,22 @@ async def test_purge_keeps_what_still_serves(runtime):
     }
 
 
+async def test_reads_run_outside_a_transaction_on_postgresql(runtime, backend):
+    if backend.database_kind != "postgres":
+        pytest.skip("SQLite reads take the normal path")
+
+    async def in_transaction(factory) -> bool:
+        async with factory() as session:
+            await session.execute(select(func.count()).select_from(OUTBOX))
+            raw = await (await session.connection()).get_raw_connection()
+            return bool(raw.driver_connection.is_in_transaction())
+
+    assert await in_transaction(runtime.sessions) is True
+    assert await in_transaction(runtime.read_sessions) is False
+    # The pool hands the same connections back to ordinary sessions in a transaction.
+    assert await in_transaction(runtime.sessions) is True
+
+
 def test_the_inbox_outlives_the_brokers_retention():
     # Kafka keeps events 7 days (deploy/local/kafka.sh): a shorter inbox would let a
     # replay from the earliest offset apply them twice.

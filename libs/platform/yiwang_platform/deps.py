@@ -37,6 +37,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for a route that only reads: on PostgreSQL its query runs outside a
+    transaction (no BEGIN and ROLLBACK round trips). Never write through it."""
+    async with runtime_of(request).read_sessions() as session:
+        yield session
+
+
 async def get_principal(request: Request) -> InternalPrincipal:
     """The caller, as vouched for by the gateway's internal token; 401 otherwise."""
     runtime = runtime_of(request)
@@ -150,6 +157,7 @@ def require_role(
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PrincipalDep = Annotated[InternalPrincipal, Depends(get_principal)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]

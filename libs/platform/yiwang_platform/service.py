@@ -92,8 +92,18 @@ class Runtime:
         s = spec.settings
         self.spec = spec
         self.settings = s
-        self.engine: AsyncEngine = create_engine(s.resolved_database_url())
+        url = s.resolved_database_url()
+        self.engine: AsyncEngine = create_engine(
+            url, **({} if is_sqlite(url) else pool_settings(s))
+        )
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        # Reads that change nothing run without BEGIN and ROLLBACK around their one query
+        # on PostgreSQL (two round trips fewer); SQLite reads take the normal path.
+        self.read_sessions: async_sessionmaker[AsyncSession] = (
+            self.sessions
+            if is_sqlite(url)
+            else session_factory(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        )
         self.owns_bus = bus is None
         self.bus = bus or create_bus(s)
         self.verifier = verifier or InternalTokenVerifier(
@@ -321,6 +331,13 @@ def build_app(
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+def pool_settings(settings: ServiceSettings) -> dict[str, Any]:
+    return {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_max_overflow,
+    }
 
 
 def runtime_of(request: Request) -> Runtime:

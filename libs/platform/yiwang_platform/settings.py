@@ -26,6 +26,11 @@ class ServiceSettings(BaseSettings):
 
     # Database: SQLite by default, PostgreSQL (asyncpg) by URL.
     database_url: str = ""
+    # Connections each process keeps open to PostgreSQL, and how many more it may open
+    # under a burst (closed again after). Enough for the requests one process serves at
+    # once: a connection opened per request costs PostgreSQL a backend fork.
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     var_dir: Path = Path("var")
     migrate_on_start: bool = True
 

@@ -10,7 +10,13 @@ from pydantic import BaseModel
 
 from matters.catalogue import require_publisher
 from matters.search import SearchIndex
-from yiwang_platform.deps import OutboxDep, PrincipalDep, SessionDep, collaborators_of
+from yiwang_platform.deps import (
+    OutboxDep,
+    PrincipalDep,
+    ReadSessionDep,
+    SessionDep,
+    collaborators_of,
+)
 from yiwang_platform.idempotency import IdempotencyDep
 from yiwang_platform.internal_token import InternalPrincipal
 
@@ -22,6 +28,7 @@ __all__ = [
     "PrincipalDep",
     "PublisherDep",
     "PublishingDep",
+    "ReadSessionDep",
     "SearchIndexDep",
     "SessionDep",
 ]

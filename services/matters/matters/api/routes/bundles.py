@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from matters import catalogue, guide
-from matters.api.deps import PrincipalDep, PublishingDep, SessionDep
+from matters.api.deps import PrincipalDep, PublishingDep, ReadSessionDep
 from matters.schemas import BundleCreate, BundleRead, GuideRequest, GuideResult
 from yiwang_platform.pagination import Page
 
@@ -33,7 +33,7 @@ async def publish_bundle(body: BundleCreate, publishing: PublishingDep) -> Bundl
 
 @router.get("", response_model=Page[BundleRead], summary="List the current version of every bundle")
 async def list_bundles(
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -52,7 +52,7 @@ async def list_bundles(
 )
 async def get_bundle(
     code: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> BundleRead:
@@ -85,7 +85,7 @@ async def get_bundle(
 async def run_guide(
     code: str,
     body: GuideRequest,
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1, description="默认当前版本")] = None,
 ) -> GuideResult:

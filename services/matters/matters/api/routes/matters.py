@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from matters import catalogue
-from matters.api.deps import PrincipalDep, PublishingDep, SessionDep
+from matters.api.deps import PrincipalDep, PublishingDep, ReadSessionDep
 from matters.schemas import MATTER_CODE, MatterCreate, MatterRead
 from yiwang_platform.pagination import Page
 
@@ -28,7 +28,7 @@ async def publish_matter(body: MatterCreate, publishing: PublishingDep) -> Matte
 
 @router.get("", response_model=Page[MatterRead], summary="List the current version of every matter")
 async def list_matters(
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -51,7 +51,7 @@ async def list_matters(
 )
 async def get_matter(
     code: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> MatterRead:
