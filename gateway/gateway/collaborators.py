@@ -40,7 +40,7 @@ from yiwang_platform.audit_chain import chain_key
 from yiwang_platform.audit_checkpoints import CheckpointKey, run_checkpoints
 from yiwang_platform.deps import collaborators_of, part_of
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.internal_token import InternalTokenSigner, TokenCache
 from yiwang_platform.keyvalue import KeyValueStore
 from yiwang_platform.outbox import Outbox
 from yiwang_platform.pii import PiiCipher
@@ -141,7 +141,12 @@ def build(
     )
     scenarios = ScenarioStore(settings.policies_dir, settings.policies_poll_seconds)
     limiter = RateLimiter(kv, settings.rate_limit_per_minute)
-    services = Services(upstreams=upstreams, signer=signer, token_ttl=settings.internal_token_ttl)
+    services = Services(
+        upstreams=upstreams,
+        signer=signer,
+        tokens=TokenCache(signer),
+        token_ttl=settings.internal_token_ttl,
+    )
     authoriser = Authoriser(scenarios=scenarios, limiter=limiter, services=services)
     ttl = timedelta(seconds=settings.access_token_ttl_seconds)
     keyring = Keyring(sessions, cipher, grace=ttl + timedelta(minutes=1))

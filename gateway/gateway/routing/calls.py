@@ -11,7 +11,7 @@ from typing import Any
 from gateway.routing.upstreams import Upstream, UpstreamResponse, UpstreamUnavailable
 from gateway.settings import SERVICES
 from yiwang_platform.errors import ProblemError
-from yiwang_platform.internal_token import InternalTokenSigner
+from yiwang_platform.internal_token import InternalTokenSigner, TokenCache
 from yiwang_platform.tracing import current_traceparent
 
 
@@ -21,6 +21,8 @@ class Services:
 
     upstreams: dict[str, Upstream]
     signer: InternalTokenSigner
+    # The signer's tokens for forwarded requests, reused for a caller's repeated requests.
+    tokens: TokenCache
     # Lifetime of the internal tokens of forwarded requests.
     token_ttl: int
 

@@ -170,7 +170,7 @@ class Forwarder:
     ) -> tuple[Response, int]:
         """The service's answer (or the gateway's 400/503 in its place) and how long it took."""
         delegates = self.delegated_audiences.get(service, [])
-        token = self.services.signer.mint(
+        token = self.services.tokens.mint(
             audience=[service, *delegates] if delegates else service,
             subject=principal.subject,
             principal_type=principal.principal_type,

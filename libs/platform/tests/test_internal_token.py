@@ -273,3 +273,35 @@ def test_load_jwks_from_an_empty_string_is_an_empty_set(
 def test_load_jwks_from_a_missing_file_raises(tmp_path) -> None:
     with pytest.raises(FileNotFoundError):
         load_jwks(str(tmp_path / "missing.json"))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_verified_token_is_answered_again_until_it_expires(
+    signer: InternalTokenSigner,
+) -> None:
+    clock = _Clock()
+    verifier = InternalTokenVerifier(signer.jwks(), clock=clock)
+    token = signer.mint("intake", "u", principal_type="staff", ttl=60)
+    first = verifier.verify(token, "intake")
+
+    assert verifier.verify(token, "intake") is first
+    clock.now += 66  # past expiry and leeway
+    with pytest.raises(InvalidInternalToken, match="expired"):
+        verifier.verify(token, "intake")
+
+
+def test_a_token_verified_for_one_audience_is_checked_again_for_another(
+    signer: InternalTokenSigner, verifier: InternalTokenVerifier
+) -> None:
+    token = signer.mint("intake", "u", principal_type="staff")
+    verifier.verify(token, "intake")
+
+    with pytest.raises(InvalidInternalToken, match="Audience"):
+        verifier.verify(token, "license")

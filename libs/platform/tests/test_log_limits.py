@@ -48,12 +48,14 @@ def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     access = logging.getLogger("uvicorn.access")
-    access_filters = access.filters[:]
+    access_filters, access_handlers = access.filters[:], access.handlers[:]
+    access_propagate = access.propagate
     try:
         yield
     finally:
         root.handlers[:], root.level = handlers, level
-        access.filters[:] = access_filters
+        access.filters[:], access.handlers[:] = access_filters, access_handlers
+        access.propagate = access_propagate
 
 
 def test_a_burst_of_one_message_lets_the_first_through_then_one_per_interval() -> None:
@@ -163,3 +165,15 @@ async def test_a_broker_outage_writes_a_handful_of_lines(capsys, restore_logging
     assert 0 < len(lines) < 20, [e["message"] for e in lines]
     # Paced: a few attempts in the window, not a busy loop of thousands.
     assert len(lines) + held < 50
+
+
+def test_uvicorn_started_without_access_log_stays_without_it(capsys, restore_logging) -> None:
+    # What ``uvicorn --no-access-log`` leaves before the app configures its logging.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:], access.propagate = [], False
+    configure_logging("matters", "INFO", as_json=True)
+    _access("/api/v1/matters/matters")
+    logging.getLogger("matters").warning("still logging")
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["message"] for e in lines] == ["still logging"]

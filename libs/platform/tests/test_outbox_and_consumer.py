@@ -21,7 +21,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from yiwang_platform import tracing
 from yiwang_platform.bus import OutgoingMessage
 from yiwang_platform.bus.inprocess import InProcessBus
-from yiwang_platform.consumer import EventConsumer, HandlerContext, RejectEvent, dlq_topic
+from yiwang_platform.consumer import (
+    Delivery,
+    EventConsumer,
+    HandlerContext,
+    RejectEvent,
+    dlq_topic,
+)
 from yiwang_platform.db import create_engine, session_factory
 from yiwang_platform.events import CloudEvent, ConsumedEvent, EventData, EventSchemas
 from yiwang_platform.outbox import Outbox, OutboxRelay, inbox_table, outbox_table
@@ -142,11 +148,30 @@ class RecordingHandler:
             raise RuntimeError("transient")
 
 
+class RecordingBatchHandler:
+    """The set-based form: all effects of a run in one statement, refused whole when one
+    value is to be rejected (the consumer then applies the run one by one)."""
+
+    def __init__(self) -> None:
+        self.runs: list[list[str]] = []
+
+    async def __call__(self, ctx: HandlerContext, deliveries: list[Delivery]) -> None:
+        values = [d.event.value for d in deliveries]
+        self.runs.append(values)
+        await ctx.session.execute(
+            insert(Effect),
+            [{"event_id": d.envelope.id, "value": d.event.value} for d in deliveries],
+        )
+        if any(v.startswith("reject") for v in values):
+            raise RejectEvent("one of the run is refused")
+
+
 def make_consumer(
     sessions: async_sessionmaker[AsyncSession],
     bus: InProcessBus,
     handler: RecordingHandler,
     name: str | None = None,
+    batch_handler: RecordingBatchHandler | None = None,
 ) -> EventConsumer:
     outbox = Outbox(OUTBOX, source="/yiwang/test")
     settings = ServiceSettings()
@@ -168,6 +193,7 @@ def make_consumer(
         bus=bus,
         schemas=SCHEMAS,
         inbox=INBOX,
+        batch_handlers={ThingHappenedIn: batch_handler} if batch_handler else None,
         batch_size=50,
         max_attempts=3,
     )
@@ -553,3 +579,65 @@ async def test_stopped_consumer_resumes_after_its_last_commit(sessions, bus: InP
     assert await effect_values(sessions) == ["first", "second"]
     assert handler.attempts == Counter({"first": 1, "second": 1})
     assert restarted.applied == 1
+
+
+async def test_a_run_of_events_is_applied_by_the_batch_handler_at_once(
+    sessions, bus: InProcessBus
+) -> None:
+    events = [raw_event(f"v{i}") for i in range(5)]
+    handler, batch = RecordingHandler(), RecordingBatchHandler()
+    consumer = make_consumer(sessions, bus, handler, batch_handler=batch)
+    await bus.publish([as_message(e) for e in events])
+
+    async with running(consumer):
+        await eventually(lambda: has_effects(sessions, 5), timeout=WAIT, interval=0.02)
+        await eventually(lambda: _applied(consumer, 5), timeout=WAIT, interval=0.02)
+
+    assert batch.runs == [[f"v{i}" for i in range(5)]]
+    assert not handler.attempts  # nothing went event by event
+    assert await effect_values(sessions) == [f"v{i}" for i in range(5)]
+    assert await count(sessions, INBOX) == 5
+    await assert_caught_up(bus, consumer)
+
+
+async def test_a_run_with_a_bad_event_is_applied_one_by_one_and_only_that_one_is_refused(
+    sessions, bus: InProcessBus
+) -> None:
+    events = [raw_event("a"), raw_event("reject-me"), raw_event("c")]
+    handler, batch = RecordingHandler(), RecordingBatchHandler()
+    consumer = make_consumer(sessions, bus, handler, batch_handler=batch)
+    await bus.publish([as_message(e) for e in events])
+
+    async with running(consumer):
+        await eventually(lambda: dlq_has(bus, 1), timeout=WAIT, interval=0.02)
+
+    assert batch.runs == [["a", "reject-me", "c"]]
+    # The failed run left nothing; each event then went alone.
+    assert await effect_values(sessions) == ["a", "c"]
+    assert await count(sessions, INBOX) == 2
+    assert (consumer.applied, consumer.dead_lettered) == (2, 1)
+    [dead] = bus.messages(DLQ)
+    assert dict(dead.headers)["ce_id"] == events[1].id.encode()
+
+
+async def test_a_redelivered_run_is_applied_once(sessions, bus: InProcessBus) -> None:
+    events = [raw_event(f"v{i}") for i in range(3)]
+    first = make_consumer(sessions, bus, RecordingHandler(), batch_handler=RecordingBatchHandler())
+    await bus.publish([as_message(e) for e in events])
+    async with running(first):
+        await eventually(lambda: _applied(first, 3), timeout=WAIT, interval=0.02)
+    # The same events again (a relay republishing after a crash), then a new one.
+    await bus.publish([as_message(e) for e in [*events, raw_event("after")]])
+    again = make_consumer(
+        sessions, bus, RecordingHandler(), name=first.name, batch_handler=RecordingBatchHandler()
+    )
+
+    async with running(again):
+        await eventually(lambda: _applied(again, 1), timeout=WAIT, interval=0.02)
+
+    assert await effect_values(sessions) == ["v0", "v1", "v2", "after"]
+    assert processed(again, "duplicate") == 3
+
+
+async def _applied(consumer: EventConsumer, n: int) -> bool:
+    return consumer.applied >= n

@@ -73,10 +73,27 @@ Handlers = Mapping[type[ConsumedEvent], EventHandler]
 ContextFactory = Callable[[AsyncSession, CloudEvent], HandlerContext]
 
 
+class Delivery(NamedTuple):
+    """One event of a run handed to a batch handler: its envelope and its typed data."""
+
+    envelope: CloudEvent
+    event: Any
+
+
+# Optional, beside a type's ``on_<fact>``: the same effect for a run of consecutive events
+# of that type, set-based (one multi-row statement instead of one per event). ``ctx``'s
+# envelope is the run's first; each delivery carries its own. When it fails, the run is
+# applied again event by event through the ``on_<fact>`` handler, so a bad event is
+# refused alone.
+BatchHandler = Callable[[HandlerContext, list[Delivery]], Awaitable[None]]
+BatchHandlers = Mapping[type[ConsumedEvent], BatchHandler]
+
+
 class _Route(NamedTuple):
     topic: str
     model: type[ConsumedEvent]
     handler: EventHandler
+    batch_handler: BatchHandler | None = None
 
 
 EVENTS_PROCESSED = Counter(
@@ -120,6 +137,19 @@ class _Ready(NamedTuple):
     handler: EventHandler
 
 
+def _runs(items: list[_Ready], routes: Mapping[str, _Route]) -> list[list[_Ready]]:
+    """``items`` cut into runs, in order: consecutive events of one type that has a batch
+    handler together, every other event alone (so no event overtakes another)."""
+    runs: list[list[_Ready]] = []
+    for item in items:
+        batched = routes[item.event.type].batch_handler is not None
+        if batched and runs and runs[-1][0].event.type == item.event.type:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"]) or "data"
@@ -137,14 +167,17 @@ class EventConsumer:
         bus: EventBus,
         schemas: EventSchemas,
         inbox: Table,
+        batch_handlers: BatchHandlers | None = None,
         batch_size: int = 200,
         max_attempts: int = 3,
     ) -> None:
-        """``handlers`` maps each consumed event's model to its handler; ``name`` is the
-        consumer group; ``context`` builds a handler's context for one event."""
+        """``handlers`` maps each consumed event's model to its handler (and
+        ``batch_handlers`` some to a set-based one); ``name`` is the consumer group;
+        ``context`` builds a handler's context for one event."""
         self.name = name
+        batched = batch_handlers or {}
         self.routes = {
-            model.event_type: _Route(model.topic, model, handler)
+            model.event_type: _Route(model.topic, model, handler, batched.get(model))
             for model, handler in handlers.items()
         }
         self.topics = sorted({route.topic for route in self.routes.values()})
@@ -247,7 +280,9 @@ class EventConsumer:
             backoff = min(backoff * 2, 10.0)
 
     async def _apply(self, ready: list[_Ready]) -> list[tuple[Message, str, str]]:
-        """One transaction for the batch, one savepoint per event; returns the refused events."""
+        """One transaction for the batch: each run of consecutive events of a type with a
+        batch handler in one savepoint, every other event in its own; returns the refused
+        events."""
         inbox = self.inbox
         refused: list[tuple[Message, str, str]] = []
         outcomes: list[tuple[str, str]] = []
@@ -260,21 +295,62 @@ class EventConsumer:
                     )
                 )
             )
+            fresh: list[_Ready] = []
             for item in ready:
-                event = item.event
-                if event.id in seen:
-                    outcomes.append((event.type, "duplicate"))
+                if item.event.id in seen:
+                    outcomes.append((item.event.type, "duplicate"))
                     continue
-                seen.add(event.id)
-                reason = await self._apply_one(session, item)
-                if reason is None:
-                    outcomes.append((event.type, "applied"))
-                else:
-                    refused.append((item.message, reason, event.type))
+                seen.add(item.event.id)
+                fresh.append(item)
+            for run in _runs(fresh, self.routes):
+                if len(run) > 1 and await self._apply_run(session, run):
+                    outcomes += [(item.event.type, "applied") for item in run]
+                    continue
+                for item in run:
+                    reason = await self._apply_one(session, item)
+                    if reason is None:
+                        outcomes.append((item.event.type, "applied"))
+                    else:
+                        refused.append((item.message, reason, item.event.type))
         for event_type, outcome in outcomes:
             EVENTS_PROCESSED.labels(self.name, event_type, outcome).inc()
         self.applied += sum(1 for _, outcome in outcomes if outcome == "applied")
         return refused
+
+    async def _apply_run(self, session: AsyncSession, run: list[_Ready]) -> bool:
+        """A run of one type through its batch handler, with its inbox rows in one
+        statement, in one savepoint; False (nothing kept) when any of it fails."""
+        batch_handler = self.routes[run[0].event.type].batch_handler
+        assert batch_handler is not None
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "consumer": self.name,
+                "event_id": item.event.id,
+                "event_type": item.event.type,
+                "processed_at": now,
+            }
+            for item in run
+        ]
+        try:
+            async with session.begin_nested():
+                await session.execute(self.inbox.insert(), rows)
+                await batch_handler(
+                    self.context(session, run[0].event),
+                    [Delivery(item.event, item.data) for item in run],
+                )
+            return True
+        except (IntegrityError, DataError, ProgrammingError, RejectEvent):
+            pass  # one of them is bad: each alone finds which
+        except (DBAPIError, OSError):
+            raise  # outage: the whole batch is retried
+        except Exception as exc:
+            log.warning(
+                "consumer %s: batch handler failed (%s), applying one by one",
+                self.name,
+                type(exc).__name__,
+            )
+        return False
 
     async def _apply_one(self, session: AsyncSession, item: _Ready) -> str | None:
         """Apply one event inside a savepoint; the reason it was refused, or None."""

@@ -18,12 +18,14 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from yiwang_platform import tracing
 from yiwang_platform.bus import EventBus, create_bus
 from yiwang_platform.consumer import (
+    BatchHandlers,
     EventConsumer,
     HandlerContext,
     Handlers,
@@ -65,6 +67,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     publishes: Sequence[type[EventData]] = ()
     handlers: Handlers = field(default_factory=dict)
+    # Set-based forms of some handlers, for runs of one event type (``consumer.BatchHandler``).
+    batch_handlers: BatchHandlers = field(default_factory=dict)
     # Services it calls inside a request, reached at the setting ``peer_<name>_url``.
     peers: Sequence[str] = ()
     # Whether it reads or writes personal identifiers (the PII key must be set to start).
@@ -135,6 +139,7 @@ class Runtime:
                 bus=self.bus,
                 schemas=self.schemas,
                 inbox=spec.metadata.tables["inbox"],
+                batch_handlers=spec.batch_handlers,
                 batch_size=s.consumer_batch_size,
                 max_attempts=s.consumer_max_attempts,
             )
@@ -321,7 +326,13 @@ def build_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=spec.title, version=spec.version, lifespan=lifespan, redirect_slashes=False)
+    app = FastAPI(
+        title=spec.title,
+        version=spec.version,
+        lifespan=lifespan,
+        redirect_slashes=False,
+        telemetry=NATIVE_TELEMETRY_OFF,
+    )
     app.state.runtime = runtime
     install_problem_handlers(app)
     document_problems(app)
@@ -333,10 +344,23 @@ def build_app(
     return app
 
 
+# FastAPI's own OpenTelemetry instrumentation stays off: ObservabilityMiddleware makes the
+# one server span and the metrics. FastAPI's would add spans per request and per dependency
+# (measured: a quarter of a simple request's time) and record exception messages, which
+# may hold identifiers.
+NATIVE_TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
+
+
 def pool_settings(settings: ServiceSettings) -> dict[str, Any]:
     return {
         "pool_size": settings.database_pool_size,
         "max_overflow": settings.database_max_overflow,
+        "pool_pre_ping": settings.database_pool_pre_ping,
     }
 
 

@@ -31,6 +31,10 @@ class ServiceSettings(BaseSettings):
     # once: a connection opened per request costs PostgreSQL a backend fork.
     database_pool_size: int = Field(default=20, ge=1)
     database_max_overflow: int = Field(default=10, ge=0)
+    # A round trip before every checkout to test the connection (~0.4 ms, a third of a
+    # catalogue read). Off: a connection found dead fails its request (503, Retry-After)
+    # and that failure discards the whole pool, so the next request connects afresh.
+    database_pool_pre_ping: bool = False
     var_dir: Path = Path("var")
     migrate_on_start: bool = True
 

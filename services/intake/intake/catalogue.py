@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import MatterVersion
@@ -42,6 +44,16 @@ async def record_version(
         )
     )
     await session.flush()
+
+
+async def record_versions(session: AsyncSession, versions: list[dict[str, Any]]) -> None:
+    """Keep many published versions (``MatterVersion`` columns each) in one statement;
+    versions already known are left as they are."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(MatterVersion).on_conflict_do_nothing(
+        index_elements=[MatterVersion.code, MatterVersion.version]
+    )
+    await session.execute(statement, versions)
 
 
 async def current(session: AsyncSession, code: str) -> MatterVersion | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from intake.api.routes import ROUTERS
 from intake.events import PUBLISHES
-from intake.handlers import HANDLERS
+from intake.handlers import BATCH_HANDLERS, HANDLERS
 from intake.models import metadata
 from intake.settings import Settings
 from yiwang_platform.service import ServiceSpec, packaged_migrations, service_entrypoints
@@ -31,6 +31,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         routers=ROUTERS,
         publishes=PUBLISHES,
         handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
         peers=PEERS,
         uses_pii=True,
     )
