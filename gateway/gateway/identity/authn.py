@@ -40,11 +40,11 @@ async def authenticate(
             principal = tokens.verify(token)
         except InvalidToken as exc:
             raise _unauthenticated(str(exc)) from exc
-        if await sign_ins.is_revoked(principal.session_id):
+        revoked, face_verified = await sign_ins.state(principal.session_id)
+        if revoked:
             raise _unauthenticated("session signed out or revoked")
-        if principal.acr == "L2" and principal.principal_type == "citizen":
-            if await sign_ins.face_verified(principal.session_id):
-                principal = replace(principal, acr="L3")
+        if principal.acr == "L2" and principal.principal_type == "citizen" and face_verified:
+            principal = replace(principal, acr="L3")
         return principal
     if api_key:
         return api_keys.authenticate(api_key)

@@ -161,6 +161,16 @@ class SessionStore:
             and await self._kv.get(f"revoked-session:{session_id}") is not None
         )
 
+    async def state(self, session_id: str | None) -> tuple[bool, bool]:
+        """Whether the session is revoked and whether its face check still holds, in
+        one round trip (every request with a token asks)."""
+        if session_id is None:
+            return False, False
+        revoked, face = await self._kv.get_many(
+            [f"revoked-session:{session_id}", f"face:{session_id}"]
+        )
+        return revoked is not None, face is not None
+
     async def mark_face_verified(self, session_id: str | None) -> datetime:
         """Raise the session to L3 for the face window; returns until when."""
         if session_id is None:

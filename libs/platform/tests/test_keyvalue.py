@@ -38,3 +38,10 @@ async def test_increment_counts_within_a_fixed_window(store):
     assert counts == [1, 2, 3]
     await asyncio.sleep(0.55)
     assert await store.increment("window", ttl_seconds=0.4) == 1
+
+
+async def test_get_many_answers_each_key_in_order_none_where_absent(store):
+    await store.set("revoked", "1", ttl_seconds=30)
+    await store.set("face", "until", ttl_seconds=30)
+
+    assert await store.get_many(["face", "missing", "revoked"]) == ["until", None, "1"]

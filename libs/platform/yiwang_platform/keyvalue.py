@@ -17,6 +17,10 @@ class KeyValueStore(ABC):
     async def get(self, key: str) -> str | None: ...
 
     @abstractmethod
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        """The values of ``keys`` in one round trip, None where absent."""
+
+    @abstractmethod
     async def set(
         self, key: str, value: str, *, ttl_seconds: float, only_if_absent: bool = False
     ) -> bool:
@@ -44,6 +48,10 @@ class RedisStore(KeyValueStore):
     async def get(self, key: str) -> str | None:
         value = await self._redis.get(self._prefix + key)
         return None if value is None else str(value)
+
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        values = await self._redis.mget([self._prefix + key for key in keys])
+        return [None if v is None else str(v) for v in values]
 
     async def set(
         self, key: str, value: str, *, ttl_seconds: float, only_if_absent: bool = False
@@ -91,6 +99,9 @@ class MemoryStore(KeyValueStore):
 
     async def get(self, key: str) -> str | None:
         return self._live(key)
+
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        return [self._live(key) for key in keys]
 
     async def set(
         self, key: str, value: str, *, ttl_seconds: float, only_if_absent: bool = False
