@@ -33,6 +33,7 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results  # noqa: E402
 from gateway.admin import sms_code_sent  # noqa: E402
 from tools.distributed import LocalPlatform  # noqa: E402
 from tools.journeys import COMPANY_ANSWERS  # noqa: E402
@@ -165,7 +166,7 @@ async def supervised_at(
 
 def figures(
     name: str, seconds: float, sent: dict[str, float], applied: dict[str, float]
-) -> tuple[float, list[str]]:
+) -> tuple[float, float, list[str]]:
     lags = [applied[c] - at for c, at in sent.items() if c in applied]
     missing = len(sent) - len(lags)
     rate = len(sent) / seconds
@@ -175,7 +176,7 @@ def figures(
         f"p99 {p99:6.0f} ms   max {max(lags) * 1000:6.0f} ms"
         + (f"   ({missing} never supervised)" if missing else "")
     )
-    return rate, [line]
+    return rate, p99, [line]
 
 
 async def main() -> None:
@@ -227,15 +228,19 @@ async def main() -> None:
             await submit_all(gateway.url(), via_gateway, attached, 2 * CLIENTS)
             seconds, sent = await submit_all(gateway.url(), via_gateway, attached, CASES)
             applied = await supervised_at(platform, CASES + 2 * CLIENTS)
-            gateway_rate, gateway_lines = figures("gateway", seconds, sent, applied)
+            gateway_rate, gateway_p99, gateway_lines = figures("gateway", seconds, sent, applied)
             seconds, sent = await submit_all(intake.url(), direct, attached, CASES)
             applied = await supervised_at(platform, 2 * CASES + 2 * CLIENTS)
-            direct_rate, direct_lines = figures("direct", seconds, sent, applied)
+            direct_rate, _, direct_lines = figures("direct", seconds, sent, applied)
         finally:
             await platform.close()
     lines += gateway_lines + direct_lines
     lines.append(f"  ratio (cases/s): gateway/direct {gateway_rate / direct_rate:.3f}")
     print("\n".join(lines))
+    results.save(
+        "bundles",
+        {"gateway_cps": gateway_rate, "gateway_lag_p99_ms": gateway_p99, "direct_cps": direct_rate},
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results  # noqa: E402
 from tools.distributed import LocalPlatform  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
@@ -187,6 +188,15 @@ async def main() -> None:
         f"  ratios to baseline: steady {pipeline_rate / baseline:.3f}, drain {drain_rate / baseline:.3f}",
     ]
     print("\n".join(lines))
+    results.save(
+        "events",
+        {
+            "steady_eps": pipeline_rate,
+            "drain_eps": drain_rate,
+            "lag_p99_ms": ms[1],
+            "kafka_eps": baseline,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results  # noqa: E402
 from gateway.admin import sms_code_sent  # noqa: E402
 from tools.distributed import LocalPlatform, free_port, terminate  # noqa: E402
 
@@ -240,7 +241,7 @@ async def main() -> None:
         "YIWANG_POSTGRES_URL": os.environ["YIWANG_POSTGRES_URL"],
         "YIWANG_REDIS_URL": os.environ.get("YIWANG_REDIS_URL", ""),
     }
-    results: dict[str, Result] = {}
+    results_by_path: dict[str, Result] = {}
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         platform = LocalPlatform(Path(tmp), stack)
@@ -303,21 +304,22 @@ async def main() -> None:
                 "bare": (bare_url, {}),
             }
             for name, (url, headers) in paths.items():
-                results[name] = measure(name, url, headers)
+                results_by_path[name] = measure(name, url, headers)
         finally:
             for process in (nginx, bare):
                 if process is not None:
                     terminate(process, timeout=10)
             await platform.close()
 
-    direct, gateway_result, proxy = results["direct"], results["gateway"], results["nginx"]
-    jwt_result, baseline = results["gateway-jwt"], results["bare"]
+    direct, gateway_result = results_by_path["direct"], results_by_path["gateway"]
+    proxy, jwt_result = results_by_path["nginx"], results_by_path["gateway-jwt"]
+    baseline = results_by_path["bare"]
     lines = [
         f"gateway benchmark: GET {PATH}, wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s "
         f"(after {WARMUP_SECONDS}s warm-up), {os.cpu_count()} cores",
         f"  load average before the run: {load_before:.2f} (other work on the machine skews the figures)",
     ]
-    for name, result in results.items():
+    for name, result in results_by_path.items():
         lines.append(
             f"  {name:<11} {result.requests_per_second:>9,.0f} requests/s   "
             f"p50 {result.p50_ms:7.2f} ms   p99 {result.p99_ms:7.2f} ms"
@@ -331,6 +333,9 @@ async def main() -> None:
         f"direct/bare {direct.requests_per_second / baseline.requests_per_second:.3f}"
     )
     print("\n".join(lines))
+    figures = {f"{name}_rps": r.requests_per_second for name, r in results_by_path.items()}
+    figures |= {f"{name}_p50_ms": r.p50_ms for name, r in results_by_path.items()}
+    results.save("gateway", figures)
 
 
 if __name__ == "__main__":
