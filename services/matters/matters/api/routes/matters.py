@@ -55,4 +55,6 @@ async def get_matter(
     _principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> MatterRead:
-    return MatterRead.model_validate(await catalogue.get_matter(session, code, version=version))
+    return MatterRead.model_validate(
+        dict(await catalogue.get_matter(session, code, version=version))
+    )
