@@ -143,7 +143,7 @@ async def test_a_match_raises_the_session_to_l3_and_a_challenge_works_once(
             assert body["valid_until"]
             # The session is L3 now: authentication reads the mark.
             claims = parts(front).tokens.verify(token)
-            assert await parts(front).sign_ins.face_verified(claims.session_id)
+            assert (await parts(front).sign_ins.state(claims.session_id)) == (False, True)
 
             replayed = await _verify(api, challenge)
             assert (replayed.status_code, replayed.json()["code"]) == (409, "challenge_used")

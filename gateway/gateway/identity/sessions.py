@@ -155,12 +155,6 @@ class SessionStore:
         ttl = self.tokens.ttl.total_seconds() + 60
         await self._kv.set(f"revoked-session:{session_id}", "1", ttl_seconds=ttl)
 
-    async def is_revoked(self, session_id: str | None) -> bool:
-        return (
-            session_id is not None
-            and await self._kv.get(f"revoked-session:{session_id}") is not None
-        )
-
     async def state(self, session_id: str | None) -> tuple[bool, bool]:
         """Whether the session is revoked and whether its face check still holds, in
         one round trip (every request with a token asks)."""
@@ -182,6 +176,3 @@ class SessionStore:
             f"face:{session_id}", until.isoformat(), ttl_seconds=self.face_window.total_seconds()
         )
         return until
-
-    async def face_verified(self, session_id: str | None) -> bool:
-        return session_id is not None and await self._kv.get(f"face:{session_id}") is not None

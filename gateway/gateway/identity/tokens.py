@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.identity.principal import Principal
 from gateway.models import SigningKey
+from yiwang_platform.expiring import ExpiringCache
 from yiwang_platform.pii import PiiCipher
 
 log = logging.getLogger(__name__)
@@ -152,11 +153,13 @@ class AccessTokens:
         self.cipher = cipher
         self.issuer = issuer
         self.ttl = ttl
-        # token -> (until, kid, principal): a checked token is not checked again (signature,
+        # token -> (kid, principal): a checked token is not checked again (signature,
         # subject decryption: ~0.2 ms) for up to VERIFIED_SECONDS, within its expiry. No
         # longer than the keyring takes to notice a rotation elsewhere; revocation is
         # asked per request all the same.
-        self._verified: dict[str, tuple[float, str, Principal]] = {}
+        self._verified: ExpiringCache[str, tuple[str, Principal]] = ExpiringCache(
+            VERIFIED_CACHE_SIZE
+        )
 
     def issue(self, principal: Principal, account_id: str) -> str:
         key = self.keyring.signing_key()
@@ -184,14 +187,13 @@ class AccessTokens:
 
     def verify(self, token: str) -> Principal:
         now = time.time()
-        cached = self._verified.get(token)
-        if cached is not None and now < cached[0]:
-            self.keyring.verification_key(cached[1])  # its key may have been retired since
-            return cached[2]
+        cached = self._verified.get(token, now=now)
+        if cached is not None:
+            kid, principal = cached
+            self.keyring.verification_key(kid)  # its key may have been retired since
+            return principal
         principal, kid, expiry = self._verify(token)
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            self._verified.clear()
-        self._verified[token] = (min(expiry, now + VERIFIED_SECONDS), kid, principal)
+        self._verified.put(token, (kid, principal), until=min(expiry, now + VERIFIED_SECONDS))
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, str, float]:

@@ -15,6 +15,7 @@ from yiwang_platform.internal_token import (
     InternalTokenSigner,
     InternalTokenVerifier,
     InvalidInternalToken,
+    TokenCache,
     load_jwks,
 )
 
@@ -305,3 +306,18 @@ def test_a_token_verified_for_one_audience_is_checked_again_for_another(
 
     with pytest.raises(InvalidInternalToken, match="Audience"):
         verifier.verify(token, "license")
+
+
+def test_the_token_cache_reuses_a_token_for_the_same_claims_for_half_its_life(
+    signer: InternalTokenSigner, verifier: InternalTokenVerifier
+) -> None:
+    clock = _Clock()
+    tokens = TokenCache(signer, clock=clock)
+    first = tokens.mint("intake", "u", principal_type="citizen", ttl=60, scn="birth")
+
+    assert tokens.mint("intake", "u", principal_type="citizen", ttl=60, scn="birth") == first
+    other = tokens.mint("intake", "u", principal_type="citizen", ttl=60, scn="company")
+    assert other != first
+    assert verifier.verify(other, "intake").scenario == "company"
+    clock.now += 30  # half the lifetime gone: a fresh one
+    assert tokens.mint("intake", "u", principal_type="citizen", ttl=60, scn="birth") != first

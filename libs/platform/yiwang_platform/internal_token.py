@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt import PyJWK
 
+from yiwang_platform.expiring import ExpiringCache
 from yiwang_platform.keyfiles import private_pem
 
 ALGORITHM = "EdDSA"
@@ -118,9 +119,8 @@ class TokenCache:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.signer = signer
-        self.size = size
         self.clock = clock
-        self._tokens: dict[str, tuple[float, str]] = {}
+        self._tokens: ExpiringCache[str, str] = ExpiringCache(size)
 
     def mint(
         self,
@@ -135,15 +135,13 @@ class TokenCache:
             [audience, subject, principal_type, ttl, claims], sort_keys=True, default=str
         )
         now = self.clock()
-        cached = self._tokens.get(key)
-        if cached is not None and now < cached[0]:
-            return cached[1]
+        cached = self._tokens.get(key, now=now)
+        if cached is not None:
+            return cached
         token = self.signer.mint(
             audience, subject, principal_type=principal_type, ttl=ttl, **claims
         )
-        if len(self._tokens) >= self.size:
-            self._tokens.clear()
-        self._tokens[key] = (now + ttl / 2, token)
+        self._tokens.put(key, token, until=now + ttl / 2)
         return token
 
 
@@ -168,19 +166,19 @@ class InternalTokenVerifier:
         self._keys = {k["kid"]: PyJWK(k, algorithm=ALGORITHM) for k in jwks.get("keys", [])}
         self.issuer = issuer
         self.clock = clock
-        # (token, audience) -> (expiry, principal); only tokens that passed every check.
-        self._verified: dict[tuple[str, str], tuple[float, InternalPrincipal]] = {}
+        # (token, audience) -> principal; only tokens that passed every check.
+        self._verified: ExpiringCache[tuple[str, str], InternalPrincipal] = ExpiringCache(
+            CACHE_SIZE
+        )
 
     def verify(self, token: str, audience: str) -> InternalPrincipal:
-        cached = self._verified.get((token, audience))
-        if cached is not None and self.clock() < cached[0]:
-            return cached[1]
+        cached = self._verified.get((token, audience), now=self.clock())
+        if cached is not None:
+            return cached
         principal = self._verify(token, audience)
-        if len(self._verified) >= CACHE_SIZE:
-            self._verified.clear()
         # The same expiry (and leeway) the full check applies.
         expiry = float(principal.claims["exp"]) + LEEWAY_SECONDS
-        self._verified[(token, audience)] = (expiry, principal)
+        self._verified.put((token, audience), principal, until=expiry)
         return principal
 
     def _verify(self, token: str, audience: str) -> InternalPrincipal:
