@@ -82,10 +82,12 @@ class Delivery(NamedTuple):
 
 # Optional, beside a type's ``on_<fact>``: the same effect for a run of consecutive events
 # of that type, set-based (one multi-row statement instead of one per event). ``ctx``'s
-# envelope is the run's first; each delivery carries its own. When it fails, the run is
-# applied again event by event through the ``on_<fact>`` handler, so a bad event is
-# refused alone.
-BatchHandler = Callable[[HandlerContext, list[Delivery]], Awaitable[None]]
+# envelope is the run's first; each delivery carries its own. It may answer the events it
+# refuses, by position in the run, with the reason (they are dead-lettered, the rest
+# applied); None refuses none. When it raises, the run is applied again event by event
+# through the ``on_<fact>`` handler, so a bad event is refused alone.
+Refusals = Mapping[int, str]
+BatchHandler = Callable[[HandlerContext, list[Delivery]], Awaitable[Refusals | None]]
 BatchHandlers = Mapping[type[ConsumedEvent], BatchHandler]
 
 
@@ -253,10 +255,7 @@ class EventConsumer:
         refused = await self._apply_with_retries(ready) if ready else []
         if refused is None:
             return False
-        for message, reason, event_type in unusable + refused:
-            if not await self._dead_letter(message, reason, event_type=event_type):
-                return False
-        return True
+        return await self._dead_letter(unusable + refused)
 
     async def _apply_with_retries(
         self, ready: list[_Ready]
@@ -303,8 +302,14 @@ class EventConsumer:
                 seen.add(item.event.id)
                 fresh.append(item)
             for run in _runs(fresh, self.routes):
-                if len(run) > 1 and await self._apply_run(session, run):
-                    outcomes += [(item.event.type, "applied") for item in run]
+                run_refused = await self._apply_run(session, run) if len(run) > 1 else None
+                if run_refused is not None:
+                    for position, item in enumerate(run):
+                        reason = run_refused.get(position)
+                        if reason is None:
+                            outcomes.append((item.event.type, "applied"))
+                        else:
+                            refused.append((item.message, f"rejected: {reason}", item.event.type))
                     continue
                 for item in run:
                     reason = await self._apply_one(session, item)
@@ -317,29 +322,33 @@ class EventConsumer:
         self.applied += sum(1 for _, outcome in outcomes if outcome == "applied")
         return refused
 
-    async def _apply_run(self, session: AsyncSession, run: list[_Ready]) -> bool:
-        """A run of one type through its batch handler, with its inbox rows in one
-        statement, in one savepoint; False (nothing kept) when any of it fails."""
+    async def _apply_run(self, session: AsyncSession, run: list[_Ready]) -> Refusals | None:
+        """A run of one type through its batch handler, with the inbox rows of the events
+        it applied in one statement, in one savepoint: the events it refused, or None
+        (nothing kept) when it failed."""
         batch_handler = self.routes[run[0].event.type].batch_handler
         assert batch_handler is not None
         now = datetime.now(UTC)
-        rows = [
-            {
-                "consumer": self.name,
-                "event_id": item.event.id,
-                "event_type": item.event.type,
-                "processed_at": now,
-            }
-            for item in run
-        ]
         try:
             async with session.begin_nested():
-                await session.execute(self.inbox.insert(), rows)
-                await batch_handler(
+                refused = await batch_handler(
                     self.context(session, run[0].event),
                     [Delivery(item.event, item.data) for item in run],
                 )
-            return True
+                refused = refused or {}
+                rows = [
+                    {
+                        "consumer": self.name,
+                        "event_id": item.event.id,
+                        "event_type": item.event.type,
+                        "processed_at": now,
+                    }
+                    for position, item in enumerate(run)
+                    if position not in refused
+                ]
+                if rows:
+                    await session.execute(self.inbox.insert(), rows)
+            return refused
         except (IntegrityError, DataError, ProgrammingError, RejectEvent):
             pass  # one of them is bad: each alone finds which
         except (DBAPIError, OSError):
@@ -350,7 +359,7 @@ class EventConsumer:
                 self.name,
                 type(exc).__name__,
             )
-        return False
+        return None
 
     async def _apply_one(self, session: AsyncSession, item: _Ready) -> str | None:
         """Apply one event inside a savepoint; the reason it was refused, or None."""
@@ -387,30 +396,41 @@ class EventConsumer:
         finally:
             otel_context.detach(token)
 
-    async def _dead_letter(self, message: Message, reason: str, *, event_type: str) -> bool:
-        reason = mask(reason)[:1000]
-        headers = [h for h in message.headers if not h[0].startswith("dlq_")]
-        headers += [
-            ("dlq_reason", reason.encode()),
-            ("dlq_original_topic", message.topic.encode()),
-            ("dlq_original_partition", str(message.partition).encode()),
-            ("dlq_original_offset", str(message.offset).encode()),
-            ("dlq_consumer", self.name.encode()),
-        ]
-        out = OutgoingMessage(dlq_topic(message.topic), message.key, message.value or b"", headers)
+    async def _dead_letter(self, refused: list[tuple[Message, str, str]]) -> bool:
+        """Publish the refused events to their dead-letter topics, in one go, with the
+        reason; False if stopping before the broker took them."""
+        if not refused:
+            return True
+        out = []
+        for message, reason, _ in refused:
+            reason = mask(reason)[:1000]
+            headers = [h for h in message.headers if not h[0].startswith("dlq_")]
+            headers += [
+                ("dlq_reason", reason.encode()),
+                ("dlq_original_topic", message.topic.encode()),
+                ("dlq_original_partition", str(message.partition).encode()),
+                ("dlq_original_offset", str(message.offset).encode()),
+                ("dlq_consumer", self.name.encode()),
+            ]
+            out.append(
+                OutgoingMessage(
+                    dlq_topic(message.topic), message.key, message.value or b"", headers
+                )
+            )
         backoff = 0.5
         while True:
             try:
-                await self.bus.publish([out])
+                await self.bus.publish(out)
                 break
             except Exception:
                 if self._stopping.is_set():
                     return False
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
-        self.dead_lettered += 1
-        EVENTS_PROCESSED.labels(self.name, event_type, "dead_lettered").inc()
-        log.warning("consumer %s dead-lettered an event: %s", self.name, reason)
+        self.dead_lettered += len(refused)
+        for _, reason, event_type in refused:
+            EVENTS_PROCESSED.labels(self.name, event_type, "dead_lettered").inc()
+            log.warning("consumer %s dead-lettered an event: %s", self.name, mask(reason)[:1000])
         return True
 
     def stop(self) -> None:

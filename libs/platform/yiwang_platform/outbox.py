@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -76,28 +77,47 @@ class Outbox:
     async def add(
         self, session: AsyncSession, data: EventData, *, key: str, subject: str | None = None
     ) -> CloudEvent:
-        ce = CloudEvent(
-            type=data.event_type,
-            source=self.source,
-            subject=subject or key,
-            dataschema=dataschema_uri(data.event_type),
-            traceparent=current_traceparent(),
-            data=data.model_dump(mode="json"),
-        )
-        headers = [(k, v.decode()) for k, v in ce.headers()]
-        await session.execute(
-            self.table.insert().values(
-                event_id=ce.id,
-                topic=data.topic,
-                message_key=key,
-                headers=json.dumps(headers, ensure_ascii=False),
-                payload=ce.value().decode(),
-                created_at=datetime.now(UTC),
-                attempts=0,
+        return (await self.add_many(session, [(data, key)], subject=subject))[0]
+
+    async def add_many(
+        self,
+        session: AsyncSession,
+        events: Sequence[tuple[EventData, str]],
+        *,
+        subject: str | None = None,
+    ) -> list[CloudEvent]:
+        """Each ``(data, key)`` as one outbox row, in one statement (a batch's events)."""
+        traceparent = current_traceparent()
+        now = datetime.now(UTC)
+        envelopes: list[CloudEvent] = []
+        rows = []
+        for data, key in events:
+            ce = CloudEvent(
+                type=data.event_type,
+                source=self.source,
+                subject=subject or key,
+                dataschema=dataschema_uri(data.event_type),
+                traceparent=traceparent,
+                data=data.model_dump(mode="json"),
             )
-        )
-        session.info["outbox_pending"] = True
-        return ce
+            envelopes.append(ce)
+            rows.append(
+                {
+                    "event_id": ce.id,
+                    "topic": data.topic,
+                    "message_key": key,
+                    "headers": json.dumps(
+                        [(k, v.decode()) for k, v in ce.headers()], ensure_ascii=False
+                    ),
+                    "payload": ce.value().decode(),
+                    "created_at": now,
+                    "attempts": 0,
+                }
+            )
+        if rows:
+            await session.execute(self.table.insert(), rows)
+            session.info["outbox_pending"] = True
+        return envelopes
 
     def bind(self, factory: async_sessionmaker[AsyncSession]) -> None:
         """Wake the relay whenever a session of ``factory`` commits outbox rows."""

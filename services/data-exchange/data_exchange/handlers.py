@@ -12,7 +12,13 @@ from data_exchange.events import (
     LicenseRevokedIn,
 )
 from data_exchange.identifiers import InvalidRecord
-from yiwang_platform.consumer import EventHandler, HandlerContext, RejectEvent
+from yiwang_platform.consumer import (
+    BatchHandler,
+    Delivery,
+    EventHandler,
+    HandlerContext,
+    RejectEvent,
+)
 from yiwang_platform.events import ConsumedEvent
 
 # A county record runs through the same parser as a batch entry, so a record off the
@@ -32,6 +38,18 @@ async def on_population_record(ctx: HandlerContext, event: CountyPopulationRecor
         )
     except InvalidRecord as exc:
         raise RejectEvent(str(exc)) from exc
+
+
+async def on_population_records(ctx: HandlerContext, deliveries: list[Delivery]) -> dict[int, str]:
+    """A run of county records (a county's backlog, a bulk load) set-based; the consumer
+    has checked each against the contract already."""
+    return await population.upsert_received_many(
+        session=ctx.session,
+        outbox=ctx.outbox,
+        cipher=ctx.require_cipher(),
+        matcher=ctx.collaborators_as(Collaborators).matcher,
+        records=[d.event for d in deliveries],
+    )
 
 
 async def on_legal_person_record(ctx: HandlerContext, event: CountyLegalPersonRecordIn) -> None:
@@ -59,4 +77,7 @@ HANDLERS: dict[type[ConsumedEvent], EventHandler] = {
     CountyLegalPersonRecordIn: on_legal_person_record,
     LicenseIssuedIn: on_license_issued,
     LicenseRevokedIn: on_license_revoked,
+}
+BATCH_HANDLERS: dict[type[ConsumedEvent], BatchHandler] = {
+    CountyPopulationRecordIn: on_population_records,
 }

@@ -14,7 +14,7 @@ from data_exchange.api.routes import ROUTERS
 from data_exchange.collaborators import Collaborators
 from data_exchange.events import PUBLISHES
 from data_exchange.faces import DlibFaceMatcher
-from data_exchange.handlers import HANDLERS
+from data_exchange.handlers import BATCH_HANDLERS, HANDLERS
 from data_exchange.models import access_log, access_log_checkpoints, metadata
 from data_exchange.settings import Settings
 from yiwang_platform.audit_checkpoints import run_checkpoints
@@ -75,6 +75,7 @@ def spec(settings: Settings | None = None) -> ServiceSpec:
         routers=ROUTERS,
         publishes=PUBLISHES,
         handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
         uses_pii=True,
         collaborators=collaborators.build,
         lifespan=audit_and_faces,
