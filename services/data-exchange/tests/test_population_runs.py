@@ -36,9 +36,7 @@ async def test_a_run_applies_as_its_records_would_one_by_one(backend, verifier):
                     session,
                     runtime.outbox,
                     cipher=cipher,
-                    record=population.parse(
-                        person(number, BORN, version=version, name="旧名")
-                    ),
+                    record=population.parse(person(number, BORN, version=version, name="旧名")),
                     face_encoding="stored-face",
                 )
 
