@@ -7,7 +7,7 @@ UV_VENV := .local/uv-venv
 UV := $(shell command -v uv 2>/dev/null || echo $(UV_VENV)/bin/uv)
 PY := $(UV) run --frozen
 
-.PHONY: help install run demo up down test test-unit test-stack lint contracts contracts-check fuzz bench bench-bundles bench-gateway bench-all stack-start stack-stop k8s-tools
+.PHONY: help install run demo up down test test-unit test-stack lint contracts contracts-check fuzz bench bench-bundles bench-gateway bench-library bench-all stack-start stack-stop k8s-tools
 
 help:
 	@echo "make run        standalone: every service in one process on :8000 (PORT to override)"
@@ -17,6 +17,7 @@ help:
 	@echo "make contracts  regenerate contracts/openapi and contracts/events from the code"
 	@echo "make fuzz       schema fuzzing of every contract through the gateway (standalone; minutes)"
 	@echo "make bench      event-pipeline benchmark on the real stack"
+	@echo "make bench-library  county population ingest and look-ups at scale (real stack)"
 	@echo "make bench-bundles  bundle submissions through the gateway to supervision (real stack)"
 	@echo "make bench-gateway  gateway vs direct vs nginx on the real stack (wrk)"
 	@echo "make bench-all  every benchmark, then one table of figures against their targets"
@@ -91,6 +92,9 @@ bench-bundles: install stack-start
 bench-gateway: install stack-start
 	@bash deploy/local/bench-tools.sh
 	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/gateway_proxy.py
+
+bench-library: install stack-start
+	@eval "$$(bash deploy/local/stack.sh env)"; $(PY) python bench/population_library.py
 
 bench-all: install stack-start
 	@bash deploy/local/bench-tools.sh

@@ -3,6 +3,7 @@ dates neither in the future nor before 1900) and GB 32100 credit codes."""
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
@@ -68,3 +69,20 @@ def test_credit_codes() -> None:
     with pytest.raises(InvalidIdentifier) as exc:
         credit_code("91350100M000100Y44")
     assert exc.value.reason == "invalid checksum"
+
+
+def test_the_memoised_region_check_agrees_with_python_stdnum() -> None:
+    rng = random.Random(11)
+    regions = ["110101", "330106", "330108", "440305", "999999", "110100", "510107"]
+    agreed = 0
+    for _ in range(3000):
+        born = date(1900, 1, 1).toordinal() + rng.randrange(125 * 365)
+        body = f"{rng.choice(regions)}{date.fromordinal(born):%Y%m%d}{rng.randrange(1000):03d}"
+        number = body + (ric.calc_check_digit(body + "0") if rng.random() < 0.9 else "0")
+        try:
+            ours = resident_id(number, today=date(2030, 1, 1)) == number
+        except InvalidIdentifier:
+            ours = False
+        assert ours == ric.is_valid(number), number
+        agreed += ours
+    assert agreed > 1000  # most were valid: the comparison covered both answers

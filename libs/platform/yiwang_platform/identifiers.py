@@ -13,11 +13,18 @@ dead-lettered or shown.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from datetime import date
 
 from stdnum.cn import ric, uscc
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+    ValidationError,
+)
 
 from yiwang_platform.workdays import china_today
 
@@ -47,14 +54,33 @@ def _reasons() -> Iterator[None]:
         raise InvalidIdentifier("invalid format") from exc
 
 
+@functools.lru_cache(maxsize=65536)
+def _region_existed(region: str, year: int) -> bool:
+    """Whether python-stdnum knows ``region`` as a county code in ``year``."""
+    try:
+        ric.get_birth_place(f"{region}{year:04d}0101000" + "0")
+    except ValidationError:
+        return False
+    return True
+
+
 def resident_id(value: str, *, today: date | None = None) -> str:
     """The ID number in compact form (upper-case X) once valid; else InvalidIdentifier.
 
     ``today``: the day in China against which a birth date is in the future (default:
     today in China)."""
     with _reasons():
-        number = str(ric.validate(value))
-    born = ric.get_birth_date(number)
+        # ric.validate's steps, with the region look-up (most of its ~45 µs) memoised.
+        number = ric.compact(value)
+        if len(number) != 18:
+            raise InvalidLength()
+        if not number[:-1].isdigit() or not number[:-1].isascii():
+            raise InvalidFormat()
+        if number[-1] != ric.calc_check_digit(number):
+            raise InvalidChecksum()
+        born = ric.get_birth_date(number)
+        if not _region_existed(number[:6], born.year):
+            raise InvalidComponent()
     if born > (today or china_today()):
         raise InvalidIdentifier("birth date in the future")
     if born < EARLIEST_BIRTH:
